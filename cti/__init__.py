@@ -1,0 +1,1 @@
+"""CTI: the AMI client, the call tracker, screen pops and the PBX simulator."""

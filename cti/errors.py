@@ -1,0 +1,60 @@
+"""Errors raised by the CTI package.
+
+CtiError
+├── AmiProtocolError        the bytes from the PBX do not frame as AMI
+├── AmiInjectionError       a value meant for an AMI action holds CR/LF or is too long
+├── AmiActionError          the PBX answered an action with Response: Error
+├── AmiAuthenticationError  the PBX refused our login (wrong user or secret)
+├── AmiNotConnectedError    an action was sent while there is no logged-in connection
+└── AmiTimeoutError         the PBX did not answer an action within its deadline
+"""
+
+from __future__ import annotations
+
+
+class CtiError(Exception):
+    """Base class of every error raised by `cti`."""
+
+
+class AmiProtocolError(CtiError):
+    """The byte stream from the PBX is not valid AMI framing."""
+
+
+class AmiInjectionError(CtiError, ValueError):
+    """A value for an AMI action contains CR or LF, or exceeds the length limit."""
+
+    def __init__(self, field: str, reason: str) -> None:
+        super().__init__(f"refused AMI field {field!r}: {reason}")
+        self.field = field
+        self.reason = reason
+
+
+class AmiActionError(CtiError):
+    """The PBX answered `Response: Error` to an action."""
+
+    def __init__(self, action: str, message: str) -> None:
+        super().__init__(f"AMI action {action} failed: {message}")
+        self.action = action
+        self.message = message
+
+
+class AmiAuthenticationError(CtiError):
+    """The PBX refused the login; retrying with the same secret will not help."""
+
+    def __init__(self, username: str, message: str) -> None:
+        super().__init__(f"AMI login as {username!r} refused: {message}")
+        self.username = username
+        self.message = message
+
+
+class AmiNotConnectedError(CtiError):
+    """No logged-in AMI connection is available right now."""
+
+
+class AmiTimeoutError(CtiError):
+    """The PBX did not answer an action in time."""
+
+    def __init__(self, action: str, timeout_s: float) -> None:
+        super().__init__(f"AMI action {action} got no answer within {timeout_s:g} s")
+        self.action = action
+        self.timeout_s = timeout_s

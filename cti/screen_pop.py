@@ -1,0 +1,205 @@
+"""Screen-pop assembly: turns call events into pops and updates for the agents whose phones ring.
+
+The caller is looked up once per call (one round trip to Postgres through the `CallerLookup`
+port) and the result is reused for every agent the call rings (ring-all, retries). Messages for
+one call always leave in the order the PBX produced the events, even though the lookup is
+asynchronous: an answer that arrives while the lookup is still running waits for the pop.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Collection, Coroutine, Sequence
+from dataclasses import dataclass
+from datetime import date, datetime
+from typing import Any, Protocol, TypeVar
+
+from cti.events import CallAnswered, CallEnded, CallEvent, CallOffered, OfferRetracted, QueueCallerAbandoned
+
+log = logging.getLogger(__name__)
+_T = TypeVar("_T")
+
+
+class InteractionLike(Protocol):
+    """One past contact with the customer, as the pop shows it."""
+
+    @property
+    def occurred_at(self) -> datetime: ...
+    @property
+    def channel(self) -> str: ...
+    @property
+    def summary(self) -> str: ...
+
+
+class CustomerLike(Protocol):
+    """The customer fields a pop shows."""
+
+    @property
+    def id(self) -> int: ...
+    @property
+    def customer_no(self) -> str | None: ...
+    @property
+    def name(self) -> str: ...
+    @property
+    def email(self) -> str | None: ...
+    @property
+    def tier(self) -> object: ...
+    @property
+    def birthday(self) -> date | None: ...
+    @property
+    def phones(self) -> tuple[str, ...]: ...
+
+
+class CallerCardLike(Protocol):
+    """A known caller and their latest interactions."""
+
+    @property
+    def customer(self) -> CustomerLike: ...
+    @property
+    def interactions(self) -> Sequence[InteractionLike]: ...
+
+
+class CallerLookup(Protocol):
+    """Port: find the customer behind a raw caller number, with their recent history."""
+
+    async def caller_card(self, raw_number: str) -> CallerCardLike | None:
+        """The caller's card, or None for an unknown or unusable number."""
+        ...
+
+
+@dataclass(frozen=True, slots=True)
+class ScreenPop:
+    """What a ringing agent sees: the caller and, when known, the customer and their history."""
+
+    call_id: str
+    queue: str | None
+    caller_number: str
+    caller_name: str
+    offered_at: float
+    card: CallerCardLike | None
+
+
+PopMessage = ScreenPop | OfferRetracted | CallAnswered | CallEnded
+
+
+class PopSink(Protocol):
+    """Port: deliver a message to the agents signed in on the given interfaces."""
+
+    def send(self, interfaces: Collection[str], message: PopMessage) -> None:
+        """Queue `message` for every socket of the agents owning `interfaces`."""
+        ...
+
+
+class CallRecorder(Protocol):
+    """Port: keep the call log (and the customer's timeline) when a call ends."""
+
+    async def record_call(self, ended: CallEnded, card: CallerCardLike | None) -> None:
+        """Store one finished call."""
+        ...
+
+
+@dataclass
+class _CallState:
+    card: asyncio.Task[CallerCardLike | None] | None = None
+    offered: set[str] | None = None
+    tail: asyncio.Task[None] | None = None
+
+
+class ScreenPopService:
+    """Routes call events to the right agents, in order, with one customer lookup per call."""
+
+    def __init__(self, lookup: CallerLookup, sink: PopSink, recorder: CallRecorder) -> None:
+        self._lookup = lookup
+        self._sink = sink
+        self._recorder = recorder
+        self._calls: dict[str, _CallState] = {}
+        self._tasks: set[asyncio.Task[Any]] = set()
+
+    def handle(self, event: CallEvent) -> None:
+        """Take one call event from the tracker; never blocks the AMI reader."""
+        if isinstance(event, QueueCallerAbandoned):
+            return
+        state = self._calls.get(event.call_id)
+        if state is None:
+            if not isinstance(event, CallOffered | CallEnded):
+                return
+            state = self._calls[event.call_id] = _CallState()
+        if isinstance(event, CallOffered) and state.card is None:
+            state.card = self._spawn(self._lookup_caller(event.caller_number))
+        if isinstance(event, CallEnded) and state.card is None:
+            state.card = self._spawn(self._lookup_caller(event.caller_number))
+        if state.tail is None and not isinstance(event, CallOffered | CallEnded):
+            self._dispatch(state, event, None)
+            return
+        state.tail = self._spawn(self._after(state.tail, state, event))
+
+    @property
+    def calls_in_progress(self) -> int:
+        """Calls this service still holds state for."""
+        return len(self._calls)
+
+    async def close(self) -> None:
+        """Cancel work in flight (at shutdown) and wait for it to finish."""
+        for task in list(self._tasks):
+            task.cancel()
+        await asyncio.gather(*self._tasks, return_exceptions=True)
+        self._calls.clear()
+
+    def _spawn(self, coro: Coroutine[object, None, _T]) -> asyncio.Task[_T]:
+        task = asyncio.get_running_loop().create_task(coro)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+        return task
+
+    async def _lookup_caller(self, number: str) -> CallerCardLike | None:
+        try:
+            return await self._lookup.caller_card(number)
+        except asyncio.CancelledError:
+            raise
+        except Exception:
+            # The pop still goes out, as for an unknown caller: an agent must never miss a call.
+            log.exception("customer lookup for caller %r failed; popping as unknown caller", number)
+            return None
+
+    async def _after(self, previous: asyncio.Task[None] | None, state: _CallState, event: CallEvent) -> None:
+        if previous is not None and not previous.done():
+            await asyncio.wait([previous])
+        card = await state.card if state.card is not None else None
+        self._dispatch(state, event, card)
+        if isinstance(event, CallEnded):
+            await self._record(event, card)
+        if state.tail is asyncio.current_task():
+            state.tail = None
+
+    def _dispatch(self, state: _CallState, event: CallEvent, card: CallerCardLike | None) -> None:
+        if isinstance(event, CallOffered):
+            if state.offered is None:
+                state.offered = set()
+            state.offered.add(event.interface)
+            pop = ScreenPop(
+                event.call_id, event.queue, event.caller_number, event.caller_name, event.offered_at, card
+            )
+            self._sink.send((event.interface,), pop)
+        elif isinstance(event, OfferRetracted):
+            if state.offered is not None:
+                state.offered.discard(event.interface)
+            self._sink.send((event.interface,), event)
+        elif isinstance(event, CallAnswered):
+            self._sink.send(_with(state.offered, event.interface), event)
+        elif isinstance(event, CallEnded):
+            self._calls.pop(event.call_id, None)
+            if event.interface is not None:
+                self._sink.send((event.interface,), event)
+
+    async def _record(self, event: CallEnded, card: CallerCardLike | None) -> None:
+        try:
+            await self._recorder.record_call(event, card)
+        except asyncio.CancelledError:
+            raise
+        except Exception:
+            log.exception("could not store call %s in the call log", event.call_id)
+
+
+def _with(interfaces: set[str] | None, extra: str) -> set[str]:
+    return {*(interfaces or ()), extra}

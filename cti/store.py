@@ -1,0 +1,98 @@
+"""The call log in PostgreSQL: one row per queued call."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+import asyncpg
+
+from cti.events import CallEnded
+
+Db = asyncpg.Pool | asyncpg.Connection
+
+
+@dataclass(frozen=True)
+class LoggedCall:
+    """One row of the call log."""
+
+    call_id: str
+    caller_number: str
+    caller_name: str
+    customer_id: int | None
+    customer_name: str | None
+    customer_tier: str | None
+    queue: str | None
+    agent_interface: str | None
+    outcome: str
+    wait_s: int
+    talk_s: int
+    started_at: datetime
+    ended_at: datetime
+
+
+@dataclass(frozen=True)
+class CallCustomer:
+    """Who the caller was when the call happened, as far as Hotline knew."""
+
+    id: int
+    name: str
+    tier: str
+
+
+def _ts(epoch_s: float) -> datetime:
+    return datetime.fromtimestamp(epoch_s, UTC)
+
+
+class CallLogStore:
+    """Writes and reads the call log."""
+
+    def __init__(self, db: Db) -> None:
+        self._db = db
+
+    async def record(self, ended: CallEnded, customer: CallCustomer | None) -> None:
+        """Store a finished call; recording the same call twice keeps the first row."""
+        await self._db.execute(
+            """
+            INSERT INTO call_log (call_id, caller_number, caller_name, customer_id, customer_name,
+                                  customer_tier, queue, agent_interface, outcome, hangup_cause,
+                                  wait_s, talk_s, started_at, answered_at, ended_at)
+            VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)
+            ON CONFLICT (call_id) DO NOTHING
+            """,
+            ended.call_id,
+            ended.caller_number,
+            ended.caller_name,
+            customer.id if customer else None,
+            customer.name if customer else None,
+            customer.tier if customer else None,
+            ended.queue,
+            ended.interface,
+            ended.outcome.value,
+            ended.cause,
+            ended.wait_s,
+            ended.talk_s,
+            _ts(ended.started_at),
+            _ts(ended.answered_at) if ended.answered_at is not None else None,
+            _ts(ended.ended_at),
+        )
+
+    async def calls_for_interfaces(
+        self, interfaces: Sequence[str], since: datetime, limit: int = 200
+    ) -> list[LoggedCall]:
+        """Calls answered on any of `interfaces` since `since`, newest first."""
+        rows = await self._db.fetch(
+            """
+            SELECT call_id, caller_number, caller_name, customer_id, customer_name, customer_tier,
+                   queue, agent_interface, outcome, wait_s, talk_s, started_at, ended_at
+            FROM call_log
+            WHERE agent_interface = ANY($1::text[]) AND ended_at >= $2
+            ORDER BY ended_at DESC
+            LIMIT $3
+            """,
+            list(interfaces),
+            since,
+            limit,
+        )
+        return [LoggedCall(**dict(row)) for row in rows]

@@ -1,0 +1,1 @@
+"""Customers: records, phone-number normalisation and lookup, tiers, CSV import."""

@@ -1,0 +1,190 @@
+"""The `hotline` command: serve, demo, migrate, agents and customers."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import getpass
+import logging
+import os
+import signal
+import sys
+from collections.abc import Coroutine, Sequence
+from pathlib import Path
+
+import asyncpg
+
+from hotline.logs import configure_logging
+from hotline.settings import ConfigError, Settings, describe_keys, load_settings
+
+log = logging.getLogger("hotline")
+EXIT_CONFIG = 2
+
+
+def _parser() -> argparse.ArgumentParser:
+    keys = "\n".join(
+        f"  {env:<32} [{dotted}] default {default or '(unset)'}" for dotted, env, default in describe_keys()
+    )
+    parser = argparse.ArgumentParser(
+        prog="hotline",
+        description="Hotline: call-center CTI and service automation for Asterisk.",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        epilog=f"settings (config file key, or environment variable):\n{keys}",
+    )
+    parser.add_argument(
+        "--config",
+        type=Path,
+        default=None,
+        help="settings file (default: $HOTLINE_CONFIG, else config/hotline.toml when present)",
+    )
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    commands.add_parser("serve", help="run Hotline against a real Asterisk (HOTLINE_AMI_URL)")
+    demo = commands.add_parser("demo", help="run Hotline with the built-in PBX simulator and demo data")
+    demo.add_argument("--calls-per-minute", type=float, default=6.0, help="simulated call rate (default 6)")
+    commands.add_parser("migrate", help="apply database migrations and exit")
+
+    agents = commands.add_parser("agents", help="manage agent accounts").add_subparsers(
+        dest="agents_command", required=True, metavar="ACTION"
+    )
+    add = agents.add_parser("add", help="create an account (asks for the password)")
+    add.add_argument("--username", required=True)
+    add.add_argument("--display-name", default=None, help="name shown to colleagues (default: the username)")
+    add.add_argument("--role", choices=["agent", "supervisor", "admin"], default="agent")
+    add.add_argument(
+        "--interface",
+        action="append",
+        default=[],
+        help="PBX interface that rings this agent, e.g. PJSIP/1001 or Local/1001@agents (repeatable)",
+    )
+    add.add_argument("--password-stdin", action="store_true", help="read the password from standard input")
+    agents.add_parser("list", help="list accounts")
+
+    customers = commands.add_parser("customers", help="manage customer records").add_subparsers(
+        dest="customers_command", required=True, metavar="ACTION"
+    )
+    imp = customers.add_parser("import", help="import customers from a CSV file")
+    imp.add_argument("file", type=Path, help="CSV with columns customer_no,name,phone,email,tier,birthday")
+    return parser
+
+
+def _config_path(arg: Path | None, environ: dict[str, str]) -> Path | None:
+    if arg is not None:
+        return arg
+    if environ.get("HOTLINE_CONFIG"):
+        return Path(environ["HOTLINE_CONFIG"])
+    default = Path("config/hotline.toml")
+    return default if default.exists() else None
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the `hotline` command; returns the exit code."""
+    args = _parser().parse_args(argv)
+    environ = dict(os.environ)
+    try:
+        settings = load_settings(_config_path(args.config, environ), environ)
+    except ConfigError as exc:
+        print(f"hotline: {exc}", file=sys.stderr)
+        return EXIT_CONFIG
+    configure_logging(settings.log_level, settings.log_format)
+    try:
+        return asyncio.run(_run(args, settings))
+    except KeyboardInterrupt:
+        return 0
+
+
+async def _run(args: argparse.Namespace, settings: Settings) -> int:
+    from hotline import app, demo
+
+    if args.command == "serve":
+        if settings.ami is None:
+            log.warning("HOTLINE_AMI_URL is not set: serving without a PBX (no calls will pop)")
+        await _until_interrupted(app.serve(settings, settings.ami, _announce))
+        return 0
+    if args.command == "demo":
+        await _until_interrupted(demo.run_demo(settings, calls_per_minute=args.calls_per_minute))
+        return 0
+    async with app.database(settings) as pool:
+        if args.command == "migrate":
+            print("database is up to date")
+            return 0
+        if args.command == "agents":
+            return await _agents(args, settings, pool)
+        if args.command == "customers":
+            return await _customers(args, settings, pool)
+    raise AssertionError(f"unhandled command {args.command}")
+
+
+async def _until_interrupted(main: Coroutine[object, None, None]) -> None:
+    """Run until Ctrl-C or SIGTERM, then let the task unwind its resources in order."""
+    loop = asyncio.get_running_loop()
+    task = loop.create_task(main)
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(signum, task.cancel)
+    with contextlib.suppress(asyncio.CancelledError):
+        await task
+    log.info("Hotline stopped")
+
+
+def _announce(url: str) -> None:
+    print(f"Hotline is running at {url}  (Ctrl-C stops it)", flush=True)
+
+
+async def _agents(args: argparse.Namespace, settings: Settings, pool: asyncpg.Pool) -> int:
+    from web_agent.accounts import AccountService, Role
+    from web_agent.errors import DuplicateAccountError, ValidationFailedError
+    from web_agent.store import AccountStore
+
+    store = AccountStore(pool)
+    if args.agents_command == "list":
+        for agent in await store.list_agents():
+            print(
+                f"{agent.username:<20} {agent.role.value:<10} {agent.display_name:<24} {', '.join(agent.interfaces)}"
+            )
+        return 0
+    if args.password_stdin:
+        password = sys.stdin.readline().rstrip("\n")
+    else:
+        password = getpass.getpass(f"password for {args.username}: ")
+        if password != getpass.getpass("repeat it: "):
+            print("hotline: the two passwords differ; nothing was created", file=sys.stderr)
+            return 1
+    service = AccountService(store, token_ttl_s=settings.web.token_ttl_s)
+    try:
+        agent = await service.create_agent(
+            username=args.username,
+            display_name=args.display_name or args.username,
+            password=password,
+            role=Role(args.role),
+            interfaces=args.interface,
+        )
+    except ValidationFailedError as exc:
+        for field, problem in exc.details.items():
+            print(f"hotline: {field}: {problem}", file=sys.stderr)
+        return 1
+    except DuplicateAccountError as exc:
+        print(f"hotline: {exc}", file=sys.stderr)
+        return 1
+    print(
+        f"created {agent.role.value} {agent.username} ringing on {', '.join(agent.interfaces) or 'no interface'}"
+    )
+    return 0
+
+
+async def _customers(args: argparse.Namespace, settings: Settings, pool: asyncpg.Pool) -> int:
+    from customers.importer import format_report, import_csv
+    from customers.store import CustomerStore
+
+    store = CustomerStore(pool, default_country=settings.customers.default_country)
+    try:
+        text = args.file.read_text("utf-8-sig")
+    except (OSError, UnicodeDecodeError) as exc:
+        print(f"hotline: cannot read {args.file}: {exc}", file=sys.stderr)
+        return 1
+    report = await import_csv(store, text, default_country=settings.customers.default_country)
+    print(format_report(report))
+    return 0 if not report.rejected else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

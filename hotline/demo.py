@@ -1,0 +1,138 @@
+"""`hotline demo`: Hotline with the built-in PBX simulator and a seeded call center."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import secrets
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta
+
+import asyncpg
+
+from cti.ami_client import AmiSettings
+from cti.simulator import PbxSimulator, SimulatorSettings
+from customers.model import NewCustomer, Tier
+from customers.store import CustomerStore
+from hotline import app
+from hotline.settings import Settings
+from web_agent.accounts import AccountService, Role
+from web_agent.store import AccountStore
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class DemoAgent:
+    """A seeded account; demo passwords are printed at start-up, so never reuse them."""
+
+    username: str
+    display_name: str
+    role: Role
+    password: str
+    interfaces: tuple[str, ...]
+
+
+DEMO_AGENTS = (
+    DemoAgent("alice", "Alice Nguyen", Role.AGENT, "alice-demo-1", ("Local/1001@agents",)),
+    DemoAgent("bob", "Bob Tran", Role.AGENT, "bob-demo-1", ("Local/1002@agents",)),
+    DemoAgent("carol", "Carol Le", Role.SUPERVISOR, "carol-demo-1", ()),
+)
+
+# (name, phone as a caller would dial it, tier, email, birthday month-day or None)
+DEMO_CUSTOMERS = (
+    ("Jane Doe", "0901234567", Tier.GOLD, "jane.doe@example.com", (3, 14)),
+    ("Trần Văn Bình", "0912345678", Tier.VIP, "binh.tran@example.com", None),
+    ("An Nguyen", "0901000001", Tier.STANDARD, "an.nguyen@example.com", None),
+    ("Binh Tran", "0901000002", Tier.STANDARD, None, (7, 2)),
+    ("Cuong Le", "0901000003", Tier.GOLD, "cuong.le@example.com", None),
+    ("Vera VIP", "0908000042", Tier.VIP, "vera@example.com", None),
+    ("Phạm Thị Hoa", "0987654321", Tier.STANDARD, "hoa.pham@example.com", None),
+    ("Lê Minh Đức", "0934567890", Tier.VIP, "duc.le@example.com", None),
+)
+UNKNOWN_CALLERS = (("0977000111", "Unknown Caller"), ("0966123123", "Mai Hoang"), ("0355111222", ""))
+HISTORY = (
+    "Asked about the March invoice; explained the late fee",
+    "Reported slow internet in the evening; line test passed",
+    "Changed plan to Family 200",
+    "Missed call: abandoned after 1:10 waiting",
+    "Confirmed technician visit for Thursday",
+)
+
+
+async def seed(pool: asyncpg.Pool, settings: Settings) -> bool:
+    """Create the demo agents and customers unless accounts already exist; True if it seeded."""
+    accounts_store = AccountStore(pool)
+    if await accounts_store.list_agents():
+        return False
+    accounts = AccountService(accounts_store, token_ttl_s=settings.web.token_ttl_s)
+    for agent in DEMO_AGENTS:
+        await accounts.create_agent(
+            username=agent.username,
+            display_name=agent.display_name,
+            password=agent.password,
+            role=agent.role,
+            interfaces=list(agent.interfaces),
+        )
+    customers = CustomerStore(pool, default_country=settings.customers.default_country)
+    now = datetime.now(UTC)
+    for index, (name, phone, tier, email, birthday) in enumerate(DEMO_CUSTOMERS):
+        customer = await customers.create(
+            NewCustomer.create(
+                name=name,
+                phones=[phone],
+                email=email,
+                tier=tier,
+                birthday=date(1985 + index, *birthday) if birthday else None,
+                customer_no=f"C{1001 + index}",
+                default_country=settings.customers.default_country,
+            )
+        )
+        for days_ago, summary in enumerate(HISTORY[: 2 + index % 4]):
+            when = now - timedelta(days=3 * days_ago + 1, hours=index)
+            await customers.add_interaction(customer.id, when, "call", summary, None)
+    return True
+
+
+async def run_demo(settings: Settings, *, calls_per_minute: float) -> None:
+    """Start the simulator, seed the database, serve, and print where to sign in."""
+    secret = secrets.token_urlsafe(16)
+    simulator = PbxSimulator(
+        SimulatorSettings(
+            secret=secret,
+            agent_interfaces=tuple(i for agent in DEMO_AGENTS for i in agent.interfaces),
+            calls_per_minute=calls_per_minute,
+            caller_numbers=tuple((phone, name) for name, phone, *_ in DEMO_CUSTOMERS) + UNKNOWN_CALLERS,
+        )
+    )
+    await simulator.start()
+    traffic = asyncio.get_running_loop().create_task(simulator.run_traffic())
+    try:
+        ami = AmiSettings(host="127.0.0.1", port=simulator.port, username="hotline", secret=secret)
+
+        async def prepare(pool: asyncpg.Pool) -> None:
+            seeded = await seed(pool, settings)
+            log.info("demo data %s", "seeded" if seeded else "already present")
+
+        await app.serve(settings, ami, _announce_demo, prepare=prepare)
+    finally:
+        traffic.cancel()
+        await asyncio.gather(traffic, return_exceptions=True)
+        await simulator.close()
+
+
+def _announce_demo(url: str) -> None:
+    lines = [
+        "",
+        f"  Hotline demo is running at {url}",
+        "  The built-in PBX simulator is playing calls into queue 'support'.",
+        "  Sign in as:",
+        *(
+            f"    {a.username:<6} / {a.password:<14} {a.role.value}"
+            + (f", phone {', '.join(a.interfaces)}" if a.interfaces else "")
+            for a in DEMO_AGENTS
+        ),
+        "  Press Ctrl-C to stop; data stays in var/.",
+        "",
+    ]
+    print("\n".join(lines), flush=True)

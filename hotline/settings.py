@@ -1,0 +1,230 @@
+"""Settings assembly: defaults < config/hotline.toml < HOTLINE_* environment, into one typed object.
+
+Every key has one spelling in both places: `[database] url` in the file is
+`HOTLINE_DATABASE_URL` in the environment. Secrets (the AMI secret, database and Redis
+passwords) are accepted only from the environment, and never appear in a repr or a log.
+Every problem found is collected into one `ConfigError`, so a user fixes them all at once.
+"""
+
+from __future__ import annotations
+
+import tomllib
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+from cti.ami_client import AmiSettings
+from customers.settings import CustomerSettings
+from web_agent.settings import WebSettings
+
+ENV_PREFIX = "HOTLINE_"
+# Environment names that are not settings keys but are ours all the same.
+_ENV_NOT_KEYS = ("HOTLINE_CONFIG", "HOTLINE_TEST_", "HOTLINE_FIXTURES")
+LOG_FORMATS = ("text", "json")
+LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
+
+
+class ConfigError(Exception):
+    """The configuration has one or more problems; `problems` lists each in plain words."""
+
+    def __init__(self, problems: list[str]) -> None:
+        super().__init__("invalid configuration:\n" + "\n".join(f"  - {p}" for p in problems))
+        self.problems = problems
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Everything Hotline needs to start, each feature's slice in its own dataclass."""
+
+    web: WebSettings
+    customers: CustomerSettings
+    ami: AmiSettings | None
+    database_url: str | None = field(repr=False)
+    redis_url: str | None = field(repr=False)
+    data_dir: Path
+    log_level: str
+    log_format: str
+
+
+@dataclass(frozen=True)
+class _Key:
+    section: str
+    name: str
+    parse: Callable[[Any], Any]
+    default: Any
+    secret: bool = False
+
+    @property
+    def env(self) -> str:
+        return f"{ENV_PREFIX}{self.section}_{self.name}".upper()
+
+    @property
+    def dotted(self) -> str:
+        return f"{self.section}.{self.name}"
+
+
+def _text(value: Any) -> str:
+    if not isinstance(value, str):
+        raise ValueError(f"expected text, got {value!r}")
+    return value
+
+
+def _int_in(low: int, high: int) -> Callable[[Any], int]:
+    def parse(value: Any) -> int:
+        if isinstance(value, bool):
+            raise ValueError(f"expected a whole number, got {value!r}")
+        number = int(value)
+        if not low <= number <= high:
+            raise ValueError(f"{number} is outside {low}..{high}")
+        return number
+
+    return parse
+
+
+def _seconds(value: Any) -> float:
+    if isinstance(value, bool):
+        raise ValueError(f"expected seconds, got {value!r}")
+    number = float(value)
+    if not 0 < number <= 86_400:
+        raise ValueError(f"{value!r} seconds is not between 0 and one day")
+    return number
+
+
+def _choice(*allowed: str, upper: bool = False) -> Callable[[Any], str]:
+    def parse(value: Any) -> str:
+        text = _text(value).strip()
+        text = text.upper() if upper else text.lower()
+        if text not in allowed:
+            raise ValueError(f"{value!r} is not one of {', '.join(allowed)}")
+        return text
+
+    return parse
+
+
+def _country(value: Any) -> str:
+    text = _text(value).strip().upper()
+    if len(text) != 2 or not text.isalpha():
+        raise ValueError(f"{value!r} is not a two-letter ISO country code")
+    return text
+
+
+def _url(*schemes: str) -> Callable[[Any], str]:
+    def parse(value: Any) -> str:
+        text = _text(value).strip()
+        if not text:
+            return ""
+        parts = urlsplit(text)
+        if parts.scheme not in schemes:
+            raise ValueError(f"URL scheme must be one of {', '.join(schemes)}")
+        return text
+
+    return parse
+
+
+_KEYS = (
+    _Key("server", "host", _text, "127.0.0.1"),
+    _Key("server", "port", _int_in(0, 65535), 8080),
+    _Key("server", "token_ttl_s", _int_in(300, 30 * 86_400), 12 * 3600),
+    _Key("server", "ws_send_queue", _int_in(8, 100_000), 256),
+    _Key("database", "url", _url("postgresql", "postgres"), "", secret=True),
+    _Key("redis", "url", _url("redis", "rediss"), "", secret=True),
+    _Key("ami", "url", _url("ami"), "", secret=True),
+    _Key("ami", "ping_interval_s", _seconds, 20.0),
+    _Key("ami", "action_timeout_s", _seconds, 10.0),
+    _Key("ami", "reconnect_max_s", _seconds, 30.0),
+    _Key("customers", "default_country", _country, "VN"),
+    _Key("paths", "data_dir", _text, "var"),
+    _Key("logging", "level", _choice(*LOG_LEVELS, upper=True), "INFO"),
+    _Key("logging", "format", _choice(*LOG_FORMATS), "text"),
+)
+
+
+def load_settings(path: Path | None, environ: Mapping[str, str]) -> Settings:
+    """Read defaults, then the TOML file (if any), then HOTLINE_* variables; raise ConfigError."""
+    problems: list[str] = []
+    file_values = _read_file(path, problems)
+    by_env = {key.env: key for key in _KEYS}
+    by_dotted = {key.dotted: key for key in _KEYS}
+
+    for dotted in file_values:
+        if dotted not in by_dotted:
+            problems.append(f"{path}: unknown setting {dotted!r}")
+    for name in environ:
+        if name.startswith(ENV_PREFIX) and name not in by_env and not name.startswith(_ENV_NOT_KEYS):
+            problems.append(f"unknown environment variable {name} (known: {', '.join(sorted(by_env))})")
+
+    values: dict[str, Any] = {}
+    for key in _KEYS:
+        raw, origin = key.default, "default"
+        if key.dotted in file_values:
+            raw, origin = file_values[key.dotted], f"{path} [{key.section}] {key.name}"
+            if key.secret and raw:
+                problems.append(
+                    f"{origin}: secrets are read only from the environment; set {key.env} instead"
+                )
+                continue
+        if key.env in environ:
+            raw, origin = environ[key.env], key.env
+        try:
+            values[key.dotted] = key.parse(raw)
+        except (ValueError, TypeError) as exc:
+            problems.append(f"{origin}: {exc}")
+
+    ami: AmiSettings | None = None
+    if not problems and values["ami.url"]:
+        try:
+            ami = AmiSettings.from_url(
+                values["ami.url"],
+                ping_interval_s=values["ami.ping_interval_s"],
+                action_timeout_s=values["ami.action_timeout_s"],
+                reconnect_max_s=values["ami.reconnect_max_s"],
+            )
+        except ValueError as exc:
+            problems.append(f"HOTLINE_AMI_URL: {exc}")
+    if problems:
+        raise ConfigError(problems)
+
+    data_dir = Path(values["paths.data_dir"])
+    return Settings(
+        web=WebSettings(
+            host=values["server.host"],
+            port=values["server.port"],
+            token_ttl_s=values["server.token_ttl_s"],
+            ws_send_queue=values["server.ws_send_queue"],
+        ),
+        customers=CustomerSettings(default_country=values["customers.default_country"]),
+        ami=ami,
+        database_url=values["database.url"] or None,
+        redis_url=values["redis.url"] or None,
+        data_dir=data_dir,
+        log_level=values["logging.level"],
+        log_format=values["logging.format"],
+    )
+
+
+def _read_file(path: Path | None, problems: list[str]) -> dict[str, Any]:
+    if path is None:
+        return {}
+    try:
+        document = tomllib.loads(path.read_text("utf-8"))
+    except FileNotFoundError:
+        problems.append(f"{path}: configuration file not found")
+        return {}
+    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
+        problems.append(f"{path}: cannot be read: {exc}")
+        return {}
+    flat: dict[str, Any] = {}
+    for section, table in document.items():
+        if not isinstance(table, dict):
+            problems.append(f"{path}: {section!r} must be a [section]")
+            continue
+        for name, value in table.items():
+            flat[f"{section}.{name}"] = value
+    return flat
+
+
+def describe_keys() -> list[tuple[str, str, str]]:
+    """(file key, environment variable, default) for every setting, for the README and `--help`."""
+    return [(key.dotted, key.env, "" if key.secret else str(key.default)) for key in _KEYS]

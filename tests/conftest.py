@@ -1,0 +1,64 @@
+"""Fixtures shared by every test layer: the throwaway PostgreSQL and the `eventually` helper."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import uuid
+from collections.abc import AsyncIterator, Awaitable, Callable
+
+import asyncpg
+import pytest
+
+from hotline.db import migrate
+
+# `make test` starts PostgreSQL here (scripts/test-services.sh); CI never skips a database test.
+TEST_PG_URL = os.environ.get("HOTLINE_TEST_DATABASE_URL", "postgresql://hotline@127.0.0.1:55432/postgres")
+TEST_REDIS_URL = os.environ.get("HOTLINE_TEST_REDIS_URL", "redis://127.0.0.1:56379/0")
+
+
+async def eventually(check: Callable[[], bool | Awaitable[bool]], timeout_s: float = 5.0) -> None:
+    """Wait until `check()` is true, polling the event loop; fail after `timeout_s`."""
+    async with asyncio.timeout(timeout_s):
+        while True:
+            result = check()
+            if isinstance(result, Awaitable):
+                result = await result
+            if result:
+                return
+            await asyncio.sleep(0.01)
+
+
+@pytest.fixture(scope="session")
+def migrated_database_url() -> str:
+    """A fresh database with every migration applied, made once per test session."""
+
+    async def create() -> str:
+        name = f"hotline_test_{uuid.uuid4().hex[:12]}"
+        admin = await asyncpg.connect(TEST_PG_URL)
+        try:
+            await admin.execute(f'CREATE DATABASE "{name}"')
+        finally:
+            await admin.close()
+        url = TEST_PG_URL.rsplit("/", 1)[0] + "/" + name
+        conn = await asyncpg.connect(url)
+        try:
+            await migrate(conn)
+        finally:
+            await conn.close()
+        return url
+
+    return asyncio.run(create())
+
+
+@pytest.fixture
+async def db(migrated_database_url: str) -> AsyncIterator[asyncpg.Connection]:
+    """A connection inside a transaction that is rolled back after the test."""
+    conn = await asyncpg.connect(migrated_database_url)
+    tx = conn.transaction()
+    await tx.start()
+    try:
+        yield conn
+    finally:
+        await tx.rollback()
+        await conn.close()

@@ -1,0 +1,133 @@
+"""Accounts on a real PostgreSQL: hashing, sign-in, tokens, interfaces."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import asyncpg
+import pytest
+from argon2 import PasswordHasher
+
+from web_agent.accounts import AccountService, Role, hash_token
+from web_agent.errors import (
+    AuthenticationRequiredError,
+    DuplicateAccountError,
+    InvalidCredentialsError,
+    ValidationFailedError,
+)
+from web_agent.store import AccountStore
+
+pytestmark = pytest.mark.db
+NOW = datetime(2026, 11, 23, 9, 0, tzinfo=UTC)
+# Cheap parameters keep the suite fast; production uses argon2-cffi's defaults.
+FAST = PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)
+
+
+def service(db: asyncpg.Connection) -> AccountService:
+    return AccountService(AccountStore(db), token_ttl_s=3600, hasher=FAST)
+
+
+async def test_password_is_stored_only_as_an_argon2_hash(db: asyncpg.Connection) -> None:
+    accounts = service(db)
+    agent = await accounts.create_agent(
+        username="alice",
+        display_name="Alice",
+        password="correct horse",
+        role=Role.AGENT,
+        interfaces=["Local/1001@agents", "PJSIP/1001"],
+    )
+    assert agent.interfaces == ("Local/1001@agents", "PJSIP/1001")
+    stored = await db.fetchval("SELECT password_hash FROM agents WHERE id = $1", agent.id)
+    assert stored.startswith("$argon2id$")
+    assert "correct horse" not in stored
+
+
+async def test_sign_in_issues_a_token_that_resolves_until_it_expires(db: asyncpg.Connection) -> None:
+    accounts = service(db)
+    await accounts.create_agent(
+        username="bob", display_name="Bob", password="hunter2hunter2", role=Role.SUPERVISOR, interfaces=[]
+    )
+    session = await accounts.sign_in("bob", "hunter2hunter2", NOW)
+    assert session.expires_at == NOW + timedelta(hours=1)
+    assert (await accounts.agent_for_token(session.token, NOW)).username == "bob"
+    stored = await db.fetchval(
+        "SELECT count(*) FROM auth_tokens WHERE token_hash = $1", hash_token(session.token)
+    )
+    assert stored == 1
+    raw = await db.fetchval("SELECT count(*) FROM auth_tokens WHERE token_hash = $1", session.token.encode())
+    assert raw == 0
+    with pytest.raises(AuthenticationRequiredError, match="expired"):
+        await accounts.agent_for_token(session.token, NOW + timedelta(hours=2))
+    await accounts.sign_out(session.token)
+    with pytest.raises(AuthenticationRequiredError):
+        await accounts.agent_for_token(session.token, NOW)
+
+
+@pytest.mark.parametrize(("username", "password"), [("carol", "wrong-password"), ("nobody", "whatever123")])
+async def test_wrong_user_and_wrong_password_fail_the_same_way(
+    db: asyncpg.Connection, username: str, password: str
+) -> None:
+    accounts = service(db)
+    await accounts.create_agent(
+        username="carol", display_name="Carol", password="right-password", role=Role.AGENT, interfaces=[]
+    )
+    with pytest.raises(InvalidCredentialsError, match="wrong username or password"):
+        await accounts.sign_in(username, password, NOW)
+
+
+@pytest.mark.parametrize("token", [None, "", "x" * 300, "not-a-token"])
+async def test_missing_or_bogus_tokens_are_refused(db: asyncpg.Connection, token: str | None) -> None:
+    with pytest.raises(AuthenticationRequiredError):
+        await service(db).agent_for_token(token, NOW)
+
+
+@pytest.mark.parametrize(
+    ("fields", "problem"),
+    [
+        ({"username": "A B"}, "username"),
+        ({"password": "short"}, "password"),
+        ({"display_name": " "}, "display_name"),
+        ({"interfaces": ["Local/1001@agents\r\nAction: Originate"]}, "interface"),
+        ({"interfaces": ["1001"]}, "interface"),
+    ],
+)
+async def test_invalid_accounts_are_refused_with_the_field_named(
+    db: asyncpg.Connection, fields: dict[str, object], problem: str
+) -> None:
+    values: dict[str, object] = {
+        "username": "dave",
+        "display_name": "Dave",
+        "password": "long-enough-pw",
+        "role": Role.AGENT,
+        "interfaces": ["PJSIP/1004"],
+    }
+    values.update(fields)
+    with pytest.raises(ValidationFailedError) as caught:
+        await service(db).create_agent(**values)  # type: ignore[arg-type]
+    assert problem in caught.value.details
+    assert await db.fetchval("SELECT count(*) FROM agents") == 0
+
+
+async def test_duplicate_username_and_shared_interface_are_refused(db: asyncpg.Connection) -> None:
+    accounts = service(db)
+    await accounts.create_agent(
+        username="erin",
+        display_name="Erin",
+        password="long-enough-pw",
+        role=Role.AGENT,
+        interfaces=["PJSIP/2000"],
+    )
+    with pytest.raises(DuplicateAccountError):
+        await accounts.create_agent(
+            username="erin", display_name="Erin 2", password="long-enough-pw", role=Role.AGENT, interfaces=[]
+        )
+    with pytest.raises(ValidationFailedError, match="already assigned to erin"):
+        await accounts.create_agent(
+            username="frank",
+            display_name="Frank",
+            password="long-enough-pw",
+            role=Role.AGENT,
+            interfaces=["PJSIP/2000"],
+        )
+    assert await db.fetchval("SELECT count(*) FROM agents WHERE username = 'frank'") == 0
+    assert await AccountStore(db).display_name_for_interface("PJSIP/2000") == "Erin"

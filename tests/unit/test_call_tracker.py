@@ -1,0 +1,420 @@
+"""The call tracker against real Asterisk 22 recordings: the exact call events each one yields."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Iterable, Sequence
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from cti.ami_protocol import AmiMessage, AmiParser, MessageKind
+from cti.calls import CallTracker, normalise_interface
+from cti.events import (
+    CallAnswered,
+    CallEnded,
+    CallEvent,
+    CallOffered,
+    OfferRetracted,
+    QueueCallerAbandoned,
+)
+from tests.recordings import ami_files, records
+
+EPOCH = 1_800_000_000.0
+
+Timed = tuple[float, AmiMessage]
+
+
+def ami_messages(name: str, conn: int = 1, rewrite: Callable[[bytes], bytes] | None = None) -> list[Timed]:
+    """Every message Asterisk sent on `conn`, with the record time it arrived at."""
+    parser = AmiParser()
+    out: list[Timed] = []
+    for r in records(name):
+        if r.conn == conn and r.direction == "ASTERISK->CLIENT":
+            data = rewrite(r.data) if rewrite else r.data
+            out.extend((r.t, m) for m in parser.feed(data))
+    return out
+
+
+def play(tracker: CallTracker, messages: Iterable[Timed]) -> list[CallEvent]:
+    """Feed messages with `now` = EPOCH + their record time; collect what the tracker says."""
+    events: list[CallEvent] = []
+    for t, message in messages:
+        events.extend(tracker.feed(message, EPOCH + t))
+    return events
+
+
+def list_items(messages: Sequence[Timed], action_id: str) -> list[AmiMessage]:
+    """The item events of one list action, as the AMI client hands them to resync."""
+    return [
+        m
+        for _, m in messages
+        if m.kind is MessageKind.EVENT and m.action_id == action_id and m.get("EventList") != "Complete"
+    ]
+
+
+def summary(events: Sequence[CallEvent]) -> list[tuple[object, ...]]:
+    """Events as short tuples (layouts above EXPECTED). Call ids become call1, call2... in order
+    of first appearance; times become seconds since the start of the recording."""
+    ids: dict[str, str] = {}
+
+    def call(call_id: str) -> str:
+        return ids.setdefault(call_id, f"call{len(ids) + 1}")
+
+    def t(at: float | None) -> float | None:
+        return None if at is None else round(at - EPOCH, 3)
+
+    out: list[tuple[object, ...]] = []
+    for e in events:
+        match e:
+            case CallOffered():
+                caller = (e.caller_number, e.caller_name)
+                out.append(("offered", call(e.call_id), e.interface, e.queue, caller, t(e.offered_at)))
+            case OfferRetracted():
+                out.append(("retracted", call(e.call_id), e.interface, e.reason.value))
+            case CallAnswered():
+                answer = (e.interface, e.queue, e.caller_number, e.wait_s, t(e.answered_at))
+                out.append(("answered", call(e.call_id), *answer))
+            case QueueCallerAbandoned():
+                out.append(("abandoned", call(e.call_id), e.queue, e.position, e.original_position, e.wait_s))
+            case CallEnded():
+                caller = (e.caller_number, e.caller_name)
+                outcome = (e.outcome.value, caller, e.queue, e.interface, e.cause, e.wait_s, e.talk_s)
+                times = (t(e.started_at), t(e.answered_at), t(e.ended_at))
+                out.append(("ended", call(e.call_id), *outcome, times))
+    return out
+
+
+A1001, A1002, A1003 = "Local/1001@agents", "Local/1002@agents", "Local/1003@agents"
+A1004, A2001, A2002 = "Local/1004@agents", "Local/2001@agents", "Local/2002@agents"
+JANE = ("0901234567", "Jane Doe")
+BOB = ("0907654321", "Bob Abandon")
+CARL = ("0905550000", "Carl Timeout")
+DANA = ("0907777777", "Dana Busy")
+RITA = ("0903333333", "Rita Redirect")
+TOM = ("0904444444", "Tom Transfer")
+BINH_TV = ("0912345678", "Trần Văn Bình")
+AN = ("0901000001", "An Nguyen")
+BINH = ("0901000002", "Binh Tran")
+CUONG = ("0901000003", "Cuong Le")
+KHANH = ("0904040404", "Khanh Restart")
+LAN = ("0905050505", "Lan Pham")
+VERA = ("0908000042", "Vera VIP")
+WALTER = ("0907000001", "Walter Waiting")
+ALICE = ("0901234567", "Alice Caller")
+BERT = ("0902222222", "Bert Waiting")
+
+
+def busy_retry(offered_at: float) -> list[tuple[object, ...]]:
+    return [
+        ("offered", "call1", A1004, "busyagents", DANA, offered_at),
+        ("retracted", "call1", A1004, "no_answer"),
+    ]
+
+
+# ("offered", call, interface, queue, (number, name), offered_at)
+# ("retracted", call, interface, reason)
+# ("answered", call, interface, queue, number, wait_s, answered_at)
+# ("abandoned", call, queue, position, original_position, wait_s)
+# ("ended", call, outcome, (number, name), queue, interface, cause, wait_s, talk_s,
+#  (started_at, answered_at, ended_at))
+EXPECTED: dict[str, list[tuple[object, ...]]] = {
+    "ami_b_inbound_answered.txt": [
+        ("offered", "call1", A1001, "support", JANE, 1.005),
+        ("answered", "call1", A1001, "support", "0901234567", 0, 1.007),
+        ("ended", "call1", "answered", JANE, "support", A1001, "16", 0, 3, (0.503, 1.007, 4.514)),
+    ],
+    "ami_c_abandon.txt": [
+        ("offered", "call1", A1003, "noanswer", BOB, 1.007),
+        ("retracted", "call1", A1003, "caller_left"),
+        ("abandoned", "call1", "noanswer", 1, 1, 4),
+        ("ended", "call1", "abandoned", BOB, "noanswer", None, "16", 4, 0, (0.504, None, 5.509)),
+    ],
+    # Queue() timeout: AMI says QueueCallerAbandon, only QUEUESTATUS=TIMEOUT tells it apart.
+    "ami_c2_queue_timeout.txt": [
+        ("offered", "call1", A1003, "noanswer", CARL, 1.006),
+        ("retracted", "call1", A1003, "no_answer"),
+        ("offered", "call1", A1003, "noanswer", CARL, 17.008),
+        ("retracted", "call1", A1003, "no_answer"),
+        ("abandoned", "call1", "noanswer", 1, 1, 18),
+        ("ended", "call1", "timeout", CARL, "noanswer", None, "16", 18, 0, (0.503, None, 19.011)),
+    ],
+    # A busy member is retried every second: each AgentCalled is a new offer.
+    "ami_c3_member_busy.txt": [
+        *busy_retry(1.007),
+        *busy_retry(2.009),
+        *busy_retry(3.01),
+        *busy_retry(4.012),
+        *busy_retry(5.014),
+        *busy_retry(6.016),
+        ("abandoned", "call1", "busyagents", 1, 1, 5),
+        ("ended", "call1", "abandoned", DANA, "busyagents", None, "16", 5, 0, (0.504, None, 6.507)),
+    ],
+    # Ends when the parked caller hangs up; the agent talked 2 s, not AgentComplete's 11.
+    "ami_g_redirect.txt": [
+        ("offered", "call1", A1001, "support", RITA, 1.007),
+        ("answered", "call1", A1001, "support", "0903333333", 0, 1.008),
+        ("ended", "call1", "answered", RITA, "support", A1001, "16", 0, 2, (0.503, 1.008, 12.515)),
+    ],
+    "ami_g2_blindtransfer.txt": [
+        ("offered", "call1", A1001, "support", TOM, 1.007),
+        ("answered", "call1", A1001, "support", "0904444444", 0, 1.009),
+        ("ended", "call1", "answered", TOM, "support", A1001, "16", 0, 2, (0.504, 1.009, 12.517)),
+    ],
+    # One retraction for 2002 despite the duplicate DialEnd CANCEL and the cause-26 Hangups.
+    "ami_i_ringall.txt": [
+        ("offered", "call1", A2001, "ringall", BINH_TV, 1.008),
+        ("offered", "call1", A2002, "ringall", BINH_TV, 1.009),
+        ("retracted", "call1", A2002, "answered_elsewhere"),
+        ("answered", "call1", A2001, "ringall", "0912345678", 2, 3.015),
+        ("ended", "call1", "answered", BINH_TV, "ringall", A2001, "16", 2, 3, (0.503, 3.015, 6.522)),
+    ],
+    "ami_j_concurrent.txt": [
+        ("offered", "call1", A1001, "support", AN, 1.007),
+        ("answered", "call1", A1001, "support", "0901000001", 0, 1.009),
+        ("offered", "call2", A1002, "support", BINH, 1.311),
+        ("answered", "call2", A1002, "support", "0901000002", 0, 1.312),
+        ("abandoned", "call3", "support", 1, 1, 2),
+        ("ended", "call3", "abandoned", CUONG, "support", None, "16", 2, 0, (1.108, None, 4.112)),
+        ("ended", "call1", "answered", AN, "support", A1001, "16", 0, 5, (0.505, 1.009, 5.516)),
+        ("ended", "call2", "answered", BINH, "support", A1002, "16", 0, 4, (0.806, 1.312, 5.818)),
+    ],
+    "ami_k_restart.txt": [
+        ("offered", "call1", A1001, "support", KHANH, 1.008),
+        ("answered", "call1", A1001, "support", "0904040404", 0, 1.009),
+        ("ended", "call1", "answered", KHANH, "support", A1001, "16", 0, 2, (0.503, 1.009, 3.027)),
+    ],
+    "ami_l_channelvars.txt": [
+        ("offered", "call1", A1001, "support", LAN, 1.009),
+        ("answered", "call1", A1001, "support", "0905050505", 0, 1.012),
+        ("ended", "call1", "answered", LAN, "support", A1001, "16", 0, 3, (0.504, 1.012, 4.514)),
+    ],
+    # The VIP caller joins second, at position 1, and is answered first.
+    "ami_m_ivr_to_queue.txt": [
+        ("offered", "call1", A1001, "vip", VERA, 8.769),
+        ("answered", "call1", A1001, "vip", "0908000042", 2, 8.773),
+        ("offered", "call2", A1002, "vip", WALTER, 10.517),
+        ("answered", "call2", A1002, "vip", "0907000001", 9, 10.519),
+        ("ended", "call1", "answered", VERA, "vip", A1001, "16", 2, 4, (2.509, 8.773, 12.276)),
+        ("ended", "call2", "answered", WALTER, "vip", A1002, "16", 9, 3, (1.005, 10.519, 14.023)),
+    ],
+    # List-action items (QueueStatus, CoreShowChannels, Status) pass through feed untouched;
+    # Bert is hung up by the AMI Hangup action.
+    "ami_e_list_actions.txt": [
+        ("offered", "call1", A1001, "support", ALICE, 1.006),
+        ("answered", "call1", A1001, "support", "0901234567", 0, 1.008),
+        ("offered", "call2", A1003, "noanswer", BERT, 1.511),
+        ("retracted", "call2", A1003, "caller_left"),
+        ("abandoned", "call2", "noanswer", 1, 1, 2),
+        ("ended", "call2", "abandoned", BERT, "noanswer", None, "16", 2, 0, (1.01, None, 3.523)),
+        ("ended", "call1", "answered", ALICE, "support", A1001, "16", 0, 12, (0.503, 1.008, 13.522)),
+    ],
+}
+
+# Originate-only legs, AGI without a queue, logins and admin actions: nothing for the agents.
+NO_CALL_EVENTS = [
+    "ami_a_login.txt",
+    "ami_agi_1_events.txt",
+    "ami_d1_originate_answered.txt",
+    "ami_d2_originate_busy.txt",
+    "ami_d3_originate_noanswer.txt",
+    "ami_d4_originate_errors.txt",
+    "ami_d5_originate_channelid.txt",
+    "ami_f_queue_member_admin.txt",
+    "ami_h_misc_actions.txt",
+]
+
+
+def test_every_ami_recording_is_covered() -> None:
+    assert set(ami_files()) == set(EXPECTED) | set(NO_CALL_EVENTS)
+
+
+@pytest.mark.parametrize("name", sorted(EXPECTED))
+def test_recording_gives_exact_call_events(name: str) -> None:
+    tracker = CallTracker()
+    assert summary(play(tracker, ami_messages(name))) == EXPECTED[name]
+    assert tracker.live_calls == 0, "ended calls must be forgotten"
+
+
+@pytest.mark.parametrize("name", NO_CALL_EVENTS)
+def test_calls_that_never_queue_give_no_events(name: str) -> None:
+    tracker = CallTracker()
+    for conn in sorted({r.conn for r in records(name) if r.direction == "ASTERISK->CLIENT"}):
+        assert play(tracker, ami_messages(name, conn)) == []
+    assert tracker.live_calls == 0
+
+
+def test_dialplan_context_names_do_not_matter() -> None:
+    def rename(data: bytes) -> bytes:
+        return data.replace(b"from-pstn", b"inbound-trunk").replace(b"@agents", b"@sales-desk")
+
+    events = summary(play(CallTracker(), ami_messages("ami_i_ringall.txt", rewrite=rename)))
+    expected = [
+        tuple(v.replace("@agents", "@sales-desk") if isinstance(v, str) else v for v in row)
+        for row in EXPECTED["ami_i_ringall.txt"]
+    ]
+    assert events == expected
+
+
+def test_shutdown_ends_calls_whose_hangups_never_came() -> None:
+    # Drop the teardown between `core stop now` and Event: Shutdown, as a lost stream would.
+    messages = [(t, m) for t, m in ami_messages("ami_k_restart.txt") if not 3.0 < t < 4.1]
+    tracker = CallTracker()
+    assert summary(play(tracker, messages))[-1] == (
+        ("ended", "call1", "answered", KHANH, "support", A1001, "", 0, 3, (0.503, 1.009, 4.125))
+    )
+    assert tracker.live_calls == 0
+
+
+# -- resync after a reconnect ---------------------------------------------------------------
+
+AFTER_RESTART = ami_messages("ami_k_restart.txt", conn=2)
+NO_CHANNELS = list_items(AFTER_RESTART, "csc-after-restart")
+IDLE_QUEUES = list_items(AFTER_RESTART, "qs-after-restart")
+
+
+def test_restart_lists_hold_no_calls() -> None:
+    assert NO_CHANNELS == []
+    assert {m.name for m in IDLE_QUEUES} == {"QueueParams", "QueueMember"}
+
+
+def test_resync_ends_a_ringing_call_that_died_with_the_pbx() -> None:
+    tracker = CallTracker()
+    play(tracker, [(t, m) for t, m in ami_messages("ami_c_abandon.txt") if t < 3.0])
+    events = tracker.resync(NO_CHANNELS, IDLE_QUEUES, EPOCH + 10.0)
+    assert summary(events) == [
+        ("retracted", "call1", A1003, "caller_left"),
+        ("ended", "call1", "abandoned", BOB, "noanswer", None, "", 8, 0, (0.504, None, 10.0)),
+    ]
+    assert tracker.live_calls == 0
+    assert tracker.resync(NO_CHANNELS, IDLE_QUEUES, EPOCH + 11.0) == []
+
+
+def test_resync_retracts_every_ringall_offer_once() -> None:
+    tracker = CallTracker()
+    play(tracker, [(t, m) for t, m in ami_messages("ami_i_ringall.txt") if t < 2.0])
+    events = tracker.resync(NO_CHANNELS, IDLE_QUEUES, EPOCH + 9.0)
+    assert summary(events) == [
+        ("retracted", "call1", A2001, "caller_left"),
+        ("retracted", "call1", A2002, "caller_left"),
+        ("ended", "call1", "abandoned", BINH_TV, "ringall", None, "", 7, 0, (0.503, None, 9.0)),
+    ]
+
+
+def test_resync_ends_a_talking_call_that_died_with_the_pbx() -> None:
+    tracker = CallTracker()
+    play(tracker, [(t, m) for t, m in ami_messages("ami_k_restart.txt") if t < 3.0])
+    events = tracker.resync(NO_CHANNELS, IDLE_QUEUES, EPOCH + 8.311)
+    # Asterisk never said when it ended: talk runs until we learned it was gone.
+    assert summary(events) == [
+        ("ended", "call1", "answered", KHANH, "support", A1001, "", 0, 7, (0.503, 1.009, 8.311)),
+    ]
+
+
+LISTS_WHILE_BUSY = ami_messages("ami_e_list_actions.txt")
+LIVE_CHANNELS = list_items(LISTS_WHILE_BUSY, "csc-1")
+LIVE_QUEUES = list_items(LISTS_WHILE_BUSY, "qs-all")
+RESYNC_T = 3.518  # when ami_e's CoreShowChannels answered
+
+
+def test_resync_keeps_calls_that_still_exist() -> None:
+    tracker = CallTracker()
+    before = play(tracker, [(t, m) for t, m in LISTS_WHILE_BUSY if t <= RESYNC_T])
+    assert tracker.resync(LIVE_CHANNELS, LIVE_QUEUES, EPOCH + RESYNC_T) == []
+    after = play(tracker, [(t, m) for t, m in LISTS_WHILE_BUSY if t > RESYNC_T])
+    assert summary(before + after) == EXPECTED["ami_e_list_actions.txt"]
+
+
+def test_resync_retracts_an_offer_whose_member_leg_vanished() -> None:
+    tracker = CallTracker()
+    play(tracker, [(t, m) for t, m in LISTS_WHILE_BUSY if t <= RESYNC_T])
+    without_1003 = [m for m in LIVE_CHANNELS if not m.get("Channel").startswith("Local/1003@")]
+    events = tracker.resync(without_1003, LIVE_QUEUES, EPOCH + RESYNC_T)
+    # Bert still waits in the queue (QueueEntry), so the member simply stopped ringing.
+    assert summary(events) == [("retracted", "call1", A1003, "no_answer")]
+
+
+def test_resync_adopts_calls_first_seen_in_the_lists() -> None:
+    tracker = CallTracker()
+    assert tracker.resync(LIVE_CHANNELS, LIVE_QUEUES, EPOCH + RESYNC_T) == []
+    events = play(tracker, [(t, m) for t, m in LISTS_WHILE_BUSY if t > RESYNC_T])
+    # Bert was waiting (QueueEntry Wait: 2). Alice had been answered before we connected;
+    # AgentComplete reveals it, so her answer is reported late, dated back by its TalkTime.
+    assert summary(events) == [
+        ("abandoned", "call1", "noanswer", 1, 1, 2),
+        ("ended", "call1", "abandoned", BERT, "noanswer", None, "16", 2, 0, (1.518, None, 3.523)),
+        ("answered", "call2", A1001, "support", "0901234567", 0, 1.52),
+        ("ended", "call2", "answered", ALICE, "support", A1001, "16", 0, 12, (0.518, 1.52, 13.522)),
+    ]
+    assert tracker.live_calls == 0
+
+
+# -- interface names ------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("raw", "interface"),
+    [
+        ("Local/1001@agents/n", "Local/1001@agents"),
+        ("Local/1001@agents/nj", "Local/1001@agents"),
+        ("Local/1001@agents", "Local/1001@agents"),
+        ("Local/1001@agents-00000001;1", "Local/1001@agents"),
+        ("Local/2002@agents-0000000a;2", "Local/2002@agents"),
+        ("PJSIP/1001", "PJSIP/1001"),
+        ("PJSIP/1001-0000000a", "PJSIP/1001"),
+        ("PJSIP/trunk-east-0000001f", "PJSIP/trunk-east"),
+        ("SIP/alice-00000001", "SIP/alice"),
+        ("PJSIP/1001-abc", "PJSIP/1001-abc"),
+        ("PJSIP/1001-0000000G", "PJSIP/1001-0000000G"),
+        ("DAHDI/1-1", "DAHDI/1-1"),
+        ("", ""),
+    ],
+)
+def test_normalise_interface(raw: str, interface: str) -> None:
+    assert normalise_interface(raw) == interface
+
+
+# -- interleaving ---------------------------------------------------------------------------
+
+
+def _move_ids(data: bytes) -> bytes:
+    # Another run's Uniqueids/Linkedids: same sequence numbers, another epoch prefix.
+    return re.sub(rb"\b1795392(\d{3}\.\d+)", rb"2795392\1", data)
+
+
+CALL_B = ami_messages("ami_b_inbound_answered.txt")
+CALL_C = ami_messages("ami_c_abandon.txt", rewrite=_move_ids)
+
+
+def per_call(events: Sequence[CallEvent]) -> dict[str, list[CallEvent]]:
+    grouped: dict[str, list[CallEvent]] = {}
+    for e in events:
+        grouped.setdefault(e.call_id, []).append(e)
+    return grouped
+
+
+ALONE = {**per_call(play(CallTracker(), CALL_B)), **per_call(play(CallTracker(), CALL_C))}
+
+
+def test_interleaving_inputs_are_two_distinct_calls() -> None:
+    assert len(ALONE) == 2
+    assert [len(events) for events in ALONE.values()] == [3, 4]
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.booleans(), min_size=len(CALL_B) + len(CALL_C), max_size=len(CALL_B) + len(CALL_C)))
+def test_interleaved_calls_keep_their_own_events(picks: list[bool]) -> None:
+    b, c = iter(CALL_B), iter(CALL_C)
+    left_b, left_c = len(CALL_B), len(CALL_C)
+    merged: list[Timed] = []
+    for take_b in picks:
+        if (take_b and left_b) or not left_c:
+            merged.append(next(b))
+            left_b -= 1
+        else:
+            merged.append(next(c))
+            left_c -= 1
+    tracker = CallTracker()
+    assert per_call(play(tracker, merged)) == ALONE
+    assert tracker.live_calls == 0

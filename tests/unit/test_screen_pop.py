@@ -1,0 +1,166 @@
+"""Screen-pop assembly: one lookup per call, per-call order kept, failures never lose a pop."""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+
+import pytest
+
+from cti.events import (
+    CallAnswered,
+    CallEnded,
+    CallOffered,
+    CallOutcome,
+    OfferRetracted,
+    QueueCallerAbandoned,
+    RetractReason,
+)
+from cti.screen_pop import PopMessage, ScreenPop, ScreenPopService
+from tests.conftest import eventually
+
+
+@dataclass(frozen=True)
+class Customer:
+    id: int = 7
+    customer_no: str | None = "C7"
+    name: str = "Jane Doe"
+    email: str | None = None
+    tier: str = "gold"
+    birthday: None = None
+    phones: tuple[str, ...] = ("+84901234567",)
+
+
+@dataclass(frozen=True)
+class Interaction:
+    occurred_at: datetime = datetime(2026, 11, 1, tzinfo=UTC)
+    channel: str = "call"
+    summary: str = "asked about an invoice"
+
+
+@dataclass(frozen=True)
+class Card:
+    customer: Customer = Customer()
+    interactions: tuple[Interaction, ...] = (Interaction(),)
+
+
+@dataclass
+class Lookup:
+    gate: asyncio.Event = field(default_factory=asyncio.Event)
+    calls: list[str] = field(default_factory=list)
+    fail: bool = False
+
+    async def caller_card(self, raw_number: str) -> Card | None:
+        self.calls.append(raw_number)
+        await self.gate.wait()
+        if self.fail:
+            raise ConnectionError("database went away")
+        return Card() if raw_number == "0901234567" else None
+
+
+@dataclass
+class Sink:
+    sent: list[tuple[frozenset[str], PopMessage]] = field(default_factory=list)
+
+    def send(self, interfaces: object, message: PopMessage) -> None:
+        self.sent.append((frozenset(interfaces), message))  # type: ignore[arg-type]
+
+
+@dataclass
+class Recorder:
+    recorded: list[tuple[CallEnded, Card | None]] = field(default_factory=list)
+
+    async def record_call(self, ended: CallEnded, card: Card | None) -> None:
+        self.recorded.append((ended, card))
+
+
+def offered(iface: str, call: str = "1.0", number: str = "0901234567") -> CallOffered:
+    return CallOffered(call, iface, "support", number, "Jane Doe", 100.0)
+
+
+def ended(call: str = "1.0", iface: str | None = "Local/1001@agents") -> CallEnded:
+    outcome = CallOutcome.ANSWERED if iface else CallOutcome.ABANDONED
+    return CallEnded(
+        call, "0901234567", "Jane Doe", "support", iface, outcome, "16", 2, 30, 100.0, 102.0, 132.0
+    )
+
+
+async def test_answer_arriving_during_the_lookup_waits_for_the_pop() -> None:
+    lookup, sink, recorder = Lookup(), Sink(), Recorder()
+    service = ScreenPopService(lookup, sink, recorder)
+    service.handle(offered("Local/1001@agents"))
+    service.handle(CallAnswered("1.0", "Local/1001@agents", "support", "0901234567", 2, 102.0))
+    service.handle(ended())
+    await asyncio.sleep(0)
+    assert sink.sent == []
+    lookup.gate.set()
+    async with asyncio.timeout(5):
+        await eventually(lambda: len(recorder.recorded) == 1)
+    kinds = [type(m).__name__ for _, m in sink.sent]
+    assert kinds == ["ScreenPop", "CallAnswered", "CallEnded"]
+    pop = sink.sent[0][1]
+    assert isinstance(pop, ScreenPop)
+    assert pop.card == Card()
+    assert recorder.recorded[0][1] == Card()
+    assert service.calls_in_progress == 0
+    await service.close()
+
+
+async def test_ring_all_looks_the_caller_up_once_and_retracts_only_the_loser() -> None:
+    lookup, sink = Lookup(), Sink()
+    lookup.gate.set()
+    service = ScreenPopService(lookup, sink, Recorder())
+    service.handle(offered("Local/2001@agents"))
+    service.handle(offered("Local/2002@agents"))
+    async with asyncio.timeout(5):
+        await eventually(lambda: len(sink.sent) == 2)
+    service.handle(OfferRetracted("1.0", "Local/2002@agents", RetractReason.ANSWERED_ELSEWHERE))
+    service.handle(CallAnswered("1.0", "Local/2001@agents", "support", "0901234567", 2, 102.0))
+    async with asyncio.timeout(5):
+        await eventually(lambda: len(sink.sent) == 4)
+    assert lookup.calls == ["0901234567"]
+    assert {next(iter(i)) for i, m in sink.sent[:2]} == {"Local/2001@agents", "Local/2002@agents"}
+    assert sink.sent[2] == (
+        frozenset({"Local/2002@agents"}),
+        OfferRetracted("1.0", "Local/2002@agents", RetractReason.ANSWERED_ELSEWHERE),
+    )
+    assert sink.sent[3][0] == frozenset({"Local/2001@agents"})
+    await service.close()
+
+
+async def test_failed_lookup_still_pops_as_unknown_caller(caplog: pytest.LogCaptureFixture) -> None:
+    lookup, sink = Lookup(fail=True), Sink()
+    lookup.gate.set()
+    service = ScreenPopService(lookup, sink, Recorder())
+    service.handle(offered("Local/1001@agents"))
+    async with asyncio.timeout(5):
+        await eventually(lambda: len(sink.sent) == 1)
+    pop = sink.sent[0][1]
+    assert isinstance(pop, ScreenPop)
+    assert pop.card is None
+    assert "customer lookup for caller '0901234567' failed" in caplog.text
+    await service.close()
+
+
+async def test_abandoned_call_without_offers_is_still_recorded() -> None:
+    lookup, sink, recorder = Lookup(), Sink(), Recorder()
+    lookup.gate.set()
+    service = ScreenPopService(lookup, sink, recorder)
+    service.handle(QueueCallerAbandoned("2.0", "support", 1, 1, 5))
+    service.handle(ended("2.0", iface=None))
+    async with asyncio.timeout(5):
+        await eventually(lambda: len(recorder.recorded) == 1)
+    assert sink.sent == []
+    assert recorder.recorded[0][0].outcome is CallOutcome.ABANDONED
+    await service.close()
+
+
+async def test_events_of_unknown_calls_are_ignored() -> None:
+    sink = Sink()
+    service = ScreenPopService(Lookup(), sink, Recorder())
+    service.handle(CallAnswered("9.9", "Local/1001@agents", None, "1", 0, 1.0))
+    service.handle(OfferRetracted("9.9", "Local/1001@agents", RetractReason.NO_ANSWER))
+    assert sink.sent == []
+    assert service.calls_in_progress == 0
+    await service.close()

@@ -1,0 +1,104 @@
+"""Settings assembly: defaults < file < environment, and one ConfigError listing every problem."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from hotline.settings import ConfigError, describe_keys, load_settings
+
+
+def write(tmp_path: Path, text: str) -> Path:
+    path = tmp_path / "hotline.toml"
+    path.write_text(text, "utf-8")
+    return path
+
+
+def test_defaults_without_file_or_environment() -> None:
+    settings = load_settings(None, {})
+    assert settings.web.port == 8080
+    assert settings.web.host == "127.0.0.1"
+    assert settings.database_url is None
+    assert settings.ami is None
+    assert settings.customers.default_country == "VN"
+    assert settings.log_format == "text"
+
+
+def test_environment_overrides_file_overrides_default(tmp_path: Path) -> None:
+    path = write(tmp_path, "[server]\nport = 9000\nhost = '0.0.0.0'\n[customers]\ndefault_country = 'us'\n")
+    settings = load_settings(path, {"HOTLINE_SERVER_PORT": "9100"})
+    assert settings.web.port == 9100
+    assert settings.web.host == "0.0.0.0"
+    assert settings.customers.default_country == "US"
+
+
+def test_ami_url_from_environment_keeps_the_secret_out_of_repr() -> None:
+    settings = load_settings(
+        None,
+        {
+            "HOTLINE_AMI_URL": "ami://cti:s3cr%40t@pbx.example.net:5039",
+            "HOTLINE_DATABASE_URL": "postgresql://hotline:dbpass@db/hotline",
+        },
+    )
+    assert settings.ami is not None
+    assert (settings.ami.host, settings.ami.port, settings.ami.username) == ("pbx.example.net", 5039, "cti")
+    assert settings.ami.secret == "s3cr@t"
+    assert "s3cr" not in repr(settings)
+    assert "dbpass" not in repr(settings)
+
+
+def test_every_problem_is_reported_at_once(tmp_path: Path) -> None:
+    path = write(
+        tmp_path,
+        "[server]\nport = 'eighty'\nprot = 1\n[logging]\nformat = 'xml'\n[database]\nurl = 'postgresql://u:p@h/d'\n",
+    )
+    with pytest.raises(ConfigError) as caught:
+        load_settings(path, {"HOTLINE_AMI_URL": "http://nope", "HOTLINE_SERVR_PORT": "1"})
+    problems = "\n".join(caught.value.problems)
+    assert len(caught.value.problems) == 6, problems
+    for needle in (
+        "'eighty'",
+        "server.prot",
+        "'xml'",
+        "HOTLINE_DATABASE_URL",
+        "HOTLINE_AMI_URL",
+        "HOTLINE_SERVR_PORT",
+    ):
+        assert needle in problems
+
+
+@pytest.mark.parametrize(
+    ("env", "needle"),
+    [
+        ({"HOTLINE_SERVER_PORT": "70000"}, "outside 0..65535"),
+        ({"HOTLINE_SERVER_PORT": "true"}, "HOTLINE_SERVER_PORT"),
+        ({"HOTLINE_CUSTOMERS_DEFAULT_COUNTRY": "Vietnam"}, "two-letter"),
+        ({"HOTLINE_AMI_PING_INTERVAL_S": "-1"}, "between 0 and one day"),
+        ({"HOTLINE_LOGGING_LEVEL": "LOUD"}, "not one of"),
+        ({"HOTLINE_AMI_URL": "ami://host-without-user"}, "HOTLINE_AMI_URL"),
+    ],
+)
+def test_bad_values_are_refused_with_the_variable_named(env: dict[str, str], needle: str) -> None:
+    with pytest.raises(ConfigError) as caught:
+        load_settings(None, env)
+    assert needle in str(caught.value)
+
+
+def test_unreadable_file_is_a_config_error(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match="not found"):
+        load_settings(tmp_path / "missing.toml", {})
+    with pytest.raises(ConfigError, match="cannot be read"):
+        load_settings(write(tmp_path, "[server\nport = 1"), {})
+
+
+def test_shipped_config_file_is_valid() -> None:
+    shipped = Path(__file__).resolve().parents[2] / "config" / "hotline.toml"
+    settings = load_settings(shipped, {})
+    assert settings.web.port == 8080
+
+
+def test_every_key_has_an_environment_name() -> None:
+    envs = [env for _, env, _ in describe_keys()]
+    assert len(envs) == len(set(envs))
+    assert all(env.startswith("HOTLINE_") for env in envs)

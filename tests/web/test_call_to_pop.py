@@ -1,0 +1,165 @@
+"""The first road end to end: the PBX simulator speaks AMI to the real client, the tracker and the
+pop service find the customer in PostgreSQL, and the agent's WebSocket receives the pop."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+import asyncpg
+import pytest
+from aiohttp import ClientWebSocketResponse
+from aiohttp.test_utils import TestClient, TestServer
+
+from cti.ami_client import AmiSettings
+from cti.simulator import PbxSimulator, SimulatorSettings
+from hotline.app import build_web_app
+from hotline.settings import load_settings
+from tests.conftest import eventually
+from tests.web.conftest import FAST_HASHER
+from web_agent.accounts import Role
+from web_agent.app import SERVICES
+
+pytestmark = pytest.mark.db
+ALICE, BOB = "Local/1001@agents", "Local/1002@agents"
+
+
+@dataclass
+class Desk:
+    client: TestClient  # type: ignore[type-arg]
+    simulator: PbxSimulator
+    pool: asyncpg.Pool
+
+    async def socket(self, username: str) -> ClientWebSocketResponse:
+        login = await self.client.post(
+            "/api/auth/login", json={"username": username, "password": f"{username}-password"}
+        )
+        token = (await login.json())["token"]
+        ws = await self.client.ws_connect(f"/ws?token={token}")
+        assert (await ws.receive_json())["op"] == "hello"
+        return ws
+
+
+async def frames_until(ws: ClientWebSocketResponse, last_type: str) -> list[dict[str, Any]]:
+    frames: list[dict[str, Any]] = []
+    while not frames or frames[-1]["type"] != last_type:
+        frames.append(await ws.receive_json())
+    return frames
+
+
+@pytest.fixture
+async def desk(pool: asyncpg.Pool) -> AsyncIterator[Desk]:
+    simulator = PbxSimulator(
+        SimulatorSettings(
+            secret="sim-secret",
+            agent_interfaces=(ALICE, BOB),
+            calls_per_minute=0,
+            ring_s=0.3,
+            talk_s=0.3,
+            time_scale=0.05,
+            seed=7,
+        )
+    )
+    await simulator.start()
+    ami = AmiSettings(host="127.0.0.1", port=simulator.port, username="hotline", secret="sim-secret")
+    app = build_web_app(load_settings(None, {}), pool, ami, hasher=FAST_HASHER)
+    accounts = app[SERVICES].accounts
+    for username, iface in (("alice", ALICE), ("bob", BOB)):
+        await accounts.create_agent(
+            username=username,
+            display_name=username.title(),
+            password=f"{username}-password",
+            role=Role.AGENT,
+            interfaces=[iface],
+        )
+    jane = await pool.fetchval(
+        "INSERT INTO customers (customer_no, name, tier, email) VALUES ('C1', 'Jane Doe', 'gold', 'jane@example.com')"
+        " RETURNING id"
+    )
+    await pool.execute("INSERT INTO customer_phones (phone, customer_id) VALUES ('+84901234567', $1)", jane)
+    await pool.execute(
+        "INSERT INTO interactions (customer_id, occurred_at, channel, summary) VALUES ($1, $2, 'call', 'Asked about the invoice')",
+        jane,
+        datetime(2026, 11, 1, 9, 0, tzinfo=UTC),
+    )
+    client = TestClient(TestServer(app))
+    await client.start_server()
+    try:
+        async with asyncio.timeout(10):
+            await eventually(lambda: app[SERVICES].ami_connected(), timeout_s=10)
+        yield Desk(client, simulator, pool)
+    finally:
+        await client.close()
+        await simulator.close()
+
+
+async def test_known_caller_pops_on_the_ringing_agent_only_and_is_logged(desk: Desk) -> None:
+    async with asyncio.timeout(20):
+        alice = await desk.socket("alice")
+        bob = await desk.socket("bob")
+        call_id = await desk.simulator.place_call(
+            number="+84901234567", name="Jane Doe", scenario="answered", agents=[ALICE]
+        )
+        frames = await frames_until(alice, "call_ended")
+        assert [f["type"] for f in frames] == ["screen_pop", "call_answered", "call_ended"]
+        pop = frames[0]["data"]
+        assert pop["call_id"] == call_id
+        assert pop["caller"] == {"number": "+84901234567", "name": "Jane Doe"}
+        assert (pop["customer"]["name"], pop["customer"]["tier"]) == ("Jane Doe", "gold")
+        assert [i["summary"] for i in pop["interactions"]] == ["Asked about the invoice"]
+        assert frames[1]["data"]["by_me"] is True
+        assert frames[2]["data"]["outcome"] == "answered"
+
+        async def logged() -> bool:
+            return await desk.pool.fetchval("SELECT count(*) FROM call_log WHERE call_id = $1", call_id) == 1
+
+        await eventually(logged)
+        row = await desk.pool.fetchrow(
+            "SELECT agent_interface, outcome, customer_name, queue FROM call_log WHERE call_id = $1", call_id
+        )
+        assert dict(row) == {
+            "agent_interface": ALICE,
+            "outcome": "answered",
+            "customer_name": "Jane Doe",
+            "queue": "support",
+        }
+        summaries = await desk.pool.fetch("SELECT summary FROM interactions ORDER BY occurred_at DESC")
+        assert summaries[0]["summary"].startswith("Call answered by Alice (support)")
+        with pytest.raises(TimeoutError):
+            async with asyncio.timeout(0.3):
+                await bob.receive_json()
+
+
+async def test_ring_all_pops_both_and_retracts_the_loser(desk: Desk) -> None:
+    async with asyncio.timeout(20):
+        alice = await desk.socket("alice")
+        bob = await desk.socket("bob")
+        await desk.simulator.place_call(
+            number="0977000111", name="Somebody New", scenario="ringall", agents=[BOB, ALICE]
+        )
+        alice_frames = await frames_until(alice, "pop_retracted")
+        bob_frames = await frames_until(bob, "call_ended")
+        assert [f["type"] for f in alice_frames] == ["screen_pop", "pop_retracted"]
+        assert alice_frames[1]["data"]["reason"] == "answered_elsewhere"
+        assert alice_frames[0]["data"]["customer"] is None
+        assert [f["type"] for f in bob_frames] == ["screen_pop", "call_answered", "call_ended"]
+        assert bob_frames[0]["data"]["caller"]["number"] == "0977000111"
+
+
+async def test_abandoned_call_retracts_and_logs_abandoned(desk: Desk) -> None:
+    async with asyncio.timeout(20):
+        alice = await desk.socket("alice")
+        call_id = await desk.simulator.place_call(
+            number="0901234567", name="Jane Doe", scenario="abandon", agents=[ALICE]
+        )
+        frames = await frames_until(alice, "pop_retracted")
+        assert frames[-1]["data"]["reason"] == "caller_left"
+
+        async def logged() -> bool:
+            outcome = await desk.pool.fetchval("SELECT outcome FROM call_log WHERE call_id = $1", call_id)
+            return outcome == "abandoned"
+
+        await eventually(logged)
