@@ -98,9 +98,14 @@ class AmiMessage:
     @property
     def action_id(self) -> str | None:
         """The ActionID this message answers, if it carries one."""
-        if self._fields is None and "ActionID:" not in self._text:
+        fields = self._fields
+        if fields is not None:
+            return fields.get("ActionID")
+        # The AMI client asks this of every message; most events carry no ActionID at all.
+        if "ActionID:" not in self._text:
             return None
-        return self.fields.get("ActionID")
+        value = self.get("ActionID", "\r\n")  # CRLF ends every line, so no value is CRLF
+        return None if value == "\r\n" else value
 
     def __repr__(self) -> str:
         return f"AmiMessage({self.kind.value}, {self.name!r}, {len(self.headers)} headers)"
@@ -128,12 +133,13 @@ class AmiParser:
     def feed(self, data: bytes) -> list[AmiMessage]:
         """Add bytes from the socket; return every message they complete."""
         buf = self._buffer
-        if not buf and data.endswith(_TERMINATOR) and not self._expect_banner:
+        fits = len(data) <= self._max_message_bytes
+        if not buf and fits and data.endswith(_TERMINATOR) and not self._expect_banner:
             # The usual read when Asterisk is not flooding us: whole messages, nothing pending.
             text = data.decode("utf-8", "replace")
             blocks = text.split("\r\n\r\n")
             blocks.pop()
-            if len(data) <= self._max_message_bytes and _all_lines_keyed(data, text, len(blocks)):
+            if _all_lines_keyed(data, text, len(blocks)):
                 try:
                     return _messages_from_blocks(blocks)
                 except AmiProtocolError:
@@ -206,7 +212,8 @@ def _all_lines_keyed(complete: bytes | bytearray, text: str, blocks: int) -> boo
     per line. False means "look closer", not "malformed": the exact path then decides, so an
     odd block gets the same treatment (and the same error) as ever.
     """
-    # A first line without a key is left to the exact path (it is never `Event: `).
+    # Only a block's very first line can lack a key unseen here; it then never starts with
+    # `Event: ` or `Response: `, so `_parse_block` gets it and raises as it always did.
     if "\r\n:" in text:
         return False
     # Lines become colon runs ended by LF and each terminator adds one more LF. A line without

@@ -1130,7 +1130,7 @@ class _Frame:
     """One recorded event frame compiled into a %-template."""
 
     index: int
-    seq: int
+    seq: int  # the record it was compiled from, to trace a frame back to the transcript
     t: float
     name: str
     template: str
@@ -1150,7 +1150,6 @@ class _ChannelItem:
 class _CompiledScenario:
     """A call scenario compiled from its recording: frames, where agents get seated, channel lists."""
 
-    name: str
     frames: tuple[_Frame, ...]
     groups: tuple[str, ...]
     caller_prefix: str
@@ -1342,7 +1341,7 @@ def _protocol_templates() -> _ProtocolTemplates:
 def _scenarios() -> dict[str, _CompiledScenario]:
     item_record = _read_transcript("ami_e_list_actions.txt")[216]
     item_keys = tuple(key for key, _ in _split_frame(item_record.data))
-    return {name: _compile_scenario(name, spec, item_keys) for name, spec in _SPECS.items()}
+    return {name: _compile_scenario(spec, item_keys) for name, spec in _SPECS.items()}
 
 
 class _RecordingError(RuntimeError):
@@ -1481,7 +1480,7 @@ def _identity(spec: _ScenarioSpec, events: list[tuple[_Record, list[tuple[str, s
     return _Identity(channels, uids, ordered, queue, extens, contexts, locations)
 
 
-def _compile_scenario(name: str, spec: _ScenarioSpec, item_keys: tuple[str, ...]) -> _CompiledScenario:
+def _compile_scenario(spec: _ScenarioSpec, item_keys: tuple[str, ...]) -> _CompiledScenario:
     records = _read_transcript(spec.file)
     events = [
         (r, _split_frame(r.data))
@@ -1531,7 +1530,6 @@ def _compile_scenario(name: str, spec: _ScenarioSpec, item_keys: tuple[str, ...]
         for item in items:
             holes_all.update(_HOLE_RE.findall(item.template))
     return _CompiledScenario(
-        name=name,
         frames=tuple(frames),
         groups=tuple("ab"[: len(spec.agents)]),
         caller_prefix=spec.caller.rsplit("-", 1)[0],

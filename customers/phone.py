@@ -59,8 +59,10 @@ def normalise_phone(raw: str, default_country: str = "VN") -> str:
     elif text.startswith(calling_code) and len(text) - len(calling_code) >= _MIN_NATIONAL_DIGITS + 2:
         # Written internationally without the '+' (84901234567): long enough to hold a national number.
         digits = text
-    else:
+    elif len(text) >= _MIN_NATIONAL_DIGITS:
         digits = calling_code + text
+    else:
+        raise InvalidPhoneError(raw, "too short to be a phone number")
     if digits.startswith("0"):
         raise InvalidPhoneError(raw, "a country code never starts with 0")
     if len(digits) > _MAX_E164_DIGITS:

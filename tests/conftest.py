@@ -12,6 +12,8 @@ import pytest
 
 from hotline.db import migrate
 
+pytest_plugins = ["tests.app_fixtures"]
+
 # `make test` starts PostgreSQL here (scripts/test-services.sh); CI never skips a database test.
 TEST_PG_URL = os.environ.get("HOTLINE_TEST_DATABASE_URL", "postgresql://hotline@127.0.0.1:55432/postgres")
 TEST_REDIS_URL = os.environ.get("HOTLINE_TEST_REDIS_URL", "redis://127.0.0.1:56379/0")
@@ -29,26 +31,32 @@ async def eventually(check: Callable[[], bool | Awaitable[bool]], timeout_s: flo
             await asyncio.sleep(0.01)
 
 
+async def _create_migrated_database() -> str:
+    name = f"hotline_test_{uuid.uuid4().hex[:12]}"
+    admin = await asyncpg.connect(TEST_PG_URL)
+    try:
+        await admin.execute(f'CREATE DATABASE "{name}"')
+    finally:
+        await admin.close()
+    url = TEST_PG_URL.rsplit("/", 1)[0] + "/" + name
+    conn = await asyncpg.connect(url)
+    try:
+        await migrate(conn)
+    finally:
+        await conn.close()
+    return url
+
+
 @pytest.fixture(scope="session")
 def migrated_database_url() -> str:
-    """A fresh database with every migration applied, made once per test session."""
+    """A fresh database with every migration applied, for tests that roll back what they do."""
+    return asyncio.run(_create_migrated_database())
 
-    async def create() -> str:
-        name = f"hotline_test_{uuid.uuid4().hex[:12]}"
-        admin = await asyncpg.connect(TEST_PG_URL)
-        try:
-            await admin.execute(f'CREATE DATABASE "{name}"')
-        finally:
-            await admin.close()
-        url = TEST_PG_URL.rsplit("/", 1)[0] + "/" + name
-        conn = await asyncpg.connect(url)
-        try:
-            await migrate(conn)
-        finally:
-            await conn.close()
-        return url
 
-    return asyncio.run(create())
+@pytest.fixture(scope="session")
+def app_database_url() -> str:
+    """A second fresh database for tests that run the whole application and commit for real."""
+    return asyncio.run(_create_migrated_database())
 
 
 @pytest.fixture

@@ -123,12 +123,14 @@ class AccountService:
     async def agent_for_token(self, token: str | None, now: datetime) -> Agent:
         """The agent a token belongs to, or AuthenticationRequiredError."""
         if not token:
-            raise AuthenticationRequiredError("sign in first: no token was sent")
+            raise AuthenticationRequiredError("Please sign in first.")
         if len(token) > 256:
-            raise AuthenticationRequiredError("the token is not valid")
+            raise AuthenticationRequiredError("This session is not valid; please sign in again.")
         agent = await self._store.agent_for_token(hash_token(token), now)
         if agent is None:
-            raise AuthenticationRequiredError("the session has expired or was signed out")
+            raise AuthenticationRequiredError(
+                "Your session has expired or was signed out; please sign in again."
+            )
         return agent
 
     async def sign_out(self, token: str) -> None:

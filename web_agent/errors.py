@@ -20,13 +20,13 @@ class InvalidCredentialsError(WebError):
     """The username or password is wrong (deliberately not saying which)."""
 
     def __init__(self) -> None:
-        super().__init__("wrong username or password")
+        super().__init__("Wrong username or password.")
 
 
 class AuthenticationRequiredError(WebError):
     """The request carries no valid token."""
 
-    def __init__(self, reason: str = "sign in first") -> None:
+    def __init__(self, reason: str = "Please sign in first.") -> None:
         super().__init__(reason)
 
 
@@ -34,7 +34,7 @@ class ForbiddenError(WebError):
     """The signed-in account's role does not allow this."""
 
     def __init__(self, role: str, needed: tuple[str, ...]) -> None:
-        super().__init__(f"role {role!r} may not do this (needs {' or '.join(needed)})")
+        super().__init__(f"Your role ({role}) may not do this; it needs {' or '.join(needed)}.")
         self.role = role
         self.needed = needed
 
@@ -43,7 +43,7 @@ class RateLimitedError(WebError):
     """Too many attempts from one address or for one account."""
 
     def __init__(self, retry_after_s: int) -> None:
-        super().__init__(f"too many attempts; try again in {retry_after_s} s")
+        super().__init__(f"Too many attempts. Try again in {retry_after_s} seconds.")
         self.retry_after_s = retry_after_s
 
 
@@ -59,5 +59,5 @@ class DuplicateAccountError(WebError):
     """An account with this username already exists."""
 
     def __init__(self, username: str) -> None:
-        super().__init__(f"an account named {username!r} already exists")
+        super().__init__(f"An account named {username!r} already exists; choose another username.")
         self.username = username

@@ -71,7 +71,7 @@ async def test_wrong_user_and_wrong_password_fail_the_same_way(
     await accounts.create_agent(
         username="carol", display_name="Carol", password="right-password", role=Role.AGENT, interfaces=[]
     )
-    with pytest.raises(InvalidCredentialsError, match="wrong username or password"):
+    with pytest.raises(InvalidCredentialsError, match="Wrong username or password"):
         await accounts.sign_in(username, password, NOW)
 
 

@@ -10,7 +10,7 @@ from aiohttp import WSMsgType
 
 from cti.events import CallAnswered, CallEnded, CallOutcome, OfferRetracted, RetractReason
 from cti.screen_pop import ScreenPop
-from tests.web.conftest import Web
+from tests.app_fixtures import Web
 from web_agent.accounts import Role
 from web_agent.app import SERVICES
 

@@ -4,43 +4,15 @@ pop service find the customer in PostgreSQL, and the agent's WebSocket receives 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
-from dataclasses import dataclass
-from datetime import UTC, datetime
 from typing import Any
 
-import asyncpg
 import pytest
 from aiohttp import ClientWebSocketResponse
-from aiohttp.test_utils import TestClient, TestServer
 
-from cti.ami_client import AmiSettings
-from cti.simulator import PbxSimulator, SimulatorSettings
-from hotline.app import build_web_app
-from hotline.settings import load_settings
+from tests.app_fixtures import ALICE, BOB, Desk
 from tests.conftest import eventually
-from tests.web.conftest import FAST_HASHER
-from web_agent.accounts import Role
-from web_agent.app import SERVICES
 
 pytestmark = pytest.mark.db
-ALICE, BOB = "Local/1001@agents", "Local/1002@agents"
-
-
-@dataclass
-class Desk:
-    client: TestClient  # type: ignore[type-arg]
-    simulator: PbxSimulator
-    pool: asyncpg.Pool
-
-    async def socket(self, username: str) -> ClientWebSocketResponse:
-        login = await self.client.post(
-            "/api/auth/login", json={"username": username, "password": f"{username}-password"}
-        )
-        token = (await login.json())["token"]
-        ws = await self.client.ws_connect(f"/ws?token={token}")
-        assert (await ws.receive_json())["op"] == "hello"
-        return ws
 
 
 async def frames_until(ws: ClientWebSocketResponse, last_type: str) -> list[dict[str, Any]]:
@@ -48,52 +20,6 @@ async def frames_until(ws: ClientWebSocketResponse, last_type: str) -> list[dict
     while not frames or frames[-1]["type"] != last_type:
         frames.append(await ws.receive_json())
     return frames
-
-
-@pytest.fixture
-async def desk(pool: asyncpg.Pool) -> AsyncIterator[Desk]:
-    simulator = PbxSimulator(
-        SimulatorSettings(
-            secret="sim-secret",
-            agent_interfaces=(ALICE, BOB),
-            calls_per_minute=0,
-            ring_s=0.3,
-            talk_s=0.3,
-            time_scale=0.05,
-            seed=7,
-        )
-    )
-    await simulator.start()
-    ami = AmiSettings(host="127.0.0.1", port=simulator.port, username="hotline", secret="sim-secret")
-    app = build_web_app(load_settings(None, {}), pool, ami, hasher=FAST_HASHER)
-    accounts = app[SERVICES].accounts
-    for username, iface in (("alice", ALICE), ("bob", BOB)):
-        await accounts.create_agent(
-            username=username,
-            display_name=username.title(),
-            password=f"{username}-password",
-            role=Role.AGENT,
-            interfaces=[iface],
-        )
-    jane = await pool.fetchval(
-        "INSERT INTO customers (customer_no, name, tier, email) VALUES ('C1', 'Jane Doe', 'gold', 'jane@example.com')"
-        " RETURNING id"
-    )
-    await pool.execute("INSERT INTO customer_phones (phone, customer_id) VALUES ('+84901234567', $1)", jane)
-    await pool.execute(
-        "INSERT INTO interactions (customer_id, occurred_at, channel, summary) VALUES ($1, $2, 'call', 'Asked about the invoice')",
-        jane,
-        datetime(2026, 11, 1, 9, 0, tzinfo=UTC),
-    )
-    client = TestClient(TestServer(app))
-    await client.start_server()
-    try:
-        async with asyncio.timeout(10):
-            await eventually(lambda: app[SERVICES].ami_connected(), timeout_s=10)
-        yield Desk(client, simulator, pool)
-    finally:
-        await client.close()
-        await simulator.close()
 
 
 async def test_known_caller_pops_on_the_ringing_agent_only_and_is_logged(desk: Desk) -> None:

@@ -1,0 +1,143 @@
+"""Fixtures that run the real application: on a real (emptied) PostgreSQL, with or without the PBX simulator."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+import asyncpg
+import pytest
+from aiohttp import ClientWebSocketResponse
+from aiohttp.test_utils import TestClient, TestServer
+from argon2 import PasswordHasher
+
+from cti.ami_client import AmiSettings
+from cti.simulator import PbxSimulator, SimulatorSettings
+from hotline.app import build_web_app
+from hotline.settings import load_settings
+from tests.conftest import eventually
+from web_agent.accounts import AccountService, Agent, Role
+from web_agent.app import SERVICES
+
+ALICE, BOB = "Local/1001@agents", "Local/1002@agents"
+
+FAST_HASHER = PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)
+TABLES = "auth_tokens, agent_interfaces, agents, call_log, interactions, customer_phones, customers"
+
+
+@pytest.fixture
+async def pool(app_database_url: str) -> AsyncIterator[asyncpg.Pool]:
+    """A pool on the application test database, emptied first (these tests commit for real)."""
+    pool = await asyncpg.create_pool(app_database_url, min_size=1, max_size=5)
+    assert pool is not None
+    await pool.execute(f"TRUNCATE {TABLES} RESTART IDENTITY CASCADE")
+    yield pool
+    await pool.close()
+
+
+@dataclass
+class Web:
+    """The running application (no PBX), its database and its account service."""
+
+    client: TestClient  # type: ignore[type-arg]
+    pool: asyncpg.Pool
+    accounts: AccountService
+
+    async def agent(self, username: str, role: Role = Role.AGENT, interfaces: tuple[str, ...] = ()) -> Agent:
+        return await self.accounts.create_agent(
+            username=username,
+            display_name=username.title(),
+            password=f"{username}-password",
+            role=role,
+            interfaces=list(interfaces),
+        )
+
+    async def token(self, username: str) -> str:
+        response = await self.client.post(
+            "/api/auth/login", json={"username": username, "password": f"{username}-password"}
+        )
+        assert response.status == 200, await response.text()
+        return str((await response.json())["token"])
+
+
+@pytest.fixture
+async def web(pool: asyncpg.Pool) -> AsyncIterator[Web]:
+    """The whole web application with no PBX attached."""
+    app = build_web_app(load_settings(None, {}), pool, ami=None, hasher=FAST_HASHER)
+    accounts = app[SERVICES].accounts
+    client = TestClient(TestServer(app))
+    await client.start_server()
+    try:
+        yield Web(client, pool, accounts)
+    finally:
+        await client.close()
+
+
+@dataclass
+class Desk:
+    """The running application, the simulator that feeds it, and its database."""
+
+    client: TestClient  # type: ignore[type-arg]
+    simulator: PbxSimulator
+    pool: asyncpg.Pool
+
+    async def socket(self, username: str) -> ClientWebSocketResponse:
+        login = await self.client.post(
+            "/api/auth/login", json={"username": username, "password": f"{username}-password"}
+        )
+        token = (await login.json())["token"]
+        ws = await self.client.ws_connect(f"/ws?token={token}")
+        assert (await ws.receive_json())["op"] == "hello"
+        return ws
+
+
+@pytest.fixture
+async def desk(pool: asyncpg.Pool, request: pytest.FixtureRequest) -> AsyncIterator[Desk]:
+    """Hotline connected to the PBX simulator, with agents alice and bob and customer Jane Doe.
+
+    Parametrize indirectly with a dict to change the simulator's ring and talk seconds.
+    """
+    timing = {"ring_s": 0.3, "talk_s": 0.3, **getattr(request, "param", {})}
+    simulator = PbxSimulator(
+        SimulatorSettings(
+            secret="sim-secret",
+            agent_interfaces=(ALICE, BOB),
+            calls_per_minute=0,
+            time_scale=0.05,
+            seed=7,
+            **timing,
+        )
+    )
+    await simulator.start()
+    ami = AmiSettings(host="127.0.0.1", port=simulator.port, username="hotline", secret="sim-secret")
+    app = build_web_app(load_settings(None, {}), pool, ami, hasher=FAST_HASHER)
+    accounts = app[SERVICES].accounts
+    for username, iface in (("alice", ALICE), ("bob", BOB)):
+        await accounts.create_agent(
+            username=username,
+            display_name=username.title(),
+            password=f"{username}-password",
+            role=Role.AGENT,
+            interfaces=[iface],
+        )
+    jane = await pool.fetchval(
+        "INSERT INTO customers (customer_no, name, tier, email) VALUES ('C1', 'Jane Doe', 'gold', 'jane@example.com')"
+        " RETURNING id"
+    )
+    await pool.execute("INSERT INTO customer_phones (phone, customer_id) VALUES ('+84901234567', $1)", jane)
+    await pool.execute(
+        "INSERT INTO interactions (customer_id, occurred_at, channel, summary) VALUES ($1, $2, 'call', 'Asked about the invoice')",
+        jane,
+        datetime(2026, 11, 1, 9, 0, tzinfo=UTC),
+    )
+    client = TestClient(TestServer(app))
+    await client.start_server()
+    try:
+        async with asyncio.timeout(10):
+            await eventually(lambda: app[SERVICES].ami_connected(), timeout_s=10)
+        yield Desk(client, simulator, pool)
+    finally:
+        await client.close()
+        await simulator.close()
