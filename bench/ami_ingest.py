@@ -102,6 +102,8 @@ def count_ami_events(stream: bytes) -> int:
 
 
 class _NullTransport:
+    """The transport panoramisk's protocol expects; nothing is ever sent on it here."""
+
     def write(self, data: bytes) -> None:
         """Panoramisk never writes while only receiving."""
 
@@ -149,6 +151,7 @@ def race(runs: int, pieces: list[bytes]) -> tuple[float, int, float, int]:
 
 
 def cpu_model() -> str:
+    """The CPU's model name, for the table's machine line."""
     try:
         for line in Path("/proc/cpuinfo").read_text().splitlines():
             if line.startswith("model name"):

@@ -53,8 +53,8 @@ def normalise_interface(raw: str) -> str:
     return name
 
 
-def _whole_seconds(raw: str | None, fallback: int) -> int:
-    """A non-negative integer field from AMI, or `fallback` when it is absent or malformed."""
+def _non_negative(raw: str | None, fallback: int) -> int:
+    """A non-negative integer AMI field (seconds, positions), or `fallback` if absent or bad."""
     if raw:
         try:
             value = int(raw)
@@ -233,7 +233,7 @@ class CallTracker:
                 # It joined a queue while we were away.
                 if not known.tracked:
                     _track(known, uid, item)
-                self._start_queue_stay(known, item, now - _whole_seconds(item.get("Wait"), 0))
+                self._start_queue_stay(known, item, now - _non_negative(item.get("Wait"), 0))
         for call in self._calls.values():
             # Left its queue while we were away without an answer we could see: stop its clock.
             queued = call.queued_since is not None and call.left_queue_at is None
@@ -374,7 +374,7 @@ class CallTracker:
         events: list[CallEvent] = []
         self._retract_all(call, RetractReason.CALLER_LEFT, events)
         fallback = int(now - call.queued_since) if call.queued_since is not None else 0
-        wait = _whole_seconds(msg.get("HoldTime"), fallback)
+        wait = _non_negative(msg.get("HoldTime"), fallback)
         call.wait_s += wait
         call.queued_since = None
         call.left_queue_at = None
@@ -382,8 +382,8 @@ class CallTracker:
             QueueCallerAbandoned(
                 call_id=call.call_id,
                 queue=msg.get("Queue", ""),
-                position=_whole_seconds(msg.get("Position"), 0),
-                original_position=_whole_seconds(msg.get("OriginalPosition"), 0),
+                position=_non_negative(msg.get("Position"), 0),
+                original_position=_non_negative(msg.get("OriginalPosition"), 0),
                 wait_s=wait,
             )
         )
@@ -463,7 +463,7 @@ class CallTracker:
         offered = call.offers.pop(member, None)
         interface = offered or normalise_interface(msg.get("Interface") or msg.get("DestChannel", ""))
         fallback = int(now - call.queued_since) if call.queued_since is not None else 0
-        call.wait_s += _whole_seconds(msg.get("HoldTime"), fallback)
+        call.wait_s += _non_negative(msg.get("HoldTime"), fallback)
         call.queued_since = None
         call.left_queue_at = None
         call.winner_uid = None
@@ -497,19 +497,19 @@ class CallTracker:
         # so a call answered while we were disconnected can still be adopted here.
         call = self._queue_call(msg, now)
         events: list[CallEvent] = []
-        talk = _whole_seconds(msg.get("TalkTime"), -1)
+        talk = _non_negative(msg.get("TalkTime"), -1)
         agent_since = call.agent_since
         if agent_since is None:
             if call.answered_at is not None:
                 return events
             # The answer happened while we were not connected: report it now, late but once.
-            # (After a redirect the member leg is gone and AgentComplete has no Dest* fields.)
+            # Dest* fields are missing when the member leg is already gone, hence Interface.
             member = msg.get("DestUniqueid", "")
             interface = call.offers.pop(member, None) or normalise_interface(
                 msg.get("Interface") or msg.get("DestChannel", "")
             )
             self._retract_all(call, RetractReason.ANSWERED_ELSEWHERE, events)
-            call.wait_s += _whole_seconds(msg.get("HoldTime"), 0)
+            call.wait_s += _non_negative(msg.get("HoldTime"), 0)
             call.queued_since = None
             call.left_queue_at = None
             agent_since = now - max(talk, 0)

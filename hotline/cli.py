@@ -41,7 +41,7 @@ def _parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     commands.add_parser("serve", help="run Hotline against a real Asterisk (HOTLINE_AMI_URL)")
     demo = commands.add_parser("demo", help="run Hotline with the built-in PBX simulator and demo data")
-    demo.add_argument("--calls-per-minute", type=float, default=6.0, help="simulated call rate (default 6)")
+    demo.add_argument("--calls-per-minute", type=float, default=3.0, help="simulated call rate (default 3)")
     commands.add_parser("migrate", help="apply database migrations and exit")
 
     agents = commands.add_parser("agents", help="manage agent accounts").add_subparsers(

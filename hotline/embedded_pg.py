@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -20,10 +21,16 @@ class EmbeddedPostgres:
 
     async def start(self) -> str:
         """Start (or reuse) the server and return its connection URL (a Unix socket, no TCP port)."""
-        from pgserver.postgres_server import get_server
-
         pgdata = self.data_dir / "pg"
         pgdata.parent.mkdir(parents=True, exist_ok=True)
+        # pgserver keeps a lock file in the user's runtime dir, read when it is imported;
+        # headless machines often have no XDG_RUNTIME_DIR, so give it one beside the data.
+        if not os.environ.get("XDG_RUNTIME_DIR"):
+            runtime = (self.data_dir / "run").resolve()
+            runtime.mkdir(mode=0o700, exist_ok=True)
+            os.environ["XDG_RUNTIME_DIR"] = str(runtime)
+        from pgserver.postgres_server import get_server
+
         log.info("starting the embedded PostgreSQL in %s", pgdata)
         # pgserver blocks while initdb and pg_ctl run; keep the event loop free meanwhile.
         self._server = await asyncio.to_thread(get_server, pgdata, cleanup_mode="stop")

@@ -107,6 +107,7 @@ BERT = ("0902222222", "Bert Waiting")
 
 
 def busy_retry(offered_at: float) -> list[tuple[object, ...]]:
+    """One retry of the busy member in ami_c3: offered, then at once not answered."""
     return [
         ("offered", "call1", A1004, "busyagents", DANA, offered_at),
         ("retracted", "call1", A1004, "no_answer"),
@@ -379,7 +380,7 @@ def test_normalise_interface(raw: str, interface: str) -> None:
 
 
 def _move_ids(data: bytes) -> bytes:
-    # Another run's Uniqueids/Linkedids: same sequence numbers, another epoch prefix.
+    """Another run's Uniqueids/Linkedids: same sequence numbers, another epoch prefix."""
     return re.sub(rb"\b1795392(\d{3}\.\d+)", rb"2795392\1", data)
 
 
@@ -388,6 +389,7 @@ CALL_C = ami_messages("ami_c_abandon.txt", rewrite=_move_ids)
 
 
 def per_call(events: Sequence[CallEvent]) -> dict[str, list[CallEvent]]:
+    """The events of each call, in order, keyed by call id."""
     grouped: dict[str, list[CallEvent]] = {}
     for e in events:
         grouped.setdefault(e.call_id, []).append(e)

@@ -1,0 +1,87 @@
+"""The `hotline` command: configuration errors, migrations, accounts and customer import."""
+
+from __future__ import annotations
+
+import io
+import logging
+from collections.abc import Iterator
+from pathlib import Path
+
+import asyncpg
+import pytest
+
+from hotline.cli import EXIT_CONFIG, main
+
+pytestmark = pytest.mark.db
+
+
+@pytest.fixture(autouse=True)
+def restore_logging() -> Iterator[None]:
+    """`main` configures the root logger for a real process; put pytest's back afterwards."""
+    root = logging.getLogger()
+    handlers, level = root.handlers[:], root.level
+    yield
+    root.handlers[:] = handlers
+    root.setLevel(level)
+
+
+@pytest.fixture
+def database(app_database_url: str, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> str:
+    monkeypatch.setenv("HOTLINE_DATABASE_URL", app_database_url)
+    monkeypatch.chdir(tmp_path)
+    return app_database_url
+
+
+async def fetch(url: str, query: str) -> list[asyncpg.Record]:
+    conn = await asyncpg.connect(url)
+    try:
+        return await conn.fetch(query)
+    finally:
+        await conn.close()
+
+
+def test_a_bad_configuration_exits_2_listing_every_problem(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("HOTLINE_SERVER_PORT", "eighty")
+    monkeypatch.setenv("HOTLINE_AMI_URL", "http://pbx")
+    monkeypatch.setenv("HOTLINE_DATABSE_URL", "typo")
+    assert main(["migrate"]) == EXIT_CONFIG
+    err = capsys.readouterr().err
+    assert "HOTLINE_SERVER_PORT" in err
+    assert "HOTLINE_AMI_URL" in err
+    assert "unknown environment variable HOTLINE_DATABSE_URL" in err
+
+
+def test_migrate_then_add_and_list_an_agent(
+    database: str, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["migrate"]) == 0
+    assert "database is up to date" in capsys.readouterr().out
+    monkeypatch.setattr("sys.stdin", io.StringIO("a-good-password\n"))
+    args = ["agents", "add", "--username", "cli-agent", "--display-name", "Cli Agent", "--role", "supervisor"]
+    assert main([*args, "--interface", "PJSIP/7001", "--password-stdin"]) == 0
+    assert "created supervisor cli-agent ringing on PJSIP/7001" in capsys.readouterr().out
+    assert main(["agents", "list"]) == 0
+    assert "cli-agent" in capsys.readouterr().out
+    monkeypatch.setattr("sys.stdin", io.StringIO("short\n"))
+    assert main(["agents", "add", "--username", "x y", "--password-stdin"]) == 1
+    err = capsys.readouterr().err
+    assert "username:" in err
+    assert "password:" in err
+
+
+def test_customer_import_prints_the_report(
+    database: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    csv_file = tmp_path / "customers.csv"
+    csv_file.write_text(
+        "customer_no,name,phone,email,tier,birthday\nCLI1,Lê Minh Đức,0934567890,,vip,\nCLI2,No Phone,,,,\n",
+        "utf-8",
+    )
+    assert main(["customers", "import", str(csv_file)]) == 1
+    out = capsys.readouterr().out
+    assert "1 customers created, 0 updated, 1 rows rejected" in out
+    assert "line 3: phone: at least one phone number is required" in out
+    assert main(["customers", "import", str(tmp_path / "missing.csv")]) == 1
+    assert "cannot read" in capsys.readouterr().err
