@@ -15,8 +15,10 @@ from hotline.db import migrate
 pytest_plugins = ["tests.app_fixtures"]
 
 # `make test` starts PostgreSQL here (scripts/test-services.sh); CI never skips a database test.
-TEST_PG_URL = os.environ.get("HOTLINE_TEST_DATABASE_URL", "postgresql://hotline@127.0.0.1:55432/postgres")
-TEST_REDIS_URL = os.environ.get("HOTLINE_TEST_REDIS_URL", "redis://127.0.0.1:56379/0")
+TEST_PG_URL = os.environ.get(
+    "HOTLINE_TEST_DATABASE_URL",
+    f"postgresql://hotline@127.0.0.1:{os.environ.get('HOTLINE_TEST_PG_PORT', '55432')}/postgres",
+)
 
 
 async def eventually(check: Callable[[], bool | Awaitable[bool]], timeout_s: float = 5.0) -> None:
