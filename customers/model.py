@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import enum
+import functools
 import re
+import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
@@ -14,29 +16,31 @@ from customers.phone import normalise_phone
 MAX_NAME_CHARS = 200
 MAX_EMAIL_CHARS = 254
 MAX_PHONES = 10
-_EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+MIN_BIRTH_YEAR = 1900
+_EMAIL = re.compile(r"^[^@\s]+@[^@\s.]+(\.[^@\s.]+)+$")
 _CUSTOMER_NO = re.compile(r"^[A-Za-z0-9._/-]{1,40}$")
 
 
+@functools.total_ordering
 class Tier(enum.Enum):
-    """Service tier: VIP customers are served first, then gold, then everyone else."""
+    """Service tier, ordered: VIP > GOLD > STANDARD, so `max(tiers)` is the most important."""
 
     VIP = "vip"
     GOLD = "gold"
     STANDARD = "standard"
 
-    @property
-    def rank(self) -> int:
-        """0 for the most important tier; sort by it to serve important customers first."""
-        return _TIER_RANK[self]
+    def __lt__(self, other: object) -> bool:
+        if not isinstance(other, Tier):
+            return NotImplemented
+        return _IMPORTANCE[self] < _IMPORTANCE[other]
 
 
-_TIER_RANK = {Tier.VIP: 0, Tier.GOLD: 1, Tier.STANDARD: 2}
+_IMPORTANCE = {Tier.STANDARD: 0, Tier.GOLD: 1, Tier.VIP: 2}
 
 
 @dataclass(frozen=True, slots=True)
 class Customer:
-    """A customer as stored: phones are E.164."""
+    """A customer as stored: phones are E.164, sorted."""
 
     id: int
     customer_no: str | None
@@ -49,17 +53,22 @@ class Customer:
 
 @dataclass(frozen=True, slots=True)
 class Interaction:
-    """One entry of the customer's timeline (a call now, tickets later)."""
+    """One entry of the customer's timeline (a call now, tickets later); `ref` points at its source."""
 
     occurred_at: datetime
     channel: str
     summary: str
     ref: str | None
 
+    def __post_init__(self) -> None:
+        # A naive time would be stored as if it were UTC and show hours off on the timeline.
+        if self.occurred_at.utcoffset() is None:
+            raise ValueError("occurred_at needs a time zone")
+
 
 @dataclass(frozen=True, slots=True)
 class CallerCard:
-    """What a screen pop shows about a caller: the customer and their latest contacts."""
+    """What a screen pop shows about a caller: the customer and their latest contacts, newest first."""
 
     customer: Customer
     interactions: tuple[Interaction, ...]
@@ -67,12 +76,16 @@ class CallerCard:
 
 @dataclass(frozen=True, slots=True)
 class NewCustomer:
-    """A validated customer record ready to store; build it with `NewCustomer.create`."""
+    """A validated customer record ready to store; build it with `NewCustomer.create`.
+
+    A None email, tier or birthday is "not stated": a new customer gets no email, the standard
+    tier and no birthday; an update by import keeps what is stored.
+    """
 
     name: str
     phones: tuple[str, ...]
     email: str | None
-    tier: Tier
+    tier: Tier | None
     birthday: date | None
     customer_no: str | None
 
@@ -83,20 +96,27 @@ class NewCustomer:
         name: str,
         phones: Sequence[str],
         email: str | None = None,
-        tier: Tier = Tier.STANDARD,
+        tier: Tier | None = None,
         birthday: date | None = None,
         customer_no: str | None = None,
         default_country: str = "VN",
     ) -> NewCustomer:
-        """Validate every field at once; InvalidCustomerError lists each problem."""
+        """Validate and normalise every field at once; InvalidCustomerError lists each problem."""
         problems: dict[str, str] = {}
-        clean_name = " ".join(name.split())
+        # NFC, so "Trần" typed on any keyboard is one string; whitespace runs become one space.
+        clean_name = " ".join(unicodedata.normalize("NFC", name).split())
         if not clean_name:
             problems["name"] = "required"
         elif len(clean_name) > MAX_NAME_CHARS:
             problems["name"] = f"at most {MAX_NAME_CHARS} characters"
+        elif _has_control_characters(clean_name):
+            problems["name"] = "control characters are not allowed"
         clean_email = email.strip() if email else None
-        if clean_email and (len(clean_email) > MAX_EMAIL_CHARS or not _EMAIL.match(clean_email)):
+        if clean_email and (
+            len(clean_email) > MAX_EMAIL_CHARS
+            or not _EMAIL.match(clean_email)
+            or _has_control_characters(clean_email)
+        ):
             problems["email"] = f"{email!r} is not an email address"
         clean_no = customer_no.strip() if customer_no else None
         if clean_no and not _CUSTOMER_NO.match(clean_no):
@@ -106,16 +126,22 @@ class NewCustomer:
             problems["phone"] = "at least one phone number is required"
         elif len(phones) > MAX_PHONES:
             problems["phone"] = f"at most {MAX_PHONES} numbers"
-        for raw in phones:
-            try:
-                number = normalise_phone(raw, default_country)
-            except InvalidPhoneError as exc:
-                problems["phone"] = str(exc)
-                continue
-            if number not in normalised:
-                normalised.append(number)
-        if birthday is not None and birthday.year < 1900:
-            problems["birthday"] = "before 1900"
+        else:
+            for raw in phones:
+                try:
+                    number = normalise_phone(raw, default_country)
+                except InvalidPhoneError as exc:
+                    problems["phone"] = str(exc)
+                    break
+                if number not in normalised:
+                    normalised.append(number)
+        if birthday is not None and birthday.year < MIN_BIRTH_YEAR:
+            problems["birthday"] = f"before {MIN_BIRTH_YEAR}"
         if problems:
             raise InvalidCustomerError(problems)
         return cls(clean_name, tuple(normalised), clean_email or None, tier, birthday, clean_no or None)
+
+
+def _has_control_characters(text: str) -> bool:
+    # Names end up in pops, logs and possibly AMI variables, where CR/LF or NUL would break framing.
+    return any(unicodedata.category(char) == "Cc" for char in text)

@@ -24,7 +24,15 @@ from cti.ami_client import AmiClient, AmiSettings
 from cti.ami_protocol import AmiMessage
 from cti.calls import CallTracker
 from cti.errors import AmiAuthenticationError, CtiError
-from cti.events import CallAnswered, CallEnded, CallEvent, CallOffered, OfferRetracted, QueueCallerAbandoned
+from cti.events import (
+    CallAnswered,
+    CallEnded,
+    CallEvent,
+    CallOffered,
+    CallOutcome,
+    OfferRetracted,
+    QueueCallerAbandoned,
+)
 from cti.screen_pop import CallerCardLike, ScreenPopService
 from cti.store import CallCustomer, CallLogStore
 from customers.store import CustomerStore
@@ -93,7 +101,7 @@ class CallHistoryRecorder:
         if customer is None:
             return
         queue = f" ({ended.queue})" if ended.queue else ""
-        if ended.outcome.value == "answered":
+        if ended.outcome is CallOutcome.ANSWERED:
             who = await self.accounts.display_name_for_interface(ended.interface) if ended.interface else None
             summary = (
                 f"Call answered by {who or ended.interface}{queue}, talked {_format_duration(ended.talk_s)}"
@@ -114,18 +122,16 @@ class CallPipeline:
         self._bus = bus
         self._clock = clock
         self._tracker = CallTracker()
-        self.client: AmiClient | None = None
 
     def on_ami_event(self, message: AmiMessage) -> None:
         """Feed one AMI event to the tracker and publish what it derives."""
         for event in self._tracker.feed(message, self._clock()):
             self._bus.publish(event)
 
-    async def resync(self) -> None:
+    async def resync(self, client: AmiClient) -> None:
         """After a (re)connect, ask the PBX what is really going on and reconcile."""
-        assert self.client is not None
-        channels = await self.client.list_action("CoreShowChannels")
-        queues = await self.client.list_action("QueueStatus")
+        channels = await client.list_action("CoreShowChannels")
+        queues = await client.list_action("QueueStatus")
         events = self._tracker.resync(channels.items, queues.items, self._clock())
         log.info(
             "resynced with the PBX: %d channels, %d queue items, %d call updates",
@@ -168,12 +174,12 @@ def build_web_app(
     for kind in CALL_EVENT_TYPES:
         bus.subscribe(kind, pops.handle)
     pipeline = CallPipeline(bus)
-    client = (
-        AmiClient(ami, on_event=pipeline.on_ami_event, on_connected=pipeline.resync)
-        if ami is not None
-        else None
-    )
-    pipeline.client = client
+    client: AmiClient | None = None
+    if ami is not None:
+        ami_client = AmiClient(
+            ami, on_event=pipeline.on_ami_event, on_connected=lambda: pipeline.resync(ami_client)
+        )
+        client = ami_client
 
     async def database_ok() -> bool:
         return bool(await pool.fetchval("SELECT true"))

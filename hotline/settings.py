@@ -16,6 +16,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from cti.ami_client import AmiSettings
+from customers.phone import COUNTRIES
 from customers.settings import CustomerSettings
 from web_agent.settings import WebSettings
 
@@ -105,8 +106,10 @@ def _choice(*allowed: str, upper: bool = False) -> Callable[[Any], str]:
 
 def _country(value: Any) -> str:
     text = _text(value).strip().upper()
-    if len(text) != 2 or not text.isalpha():
-        raise ValueError(f"{value!r} is not a two-letter ISO country code")
+    if text not in COUNTRIES:
+        raise ValueError(
+            f"{value!r} is not a country Hotline knows the numbering of ({', '.join(sorted(COUNTRIES))})"
+        )
     return text
 
 

@@ -308,6 +308,16 @@ async def create_customer(request: web.Request, agent: Agent) -> web.Response:
     return web.json_response({"customer": customer_json(customer)}, status=201)
 
 
+@require(Role.AGENT, Role.SUPERVISOR, Role.ADMIN)
+async def search_customers(request: web.Request, agent: Agent) -> web.Response:
+    """GET /api/customers?q=…: customers by customer number, phone, or name words (any diacritics)."""
+    query = request.query.get("q", "")
+    if len(query) > 200:
+        raise ValidationFailedError({"q": "at most 200 characters"})
+    found = await request.app[SERVICES].customers.search(query)
+    return web.json_response({"customers": [customer_json(c) for c in found]})
+
+
 async def health(request: web.Request) -> web.Response:
     """GET /api/health: liveness of the PBX link and the database (no login: for monitors)."""
     services = request.app[SERVICES]
@@ -372,6 +382,7 @@ def create_app(services: WebServices) -> web.Application:
     app.router.add_get("/api/me", me)
     app.router.add_get("/api/calls/today", calls_today)
     app.router.add_post("/api/customers", create_customer)
+    app.router.add_get("/api/customers", search_customers)
     app.router.add_get("/api/health", health)
     app.router.add_get("/ws", agent_socket)
     app.router.add_get("/", index)

@@ -73,7 +73,8 @@ def test_every_problem_is_reported_at_once(tmp_path: Path) -> None:
     [
         ({"HOTLINE_SERVER_PORT": "70000"}, "outside 0..65535"),
         ({"HOTLINE_SERVER_PORT": "true"}, "HOTLINE_SERVER_PORT"),
-        ({"HOTLINE_CUSTOMERS_DEFAULT_COUNTRY": "Vietnam"}, "two-letter"),
+        ({"HOTLINE_CUSTOMERS_DEFAULT_COUNTRY": "Vietnam"}, "numbering"),
+        ({"HOTLINE_CUSTOMERS_DEFAULT_COUNTRY": "ZZ"}, "numbering"),
         ({"HOTLINE_AMI_PING_INTERVAL_S": "-1"}, "between 0 and one day"),
         ({"HOTLINE_LOGGING_LEVEL": "LOUD"}, "not one of"),
         ({"HOTLINE_AMI_URL": "ami://host-without-user"}, "HOTLINE_AMI_URL"),

@@ -219,3 +219,18 @@ async def test_a_browser_that_stops_reading_is_dropped_not_waited_for(web: Web) 
                 break
             assert json.loads(message.data)["type"] == "screen_pop"
         assert ws.close_code == 1013
+
+
+async def test_agents_find_customers_by_name_without_diacritics_or_by_phone(web: Web) -> None:
+    await web.agent("alice")
+    auth = {"Authorization": f"Bearer {await web.token('alice')}"}
+    created = await web.client.post(
+        "/api/customers", json={"name": "Trần Văn Bình", "phone": "0912345678", "tier": "vip"}, headers=auth
+    )
+    assert created.status == 201
+    for query in ("tran binh", "+84912345678"):
+        response = await web.client.get("/api/customers", params={"q": query}, headers=auth)
+        assert [c["name"] for c in (await response.json())["customers"]] == ["Trần Văn Bình"]
+    nothing = await web.client.get("/api/customers", params={"q": "nobody here"}, headers=auth)
+    assert (await nothing.json())["customers"] == []
+    assert (await web.client.get("/api/customers", params={"q": "x"})).status == 401
