@@ -155,9 +155,13 @@ _SEARCH = f"""
 """
 
 _ADD_INTERACTION = """
-    INSERT INTO interactions (customer_id, occurred_at, channel, summary, ref)
-    SELECT c.id, $2, $3, $4, $5 FROM customers c WHERE c.id = $1
-    RETURNING id
+    WITH c AS (SELECT id FROM customers WHERE id = $1),
+    added AS (
+        INSERT INTO interactions (customer_id, occurred_at, channel, summary, ref)
+        SELECT c.id, $2, $3, $4, $5 FROM c
+        ON CONFLICT (customer_id, channel, ref) WHERE ref IS NOT NULL DO NOTHING
+    )
+    SELECT EXISTS (SELECT 1 FROM c)
 """
 
 
@@ -267,16 +271,19 @@ class CustomerStore:
     async def add_interaction(
         self, customer_id: int, occurred_at: datetime, channel: str, summary: str, ref: str | None
     ) -> None:
-        """Add an entry to the customer's timeline; CustomerNotFoundError for an unknown customer."""
+        """Add an entry to the customer's timeline; CustomerNotFoundError for an unknown customer.
+
+        An entry with a `ref` is kept once per customer and channel: adding it again does nothing.
+        """
         entry = Interaction(occurred_at, channel, summary, ref)
         if not channel.strip():
             raise ValueError("channel must not be empty")
         # INSERT ... SELECT instead of relying on the foreign key: an unknown id gives no row
         # rather than an error that would abort the caller's transaction.
-        inserted = await self._db.fetchval(
+        known = await self._db.fetchval(
             _ADD_INTERACTION, customer_id, entry.occurred_at, entry.channel, entry.summary, entry.ref
         )
-        if inserted is None:
+        if not known:
             raise CustomerNotFoundError(customer_id)
 
     async def search(self, text: str, limit: int = 20) -> list[Customer]:

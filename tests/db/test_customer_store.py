@@ -329,3 +329,14 @@ async def test_search_is_served_by_indexes(db: asyncpg.Connection) -> None:
     )
     assert "Seq Scan" not in plan, plan
     assert "customers_name_search" in plan
+
+
+async def test_an_interaction_with_a_ref_is_kept_once(db: asyncpg.Connection) -> None:
+    store = CustomerStore(db)
+    customer = await store.create(jane())
+    for _ in range(2):
+        await store.add_interaction(customer.id, T0, "call", "Call answered", "1795392158.0")
+    await store.add_interaction(customer.id, T0, "call", "note without ref", None)
+    await store.add_interaction(customer.id, T0, "call", "note without ref", None)
+    rows = await db.fetch("SELECT summary FROM interactions WHERE customer_id = $1 ORDER BY id", customer.id)
+    assert [r["summary"] for r in rows] == ["Call answered", "note without ref", "note without ref"]
