@@ -1,8 +1,8 @@
 """Settings assembly: defaults < config/hotline.toml < HOTLINE_* environment, into one typed object.
 
 Every key has one spelling in both places: `[database] url` in the file is
-`HOTLINE_DATABASE_URL` in the environment. Secrets (the AMI secret, database and Redis
-passwords) are accepted only from the environment, and never appear in a repr or a log.
+`HOTLINE_DATABASE_URL` in the environment. Secrets (the AMI secret, the database
+password) are accepted only from the environment, and never appear in a repr or a log.
 Every problem found is collected into one `ConfigError`, so a user fixes them all at once.
 """
 
@@ -43,7 +43,6 @@ class Settings:
     customers: CustomerSettings
     ami: AmiSettings | None
     database_url: str | None = field(repr=False)
-    redis_url: str | None = field(repr=False)
     data_dir: Path
     log_level: str
     log_format: str
@@ -132,7 +131,6 @@ _KEYS = (
     _Key("server", "token_ttl_s", _int_in(300, 30 * 86_400), 12 * 3600),
     _Key("server", "ws_send_queue", _int_in(8, 100_000), 256),
     _Key("database", "url", _url("postgresql", "postgres"), "", secret=True),
-    _Key("redis", "url", _url("redis", "rediss"), "", secret=True),
     _Key("ami", "url", _url("ami"), "", secret=True),
     _Key("ami", "ping_interval_s", _seconds, 20.0),
     _Key("ami", "action_timeout_s", _seconds, 10.0),
@@ -200,7 +198,6 @@ def load_settings(path: Path | None, environ: Mapping[str, str]) -> Settings:
         customers=CustomerSettings(default_country=values["customers.default_country"]),
         ami=ami,
         database_url=values["database.url"] or None,
-        redis_url=values["redis.url"] or None,
         data_dir=data_dir,
         log_level=values["logging.level"],
         log_format=values["logging.format"],
