@@ -24,6 +24,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from machine import cpu_model
 from panoramisk.ami_protocol import AMIProtocol
 
 from cti.ami_protocol import AmiParser, MessageKind
@@ -148,17 +149,6 @@ def race(runs: int, pieces: list[bytes]) -> tuple[float, int, float, int]:
         their_events = run_panoramisk(pieces)
         theirs_s = min(theirs_s, time.perf_counter() - started)
     return ours_s, call_events, theirs_s, their_events
-
-
-def cpu_model() -> str:
-    """The CPU's model name, for the table's machine line."""
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or "unknown CPU"
 
 
 def rows(args: argparse.Namespace) -> Iterator[str]:

@@ -71,6 +71,10 @@ async def migrate(conn: asyncpg.Connection | PoolConnectionProxy[asyncpg.Record]
     return applied
 
 
+async def _keep_session(conn: asyncpg.Connection) -> None:
+    """Pool reset hook that does nothing (see create_pool)."""
+
+
 async def create_pool(dsn: str, *, min_size: int = 2, max_size: int = 10) -> asyncpg.Pool:
     """Open the pool every store shares; each connection has a statement timeout."""
     pool = await asyncpg.create_pool(
@@ -78,6 +82,10 @@ async def create_pool(dsn: str, *, min_size: int = 2, max_size: int = 10) -> asy
         min_size=min_size,
         max_size=max_size,
         command_timeout=10,
+        # Hotline leaves no session state on a connection (no SET, LISTEN or held locks), so the
+        # default RESET ALL round trip on every release is pure latency on the screen-pop path.
+        # asyncpg still rolls back a transaction left open.
+        reset=_keep_session,
         server_settings={"application_name": "hotline", "statement_timeout": "10000"},
     )
     if pool is None:

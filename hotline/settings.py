@@ -22,7 +22,7 @@ from web_agent.settings import WebSettings
 
 ENV_PREFIX = "HOTLINE_"
 # Environment names that are not settings keys but are ours all the same.
-_ENV_NOT_KEYS = ("HOTLINE_CONFIG", "HOTLINE_TEST_", "HOTLINE_FIXTURES")
+_ENV_NOT_KEYS = ("HOTLINE_CONFIG", "HOTLINE_TEST_", "HOTLINE_BENCH_", "HOTLINE_FIXTURES")
 LOG_FORMATS = ("text", "json")
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
 
