@@ -19,6 +19,8 @@ from cti.events import CallAnswered, CallEnded, CallEvent, CallOffered, OfferRet
 
 log = logging.getLogger(__name__)
 _T = TypeVar("_T")
+# Covers a database restart or failover of about half a minute.
+RECORD_RETRY_DELAYS_S = (0.5, 2.0, 5.0, 10.0, 15.0)
 
 
 class InteractionLike(Protocol):
@@ -109,10 +111,18 @@ class _CallState:
 class ScreenPopService:
     """Routes call events to the right agents, in order, with one customer lookup per call."""
 
-    def __init__(self, lookup: CallerLookup, sink: PopSink, recorder: CallRecorder) -> None:
+    def __init__(
+        self,
+        lookup: CallerLookup,
+        sink: PopSink,
+        recorder: CallRecorder,
+        *,
+        record_retry_delays_s: Sequence[float] = RECORD_RETRY_DELAYS_S,
+    ) -> None:
         self._lookup = lookup
         self._sink = sink
         self._recorder = recorder
+        self._retry_delays_s = tuple(record_retry_delays_s)
         self._calls: dict[str, _CallState] = {}
         self._tasks: set[asyncio.Task[Any]] = set()
 
@@ -193,12 +203,25 @@ class ScreenPopService:
                 self._sink.send((event.interface,), event)
 
     async def _record(self, event: CallEnded, card: CallerCardLike | None) -> None:
-        try:
-            await self._recorder.record_call(event, card)
-        except asyncio.CancelledError:
-            raise
-        except Exception:
-            log.exception("could not store call %s in the call log", event.call_id)
+        # A database blip must not cost the call log a row: retry a few times, then say
+        # exactly which call is missing so it can be put back by hand.
+        for attempt, delay_s in enumerate((*self._retry_delays_s, None), start=1):
+            try:
+                await self._recorder.record_call(event, card)
+                return
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:
+                if delay_s is None:
+                    log.exception(
+                        "call %s was NOT stored in the call log after %d attempts: %r",
+                        event.call_id,
+                        attempt,
+                        event,
+                    )
+                    return
+                log.warning("storing call %s failed (%s); retrying in %g s", event.call_id, exc, delay_s)
+                await asyncio.sleep(delay_s)
 
 
 def _with(interfaces: set[str] | None, extra: str) -> set[str]:

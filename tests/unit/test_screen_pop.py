@@ -70,8 +70,14 @@ class Sink:
 @dataclass
 class Recorder:
     recorded: list[tuple[CallEnded, Card | None]] = field(default_factory=list)
+    failures_left: int = 0
+    attempts: int = 0
 
     async def record_call(self, ended: CallEnded, card: Card | None) -> None:
+        self.attempts += 1
+        if self.failures_left:
+            self.failures_left -= 1
+            raise ConnectionError("the database went away")
         self.recorded.append((ended, card))
 
 
@@ -163,4 +169,30 @@ async def test_events_of_unknown_calls_are_ignored() -> None:
     service.handle(OfferRetracted("9.9", "Local/1001@agents", RetractReason.NO_ANSWER))
     assert sink.sent == []
     assert service.calls_in_progress == 0
+    await service.close()
+
+
+async def test_a_call_log_write_that_fails_is_retried_until_the_database_is_back(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    lookup, recorder = Lookup(), Recorder(failures_left=2)
+    lookup.gate.set()
+    service = ScreenPopService(lookup, Sink(), recorder, record_retry_delays_s=(0, 0, 0))
+    service.handle(ended())
+    async with asyncio.timeout(5):
+        await eventually(lambda: len(recorder.recorded) == 1)
+    assert recorder.attempts == 3
+    assert caplog.text.count("storing call 1.0 failed (the database went away); retrying") == 2
+    await service.close()
+
+
+async def test_a_call_that_cannot_be_stored_is_named_in_the_log(caplog: pytest.LogCaptureFixture) -> None:
+    lookup, recorder = Lookup(), Recorder(failures_left=10)
+    lookup.gate.set()
+    service = ScreenPopService(lookup, Sink(), recorder, record_retry_delays_s=(0, 0))
+    service.handle(ended())
+    async with asyncio.timeout(5):
+        await eventually(lambda: "NOT stored" in caplog.text)
+    assert recorder.attempts == 3
+    assert "call 1.0 was NOT stored in the call log after 3 attempts" in caplog.text
     await service.close()
