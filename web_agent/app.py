@@ -58,7 +58,6 @@ class WebServices:
 
 
 SERVICES = web.AppKey("services", WebServices)
-AGENT = "hotline.agent"
 LOGIN_LIMITER = web.AppKey("login_limiter", AttemptLimiter)
 
 # One table from error to HTTP: (status, stable error_id). Order matters: first match wins.
