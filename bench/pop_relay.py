@@ -19,7 +19,7 @@ import json
 import os
 import signal
 
-from aiohttp import web
+from aiohttp import WSMsgType, web
 
 from cti.ami_client import AmiClient, AmiSettings
 from cti.ami_protocol import AmiMessage, MessageKind
@@ -74,8 +74,9 @@ class PopRelay:
         self.sockets[interface] = ws
         try:
             await ws.send_str('{"op":"hello"}', compress=False)
-            async for _ in ws:
-                pass
+            async for message in ws:
+                if message.type is WSMsgType.ERROR:
+                    break
         finally:
             if self.sockets.get(interface) is ws:
                 del self.sockets[interface]
