@@ -135,9 +135,8 @@ class ScreenPopService:
             if not isinstance(event, CallOffered | CallEnded):
                 return
             state = self._calls[event.call_id] = _CallState()
-        if isinstance(event, CallOffered) and state.card is None:
-            state.card = self._spawn(self._lookup_caller(event.caller_number))
-        if isinstance(event, CallEnded) and state.card is None:
+        # The first offer looks the caller up; a call that ends unoffered still needs it for the log.
+        if isinstance(event, CallOffered | CallEnded) and state.card is None:
             state.card = self._spawn(self._lookup_caller(event.caller_number))
         if state.tail is None and not isinstance(event, CallOffered | CallEnded):
             self._dispatch(state, event, None)
