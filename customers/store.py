@@ -286,6 +286,19 @@ class CustomerStore:
         if not known:
             raise CustomerNotFoundError(customer_id)
 
+    async def timeline(self, customer_id: int, limit: int = 50) -> list[Interaction]:
+        """The customer's contacts (calls, tickets), newest first; CustomerNotFoundError if unknown."""
+        if not 1 <= limit <= MAX_SEARCH_RESULTS:
+            raise ValueError(f"limit must be 1..{MAX_SEARCH_RESULTS}, not {limit}")
+        await self.get(customer_id)
+        rows = await self._db.fetch(
+            "SELECT occurred_at, channel, summary, ref FROM interactions WHERE customer_id = $1"
+            " ORDER BY occurred_at DESC, id DESC LIMIT $2",
+            customer_id,
+            limit,
+        )
+        return [Interaction(r["occurred_at"], r["channel"], r["summary"], r["ref"]) for r in rows]
+
     async def search(self, text: str, limit: int = 20) -> list[Customer]:
         """Customers an agent means by `text`: an exact customer number or phone, or name word prefixes.
 

@@ -35,15 +35,30 @@ from cti.events import (
 )
 from cti.screen_pop import CallerCardLike, ScreenPopService
 from cti.store import CallCustomer, CallLogStore
+from customers.errors import CustomerNotFoundError
 from customers.store import CustomerStore
 from hotline.bus import EventBus
 from hotline.db import create_pool, migrate
 from hotline.embedded_pg import EmbeddedPostgres
 from hotline.settings import Settings
+from tickets.events import (
+    TICKET_EVENT_TYPES,
+    TicketAssigned,
+    TicketClosed,
+    TicketEvent,
+    TicketOpened,
+    TicketReopened,
+    TicketResolved,
+)
+from tickets.notify import LoggedEmailChannel, NoticeChannel, NoticeDispatcher
+from tickets.service import CustomerContact, EventSink, TicketService
+from tickets.smtp import SmtpChannel
+from tickets.store import TicketStore
 from web_agent.accounts import AccountService
 from web_agent.app import AccessLogger, WebServices, create_app
 from web_agent.hub import AgentHub
 from web_agent.store import AccountStore
+from web_agent.ticket_json import event_json
 
 log = logging.getLogger(__name__)
 
@@ -115,6 +130,109 @@ class CallHistoryRecorder:
         )
 
 
+@dataclass
+class CustomerContacts:
+    """Satisfies tickets' CustomerDirectory port from the customers package."""
+
+    customers: CustomerStore
+
+    async def contact(self, customer_id: int) -> CustomerContact | None:
+        """The customer's name, tier and ways to reach them, or None if unknown."""
+        try:
+            customer = await self.customers.get(customer_id)
+        except CustomerNotFoundError:
+            return None
+        phone = customer.phones[0] if customer.phones else None
+        return CustomerContact(customer.id, customer.name, customer.tier.value, customer.email, phone)
+
+
+def _timeline_summary(event: TicketEvent) -> str | None:
+    ticket = event.ticket
+    if isinstance(event, TicketOpened):
+        return (
+            f"Ticket #{ticket.number} opened ({ticket.category}, {ticket.priority.value}): {ticket.subject}"
+        )
+    if isinstance(event, TicketResolved):
+        return f"Ticket #{ticket.number} resolved: {ticket.resolution}"
+    if isinstance(event, TicketClosed):
+        return f"Ticket #{ticket.number} closed: the customer confirmed the solution"
+    if isinstance(event, TicketReopened):
+        return f"Ticket #{ticket.number} reopened: {event.entry.note}"
+    return None
+
+
+@dataclass
+class TicketTimeline:
+    """Writes the milestones of a customer's tickets onto their timeline (once each, by entry id)."""
+
+    customers: CustomerStore
+
+    async def record(self, event: TicketEvent) -> None:
+        """Add the timeline entry for `event`, if it is a milestone of a known customer's ticket."""
+        summary = _timeline_summary(event)
+        ticket = event.ticket
+        if summary is not None and ticket.customer_id is not None:
+            await self.customers.add_interaction(
+                ticket.customer_id, event.entry.at, "ticket", summary, f"ticket:{ticket.id}:{event.entry.id}"
+            )
+
+
+class TicketFollowUps:
+    """After each committed ticket change: tell the agents concerned, and write the customer's timeline."""
+
+    def __init__(self, hub: AgentHub, timeline: TicketTimeline, accounts: AccountStore) -> None:
+        self._hub = hub
+        self._timeline = timeline
+        self._accounts = accounts
+        self._tasks: set[asyncio.Task[None]] = set()
+
+    def handle(self, event: TicketEvent) -> None:
+        """Bus subscriber: must not block, so the work is a task of its own."""
+        task = asyncio.get_running_loop().create_task(self._follow_up(event))
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    async def _follow_up(self, event: TicketEvent) -> None:
+        ticket = event.ticket
+        concerned = {i for i in (ticket.assignee_id, ticket.created_by) if i is not None}
+        if isinstance(event, TicketAssigned) and event.previous_assignee_id is not None:
+            concerned.add(event.previous_assignee_id)
+        try:
+            names = await self._accounts.display_names(concerned | {event.entry.actor_id or 0})
+            self._hub.send_to_agents(concerned, "ticket_changed", event_json(event, names))
+            await self._timeline.record(event)
+        except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError, CustomerNotFoundError):
+            log.exception("follow-up of ticket %d (%s) failed", ticket.id, type(event).__name__)
+
+    async def close(self) -> None:
+        """Let follow-ups in flight finish (shutdown)."""
+        await asyncio.gather(*self._tasks, return_exceptions=True)
+
+
+def build_tickets(
+    settings: Settings,
+    pool: asyncpg.Pool,
+    customers: CustomerStore,
+    events: EventSink,
+    clock: Callable[[], datetime],
+) -> tuple[TicketService, NoticeDispatcher]:
+    """The ticket service and the dispatcher that delivers its notices (SMTP if configured, else the log)."""
+    store = TicketStore(pool)
+    channels: list[NoticeChannel] = [SmtpChannel(settings.smtp) if settings.smtp else LoggedEmailChannel()]
+    dispatcher = NoticeDispatcher(store, {c.name: c for c in channels}, clock)
+    service = TicketService(
+        store,
+        settings.sla,
+        CustomerContacts(customers),
+        events,
+        channels=channels,
+        settings=settings.tickets,
+        clock=clock,
+        notice_queued=dispatcher.wake,
+    )
+    return service, dispatcher
+
+
 class CallPipeline:
     """AMI events -> call tracker -> bus; and the resync after every (re)connect."""
 
@@ -158,11 +276,18 @@ async def run_ami(client: AmiClient) -> None:
 
 
 def build_web_app(
-    settings: Settings, pool: asyncpg.Pool, ami: AmiSettings | None, *, hasher: PasswordHasher | None = None
+    settings: Settings,
+    pool: asyncpg.Pool,
+    ami: AmiSettings | None,
+    *,
+    hasher: PasswordHasher | None = None,
+    clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+    notice_poll_s: float = 30.0,
 ) -> web.Application:
     """Wire stores, services, the hub and the AMI pipeline into one aiohttp application.
 
-    `hasher` replaces argon2's default cost (tests use a cheap one).
+    `hasher` replaces argon2's default cost (tests use a cheap one); `clock` is the time every
+    ticket rule sees.
     """
     bus = EventBus()
     hub = AgentHub(send_queue=settings.web.ws_send_queue)
@@ -173,6 +298,10 @@ def build_web_app(
     pops = ScreenPopService(customers, hub, CallHistoryRecorder(call_log, customers, accounts_store))
     for kind in CALL_EVENT_TYPES:
         bus.subscribe(kind, pops.handle)
+    tickets, dispatcher = build_tickets(settings, pool, customers, bus, clock)
+    follow_ups = TicketFollowUps(hub, TicketTimeline(customers), accounts_store)
+    for ticket_kind in TICKET_EVENT_TYPES:
+        bus.subscribe(ticket_kind, follow_ups.handle)
     pipeline = CallPipeline(bus)
     client: AmiClient | None = None
     if ami is not None:
@@ -190,6 +319,7 @@ def build_web_app(
             accounts=accounts,
             customers=customers,
             call_log=call_log,
+            tickets=tickets,
             hub=hub,
             ami_connected=lambda: client is not None and client.connected,
             database_ok=database_ok,
@@ -205,7 +335,15 @@ def build_web_app(
             await client.close()
         await pops.close()
 
+    async def notices(app: web.Application) -> AsyncIterator[None]:
+        task = asyncio.get_running_loop().create_task(dispatcher.run(poll_s=notice_poll_s))
+        yield
+        task.cancel()
+        await asyncio.gather(task, return_exceptions=True)
+        await follow_ups.close()
+
     app.cleanup_ctx.append(ami_and_pops)
+    app.cleanup_ctx.append(notices)
     return app
 
 

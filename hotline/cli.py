@@ -12,11 +12,15 @@ import signal
 import sys
 from collections.abc import Coroutine, Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import asyncpg
 
 from hotline.logs import configure_logging
 from hotline.settings import ConfigError, Settings, describe_keys, load_settings
+
+if TYPE_CHECKING:
+    from web_agent.store import AccountStore
 
 log = logging.getLogger("hotline")
 EXIT_CONFIG = 2
@@ -59,6 +63,18 @@ def _parser() -> argparse.ArgumentParser:
     )
     add.add_argument("--password-stdin", action="store_true", help="read the password from standard input")
     agents.add_parser("list", help="list accounts")
+    handle = agents.add_parser(
+        "handle", help="set which tickets an agent handles (department, skills, capacity)"
+    )
+    handle.add_argument("--username", required=True)
+    handle.add_argument("--department", required=True, help="e.g. support, billing desk")
+    handle.add_argument(
+        "--skill",
+        action="append",
+        default=[],
+        help="a ticket category they can take, e.g. billing (repeatable)",
+    )
+    handle.add_argument("--capacity", type=int, default=10, help="open tickets at once (default 10)")
 
     customers = commands.add_parser("customers", help="manage customer records").add_subparsers(
         dest="customers_command", required=True, metavar="ACTION"
@@ -136,6 +152,8 @@ async def _agents(args: argparse.Namespace, settings: Settings, pool: asyncpg.Po
     from web_agent.store import AccountStore
 
     store = AccountStore(pool)
+    if args.agents_command == "handle":
+        return await _handle(args, settings, pool, store)
     if args.agents_command == "list":
         for agent in await store.list_agents():
             print(
@@ -167,6 +185,36 @@ async def _agents(args: argparse.Namespace, settings: Settings, pool: asyncpg.Po
         return 1
     print(
         f"created {agent.role.value} {agent.username} ringing on {', '.join(agent.interfaces) or 'no interface'}"
+    )
+    return 0
+
+
+async def _handle(
+    args: argparse.Namespace, settings: Settings, pool: asyncpg.Pool, accounts: AccountStore
+) -> int:
+    from tickets.assignment import handler_profile
+    from tickets.errors import InvalidTicketError
+    from tickets.store import TicketStore
+
+    found = await accounts.credentials(args.username)
+    if found is None:
+        print(
+            f"hotline: there is no account {args.username!r}; create it with 'hotline agents add'",
+            file=sys.stderr,
+        )
+        return 1
+    try:
+        department, skills = handler_profile(
+            args.department, args.skill, args.capacity, settings.tickets.categories
+        )
+    except InvalidTicketError as exc:
+        for field, problem in exc.problems.items():
+            print(f"hotline: {field}: {problem}", file=sys.stderr)
+        return 1
+    await TicketStore(pool).set_handler(found[0].id, department, skills, args.capacity)
+    print(
+        f"{args.username} handles {', '.join(skills) or 'no categories'} in {department}, "
+        f"up to {args.capacity} open tickets"
     )
     return 0
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import secrets
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 
 import asyncpg
@@ -16,6 +16,8 @@ from customers.model import NewCustomer, Tier
 from customers.store import CustomerStore
 from hotline import app
 from hotline.settings import Settings
+from tickets.events import TicketEvent
+from tickets.model import Actor, Channel, NewTicket, Priority
 from web_agent.accounts import AccountService, Role
 from web_agent.store import AccountStore
 
@@ -50,6 +52,17 @@ DEMO_CUSTOMERS = (
     ("Phạm Thị Hoa", "0987654321", Tier.STANDARD, "hoa.pham@example.com", None),
     ("Lê Minh Đức", "0934567890", Tier.VIP, "duc.le@example.com", None),
 )
+# (username, department, skills): who takes which tickets.
+DEMO_HANDLERS = (
+    ("alice", "support", ("billing", "account", "other")),
+    ("bob", "technical", ("technical", "delivery", "other")),
+)
+DEMO_TICKETS = (
+    ("Jane Doe", "Charged twice for the November invoice", "billing", Priority.HIGH),
+    ("Trần Văn Bình", "Internet drops every evening after 20:00", "technical", Priority.URGENT),
+    ("An Nguyen", "Change the billing address", "account", Priority.LOW),
+    ("Cuong Le", "Router delivery is two days late", "delivery", Priority.NORMAL),
+)
 UNKNOWN_CALLERS = (("0977000111", "Unknown Caller"), ("0966123123", "Mai Hoang"), ("0355111222", ""))
 HISTORY = (
     "Asked about the March invoice; explained the late fee",
@@ -76,6 +89,7 @@ async def seed(pool: asyncpg.Pool, settings: Settings) -> bool:
         )
     customers = CustomerStore(pool, default_country=settings.customers.default_country)
     now = datetime.now(UTC)
+    created = []
     for index, (name, phone, tier, email, birthday) in enumerate(DEMO_CUSTOMERS):
         customer = await customers.create(
             NewCustomer.create(
@@ -88,10 +102,50 @@ async def seed(pool: asyncpg.Pool, settings: Settings) -> bool:
                 default_country=settings.customers.default_country,
             )
         )
+        created.append(customer)
         for days_ago, summary in enumerate(HISTORY[: 2 + index % 4]):
             when = now - timedelta(days=3 * days_ago + 1, hours=index)
             await customers.add_interaction(customer.id, when, "call", summary, None)
+    await _seed_tickets(pool, settings, customers, {c.name: c.id for c in created})
     return True
+
+
+async def _seed_tickets(
+    pool: asyncpg.Pool, settings: Settings, customers: CustomerStore, ids: dict[str, int]
+) -> None:
+    """Handler profiles for the demo agents and a few open tickets, so the work lists are not empty."""
+    events = _Collected()
+    tickets, _ = app.build_tickets(settings, pool, customers, events, lambda: datetime.now(UTC))
+    agents = {a.username: a for a in await AccountStore(pool).list_agents()}
+    for username, department, skills in DEMO_HANDLERS:
+        await tickets.set_handler(agents[username].id, department=department, skills=skills, capacity=8)
+    alice = Actor.agent(agents["alice"].id)
+    for customer, subject, category, priority in DEMO_TICKETS:
+        new = NewTicket.create(
+            subject=subject,
+            description=subject,
+            category=category,
+            channel=Channel.PHONE,
+            priority=priority,
+            categories=tickets.categories,
+            customer_id=ids[customer],
+        )
+        await tickets.open(new, alice, auto_assign=True)
+    timeline = app.TicketTimeline(customers)
+    for event in events.events:
+        await timeline.record(event)
+
+
+@dataclass
+class _Collected:
+    """The demo seeding's event sink: ticket events are kept, then written to the timeline."""
+
+    events: list[TicketEvent] = field(default_factory=list)
+
+    def publish(self, event: object) -> None:
+        """Keep ticket events; nothing else is published while seeding."""
+        if isinstance(event, TicketEvent):
+            self.events.append(event)
 
 
 async def run_demo(settings: Settings, *, calls_per_minute: float) -> None:

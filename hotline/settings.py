@@ -8,6 +8,7 @@ Every problem found is collected into one `ConfigError`, so a user fixes them al
 
 from __future__ import annotations
 
+import re
 import tomllib
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -16,13 +17,20 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from cti.ami_client import AmiSettings
+from customers.model import Tier
 from customers.phone import COUNTRIES
 from customers.settings import CustomerSettings
+from tickets.errors import SlaConfigError
+from tickets.service import TicketSettings
+from tickets.sla import SlaPolicy, load_sla_policy
+from tickets.smtp import SmtpSettings
 from web_agent.settings import WebSettings
 
 ENV_PREFIX = "HOTLINE_"
 # Environment names that are not settings keys but are ours all the same.
 _ENV_NOT_KEYS = ("HOTLINE_CONFIG", "HOTLINE_TEST_", "HOTLINE_BENCH_", "HOTLINE_FIXTURES")
+# The shipped config/ folder of this checkout: the default SLA targets and business calendar.
+CONFIG_DIR = Path(__file__).resolve().parent.parent / "config"
 LOG_FORMATS = ("text", "json")
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
 
@@ -41,6 +49,9 @@ class Settings:
 
     web: WebSettings
     customers: CustomerSettings
+    tickets: TicketSettings
+    sla: SlaPolicy
+    smtp: SmtpSettings | None
     ami: AmiSettings | None
     database_url: str | None = field(repr=False)
     data_dir: Path
@@ -103,6 +114,19 @@ def _choice(*allowed: str, upper: bool = False) -> Callable[[Any], str]:
     return parse
 
 
+def _categories(value: Any) -> tuple[str, ...]:
+    items = value.split(",") if isinstance(value, str) else value
+    if not isinstance(items, list | tuple) or not all(isinstance(i, str) for i in items):
+        raise ValueError(f"expected a list of category names, got {value!r}")
+    names = tuple(dict.fromkeys(i.strip().lower() for i in items if i.strip()))
+    bad = [n for n in names if not re.fullmatch(r"[a-z0-9_-]{1,40}", n)]
+    if bad or not names:
+        raise ValueError(
+            f"categories are 1-40 characters of a-z, 0-9, '_' or '-' (bad: {bad or 'none given'})"
+        )
+    return names
+
+
 def _country(value: Any) -> str:
     text = _text(value).strip().upper()
     if text not in COUNTRIES:
@@ -130,12 +154,19 @@ _KEYS = (
     _Key("server", "port", _int_in(0, 65535), 8080),
     _Key("server", "token_ttl_s", _int_in(300, 30 * 86_400), 12 * 3600),
     _Key("server", "ws_send_queue", _int_in(8, 100_000), 256),
+    _Key("server", "public_url", _url("http", "https"), "http://127.0.0.1:8080"),
     _Key("database", "url", _url("postgresql", "postgres"), "", secret=True),
     _Key("ami", "url", _url("ami"), "", secret=True),
     _Key("ami", "ping_interval_s", _seconds, 20.0),
     _Key("ami", "action_timeout_s", _seconds, 10.0),
     _Key("ami", "reconnect_max_s", _seconds, 30.0),
     _Key("customers", "default_country", _country, "VN"),
+    _Key("tickets", "categories", _categories, ["billing", "technical", "account", "delivery", "other"]),
+    _Key("tickets", "confirm_ttl_s", _int_in(3600, 90 * 86_400), 14 * 86_400),
+    _Key("tickets", "sla_file", _text, str(CONFIG_DIR / "sla.toml")),
+    _Key("tickets", "calendar_file", _text, str(CONFIG_DIR / "calendar.toml")),
+    _Key("smtp", "url", _url("smtp", "smtps"), "", secret=True),
+    _Key("smtp", "from_address", _text, "Hotline <support@hotline.invalid>"),
     _Key("paths", "data_dir", _text, "var"),
     _Key("logging", "level", _choice(*LOG_LEVELS, upper=True), "INFO"),
     _Key("logging", "format", _choice(*LOG_FORMATS), "text"),
@@ -184,8 +215,25 @@ def load_settings(path: Path | None, environ: Mapping[str, str]) -> Settings:
             )
         except ValueError as exc:
             problems.append(f"HOTLINE_AMI_URL: {exc}")
+    smtp: SmtpSettings | None = None
+    if not problems and values["smtp.url"]:
+        try:
+            smtp = SmtpSettings.from_url(values["smtp.url"], from_address=values["smtp.from_address"])
+        except ValueError as exc:
+            problems.append(f"HOTLINE_SMTP_URL: {exc}")
+    sla: SlaPolicy | None = None
+    if "tickets.sla_file" in values and "tickets.calendar_file" in values:
+        try:
+            sla = load_sla_policy(
+                Path(values["tickets.sla_file"]),
+                Path(values["tickets.calendar_file"]),
+                tiers=[t.value for t in sorted(Tier, reverse=True)],
+            )
+        except SlaConfigError as exc:
+            problems.extend(exc.problems)
     if problems:
         raise ConfigError(problems)
+    assert sla is not None
 
     data_dir = Path(values["paths.data_dir"])
     return Settings(
@@ -196,6 +244,13 @@ def load_settings(path: Path | None, environ: Mapping[str, str]) -> Settings:
             ws_send_queue=values["server.ws_send_queue"],
         ),
         customers=CustomerSettings(default_country=values["customers.default_country"]),
+        tickets=TicketSettings(
+            categories=values["tickets.categories"],
+            public_url=values["server.public_url"],
+            confirm_ttl_s=values["tickets.confirm_ttl_s"],
+        ),
+        sla=sla,
+        smtp=smtp,
         ami=ami,
         database_url=values["database.url"] or None,
         data_dir=data_dir,

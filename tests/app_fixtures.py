@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Mapping
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
@@ -11,6 +12,7 @@ import asyncpg
 import pytest
 from aiohttp import ClientWebSocketResponse
 from aiohttp.test_utils import TestClient, TestServer
+from aiohttp.web import Application
 from argon2 import PasswordHasher
 
 from cti.ami_client import AmiSettings
@@ -24,7 +26,10 @@ from web_agent.app import SERVICES
 ALICE, BOB = "Local/1001@agents", "Local/1002@agents"
 
 FAST_HASHER = PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)
-TABLES = "auth_tokens, agent_interfaces, agents, call_log, interactions, customer_phones, customers"
+TABLES = (
+    "ticket_notices, ticket_events, tickets, ticket_handlers, "
+    "auth_tokens, agent_interfaces, agents, call_log, interactions, customer_phones, customers"
+)
 
 
 @pytest.fixture
@@ -82,6 +87,7 @@ class Desk:
     client: TestClient  # type: ignore[type-arg]
     simulator: PbxSimulator
     pool: asyncpg.Pool
+    app: Application | None = None
 
     async def socket(self, username: str) -> ClientWebSocketResponse:
         login = await self.client.post(
@@ -93,13 +99,19 @@ class Desk:
         return ws
 
 
-@pytest.fixture
-async def desk(pool: asyncpg.Pool, request: pytest.FixtureRequest) -> AsyncIterator[Desk]:
-    """Hotline connected to the PBX simulator, with agents alice and bob and customer Jane Doe.
+@asynccontextmanager
+async def running_desk(
+    pool: asyncpg.Pool,
+    timing: Mapping[str, float] | None = None,
+    environ: Mapping[str, str] | None = None,
+    *,
+    port: int | None = None,
+    notice_poll_s: float = 30.0,
+) -> AsyncIterator[Desk]:
+    """Start the simulator and the app (settings from `environ`), seed alice, bob and Jane Doe.
 
-    Parametrize indirectly with a dict to change the simulator's ring and talk seconds.
+    `port` fixes the HTTP port (for a `server.public_url` known before the start).
     """
-    timing = {"ring_s": 0.3, "talk_s": 0.3, **getattr(request, "param", {})}
     simulator = PbxSimulator(
         SimulatorSettings(
             secret="sim-secret",
@@ -107,37 +119,58 @@ async def desk(pool: asyncpg.Pool, request: pytest.FixtureRequest) -> AsyncItera
             calls_per_minute=0,
             time_scale=0.05,
             seed=7,
-            **timing,
+            **{"ring_s": 0.3, "talk_s": 0.3, **(timing or {})},
         )
     )
     await simulator.start()
-    ami = AmiSettings(host="127.0.0.1", port=simulator.port, username="hotline", secret="sim-secret")
-    app = build_web_app(load_settings(None, {}), pool, ami, hasher=FAST_HASHER)
-    accounts = app[SERVICES].accounts
-    for username, iface in (("alice", ALICE), ("bob", BOB)):
-        await accounts.create_agent(
-            username=username,
-            display_name=username.title(),
-            password=f"{username}-password",
-            role=Role.AGENT,
-            interfaces=[iface],
-        )
-    jane = await pool.fetchval(
-        "INSERT INTO customers (customer_no, name, tier, email) VALUES ('C1', 'Jane Doe', 'gold', 'jane@example.com')"
-        " RETURNING id"
-    )
-    await pool.execute("INSERT INTO customer_phones (phone, customer_id) VALUES ('+84901234567', $1)", jane)
-    await pool.execute(
-        "INSERT INTO interactions (customer_id, occurred_at, channel, summary) VALUES ($1, $2, 'call', 'Asked about the invoice')",
-        jane,
-        datetime(2026, 11, 1, 9, 0, tzinfo=UTC),
-    )
-    client = TestClient(TestServer(app))
-    await client.start_server()
     try:
-        async with asyncio.timeout(10):
-            await eventually(lambda: app[SERVICES].ami_connected(), timeout_s=10)
-        yield Desk(client, simulator, pool)
+        ami = AmiSettings(host="127.0.0.1", port=simulator.port, username="hotline", secret="sim-secret")
+        app = build_web_app(
+            load_settings(None, dict(environ or {})),
+            pool,
+            ami,
+            hasher=FAST_HASHER,
+            notice_poll_s=notice_poll_s,
+        )
+        accounts = app[SERVICES].accounts
+        for username, iface in (("alice", ALICE), ("bob", BOB)):
+            await accounts.create_agent(
+                username=username,
+                display_name=username.title(),
+                password=f"{username}-password",
+                role=Role.AGENT,
+                interfaces=[iface],
+            )
+        jane = await pool.fetchval(
+            "INSERT INTO customers (customer_no, name, tier, email) VALUES ('C1', 'Jane Doe', 'gold', 'jane@example.com')"
+            " RETURNING id"
+        )
+        await pool.execute(
+            "INSERT INTO customer_phones (phone, customer_id) VALUES ('+84901234567', $1)", jane
+        )
+        await pool.execute(
+            "INSERT INTO interactions (customer_id, occurred_at, channel, summary) VALUES ($1, $2, 'call', 'Asked about the invoice')",
+            jane,
+            datetime(2026, 11, 1, 9, 0, tzinfo=UTC),
+        )
+        server = TestServer(app, host="127.0.0.1", port=port) if port is not None else TestServer(app)
+        client = TestClient(server)
+        await client.start_server()
+        try:
+            async with asyncio.timeout(10):
+                await eventually(lambda: app[SERVICES].ami_connected(), timeout_s=10)
+            yield Desk(client, simulator, pool, app)
+        finally:
+            await client.close()
     finally:
-        await client.close()
         await simulator.close()
+
+
+@pytest.fixture
+async def desk(pool: asyncpg.Pool, request: pytest.FixtureRequest) -> AsyncIterator[Desk]:
+    """Hotline connected to the PBX simulator, with agents alice and bob and customer Jane Doe.
+
+    Parametrize indirectly with a dict to change the simulator's ring and talk seconds.
+    """
+    async with running_desk(pool, getattr(request, "param", {})) as running:
+        yield running

@@ -7,6 +7,7 @@ import enum
 import hashlib
 import re
 import secrets
+from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
@@ -132,6 +133,10 @@ class AccountService:
                 "Your session has expired or was signed out; please sign in again."
             )
         return agent
+
+    async def display_names(self, agent_ids: Collection[int]) -> dict[int, str]:
+        """Display names of the given accounts, to show who did what (unknown ids are left out)."""
+        return await self._store.display_names(agent_ids)
 
     async def sign_out(self, token: str) -> None:
         """Revoke one token."""

@@ -6,9 +6,7 @@ import asyncio
 import json
 import logging
 import time
-from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -18,11 +16,23 @@ from aiohttp import WSMsgType, web
 from aiohttp.abc import AbstractAccessLogger
 from aiohttp.typedefs import Handler
 
-from cti.store import CallLogStore
 from customers.errors import CustomerNotFoundError, CustomersError, InvalidCustomerError
 from customers.model import NewCustomer, Tier
-from customers.store import CustomerStore
-from web_agent.accounts import AccountService, Agent, Role
+from tickets.errors import (
+    ConfirmationInvalidError,
+    IllegalTransitionError,
+    InvalidTicketError,
+    NoHandlerAvailableError,
+    NotYourTicketError,
+    TicketConflictError,
+    TicketNotFoundError,
+    TicketsError,
+    UnknownHandlerError,
+)
+from web_agent.accounts import Agent, Role
+from web_agent.api import MAX_BODY_BYTES, bearer, json_object, require, text_field
+from web_agent.api import SERVICES as SERVICES
+from web_agent.api import WebServices as WebServices
 from web_agent.errors import (
     AuthenticationRequiredError,
     DuplicateAccountError,
@@ -31,33 +41,18 @@ from web_agent.errors import (
     RateLimitedError,
     ValidationFailedError,
 )
-from web_agent.hub import AgentHub, customer_json
+from web_agent.hub import customer_json
+from web_agent.openapi import OPENAPI
 from web_agent.ratelimit import AttemptLimiter
-from web_agent.settings import WebSettings
+from web_agent.tickets_api import add_ticket_routes
 
 log = logging.getLogger(__name__)
 
-MAX_BODY_BYTES = 64 * 1024
 WS_CLOSE_TOKEN_MISSING = 4001
 WS_CLOSE_TOKEN_INVALID = 4002
 STATIC_DIR = Path(str(resources.files("web_agent") / "static"))
 
 
-@dataclass(frozen=True)
-class WebServices:
-    """What the web layer needs from the rest of Hotline, built by hotline/app.py."""
-
-    settings: WebSettings
-    accounts: AccountService
-    customers: CustomerStore
-    call_log: CallLogStore
-    hub: AgentHub
-    ami_connected: Callable[[], bool]
-    database_ok: Callable[[], Awaitable[bool]]
-    now: Callable[[], datetime] = lambda: datetime.now(UTC)
-
-
-SERVICES = web.AppKey("services", WebServices)
 LOGIN_LIMITER = web.AppKey("login_limiter", AttemptLimiter)
 
 # One table from error to HTTP: (status, stable error_id). Order matters: first match wins.
@@ -71,6 +66,15 @@ _ERRORS: tuple[tuple[type[Exception], int, str], ...] = (
     (DuplicateAccountError, 409, "account.duplicate"),
     (CustomerNotFoundError, 404, "customers.not_found"),
     (CustomersError, 409, "customers.conflict"),
+    (InvalidTicketError, 422, "validation.failed"),
+    (TicketNotFoundError, 404, "tickets.not_found"),
+    (IllegalTransitionError, 409, "tickets.illegal_transition"),
+    (TicketConflictError, 409, "tickets.version_conflict"),
+    (NotYourTicketError, 403, "tickets.not_yours"),
+    (UnknownHandlerError, 422, "tickets.unknown_handler"),
+    (NoHandlerAvailableError, 409, "tickets.no_handler_available"),
+    (ConfirmationInvalidError, 404, "tickets.confirmation_invalid"),
+    (TicketsError, 409, "tickets.conflict"),
     (asyncpg.PostgresConnectionError, 503, "service.database_unavailable"),
     (asyncpg.InterfaceError, 503, "service.database_unavailable"),
     (OSError, 503, "service.database_unavailable"),
@@ -78,7 +82,7 @@ _ERRORS: tuple[tuple[type[Exception], int, str], ...] = (
 )
 
 
-def error_response(status: int, error_id: str, message: str, **extra: Any) -> web.Response:
+def error_response(status: int, error_id: str, message: str, /, **extra: Any) -> web.Response:
     """The JSON body every error has: a stable `error_id` and a sentence for people."""
     return web.json_response({"error_id": error_id, "message": message, **extra}, status=status)
 
@@ -96,12 +100,7 @@ async def errors_middleware(request: web.Request, handler: Handler) -> web.Strea
     except Exception as exc:
         for kind, status, error_id in _ERRORS:
             if isinstance(exc, kind):
-                extra: dict[str, Any] = {}
-                if isinstance(exc, ValidationFailedError):
-                    extra["details"] = exc.details
-                elif isinstance(exc, InvalidCustomerError):
-                    extra["details"] = exc.problems
-                response = error_response(status, error_id, _public_message(exc, status), **extra)
+                response = error_response(status, error_id, _public_message(exc, status), **_extra(exc))
                 if isinstance(exc, RateLimitedError):
                     response.headers["Retry-After"] = str(exc.retry_after_s)
                 if status >= 500:
@@ -109,6 +108,19 @@ async def errors_middleware(request: web.Request, handler: Handler) -> web.Strea
                 return response
         log.exception("%s %s failed unexpectedly", request.method, request.path)
         return error_response(500, "internal", "Something went wrong on our side; the error was logged.")
+
+
+def _extra(exc: Exception) -> dict[str, Any]:
+    """The data an error carries that a client can act on (which field, which version)."""
+    if isinstance(exc, ValidationFailedError):
+        return {"details": exc.details}
+    if isinstance(exc, InvalidCustomerError | InvalidTicketError):
+        return {"details": exc.problems}
+    if isinstance(exc, IllegalTransitionError):
+        return {"status": exc.status, "allowed": list(exc.allowed)}
+    if isinstance(exc, TicketConflictError):
+        return {"version": exc.actual}
+    return {}
 
 
 def _public_message(exc: Exception, status: int) -> str:
@@ -149,54 +161,6 @@ class AccessLogger(AbstractAccessLogger):
         return self.logger.isEnabledFor(logging.INFO)
 
 
-def require(
-    *roles: Role,
-) -> Callable[[Callable[[web.Request, Agent], Awaitable[web.StreamResponse]]], Handler]:
-    """Decorate a handler: the caller must send a valid bearer token of one of `roles`."""
-    names = tuple(r.value for r in roles)
-
-    def wrap(handler: Callable[[web.Request, Agent], Awaitable[web.StreamResponse]]) -> Handler:
-        async def checked(request: web.Request) -> web.StreamResponse:
-            services = request.app[SERVICES]
-            agent = await services.accounts.agent_for_token(_bearer(request), services.now())
-            if agent.role not in roles:
-                raise ForbiddenError(agent.role.value, names)
-            return await handler(request, agent)
-
-        return checked
-
-    return wrap
-
-
-def _bearer(request: web.Request) -> str | None:
-    header = request.headers.get("Authorization", "")
-    scheme, _, token = header.partition(" ")
-    return token.strip() if scheme.lower() == "bearer" and token.strip() else None
-
-
-async def _json_object(request: web.Request) -> dict[str, Any]:
-    if request.content_type != "application/json":
-        raise ValidationFailedError({"body": "send JSON with Content-Type: application/json"})
-    try:
-        body = await request.json()
-    except (json.JSONDecodeError, UnicodeDecodeError):
-        raise ValidationFailedError({"body": "not valid JSON"}) from None
-    if not isinstance(body, dict):
-        raise ValidationFailedError({"body": "expected a JSON object"})
-    return body
-
-
-def _text_field(body: dict[str, Any], name: str, *, required: bool = True, max_len: int = 200) -> str:
-    value = body.get(name)
-    if value is None and not required:
-        return ""
-    if not isinstance(value, str) or (required and not value.strip()):
-        raise ValidationFailedError({name: "required text"})
-    if len(value) > max_len:
-        raise ValidationFailedError({name: f"at most {max_len} characters"})
-    return value
-
-
 def agent_json(agent: Agent) -> dict[str, Any]:
     """An account as the desktop sees it."""
     return {
@@ -212,9 +176,9 @@ async def login(request: web.Request) -> web.Response:
     """POST /api/auth/login {username, password} -> {token, agent}."""
     services = request.app[SERVICES]
     limiter = request.app[LOGIN_LIMITER]
-    body = await _json_object(request)
-    username = _text_field(body, "username", max_len=64).strip().lower()
-    password = _text_field(body, "password", max_len=256)
+    body = await json_object(request)
+    username = text_field(body, "username", max_len=64).strip().lower()
+    password = text_field(body, "password", max_len=256)
     now = time.monotonic()
     keys = (f"user:{username}", f"addr:{request.remote}")
     wait_s = max(limiter.retry_after(key, now) for key in keys)
@@ -242,7 +206,7 @@ async def login(request: web.Request) -> web.Response:
 @require(Role.AGENT, Role.SUPERVISOR, Role.ADMIN)
 async def logout(request: web.Request, agent: Agent) -> web.Response:
     """POST /api/auth/logout: revoke the token used for this request."""
-    token = _bearer(request)
+    token = bearer(request)
     assert token is not None
     await request.app[SERVICES].accounts.sign_out(token)
     return web.Response(status=204)
@@ -289,16 +253,16 @@ async def calls_today(request: web.Request, agent: Agent) -> web.Response:
 @require(Role.AGENT, Role.SUPERVISOR, Role.ADMIN)
 async def create_customer(request: web.Request, agent: Agent) -> web.Response:
     """POST /api/customers {name, phone, email?, tier?}: the "new customer" action of a pop."""
-    body = await _json_object(request)
-    tier_text = _text_field(body, "tier", required=False, max_len=20) or Tier.STANDARD.value
+    body = await json_object(request)
+    tier_text = text_field(body, "tier", required=False, max_len=20) or Tier.STANDARD.value
     try:
         tier = Tier(tier_text)
     except ValueError:
         raise ValidationFailedError({"tier": f"one of {', '.join(t.value for t in Tier)}"}) from None
     new = NewCustomer.create(
-        name=_text_field(body, "name"),
-        phones=[_text_field(body, "phone", max_len=40)],
-        email=_text_field(body, "email", required=False, max_len=254) or None,
+        name=text_field(body, "name"),
+        phones=[text_field(body, "phone", max_len=40)],
+        email=text_field(body, "email", required=False, max_len=254) or None,
         tier=tier,
         default_country=request.app[SERVICES].customers.default_country,
     )
@@ -332,6 +296,11 @@ async def health(request: web.Request) -> web.Response:
         {"status": status, "ami": ami, "database": "ok" if database_ok else "error"},
         status=200 if database_ok else 503,
     )
+
+
+async def openapi_document(request: web.Request) -> web.Response:
+    """GET /api/openapi.json: the OpenAPI 3.1 document of this API (no login)."""
+    return web.json_response(OPENAPI)
 
 
 async def agent_socket(request: web.Request) -> web.WebSocketResponse:
@@ -371,6 +340,11 @@ async def index(request: web.Request) -> web.FileResponse:
     return web.FileResponse(STATIC_DIR / "index.html", headers={"Cache-Control": "no-cache"})
 
 
+async def confirm_page(request: web.Request) -> web.FileResponse:
+    """GET /confirm: the page behind the link in a service-completed notice (no login)."""
+    return web.FileResponse(STATIC_DIR / "confirm.html", headers={"Cache-Control": "no-cache"})
+
+
 def create_app(services: WebServices) -> web.Application:
     """Build the aiohttp application around the given services."""
     app = web.Application(middlewares=[security_headers, errors_middleware], client_max_size=MAX_BODY_BYTES)
@@ -383,8 +357,11 @@ def create_app(services: WebServices) -> web.Application:
     app.router.add_post("/api/customers", create_customer)
     app.router.add_get("/api/customers", search_customers)
     app.router.add_get("/api/health", health)
+    app.router.add_get("/api/openapi.json", openapi_document)
+    add_ticket_routes(app)
     app.router.add_get("/ws", agent_socket)
     app.router.add_get("/", index)
+    app.router.add_get("/confirm", confirm_page)
     app.router.add_static("/static/", STATIC_DIR, follow_symlinks=False)
     app.on_shutdown.append(_close_sockets)
     return app

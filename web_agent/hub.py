@@ -19,7 +19,7 @@ from aiohttp import WSCloseCode, web
 
 from cti.events import CallAnswered, CallEnded, OfferRetracted
 from cti.screen_pop import CallerCardLike, CustomerLike, PopMessage, ScreenPop
-from web_agent.accounts import Agent
+from web_agent.accounts import Agent, Role
 
 log = logging.getLogger(__name__)
 
@@ -141,12 +141,14 @@ class AgentHub:
     def __init__(self, *, send_queue: int) -> None:
         self._send_queue = send_queue
         self._by_interface: dict[str, set[AgentConnection]] = {}
+        self._by_agent: dict[int, set[AgentConnection]] = {}
         self._connections: set[AgentConnection] = set()
 
     def connect(self, agent: Agent, ws: web.WebSocketResponse) -> AgentConnection:
         """Register a socket for every interface the agent owns."""
         connection = AgentConnection(agent, ws, self._send_queue)
         self._connections.add(connection)
+        self._by_agent.setdefault(agent.id, set()).add(connection)
         for interface in agent.interfaces:
             self._by_interface.setdefault(interface, set()).add(connection)
         return connection
@@ -154,6 +156,11 @@ class AgentHub:
     def disconnect(self, connection: AgentConnection) -> None:
         """Forget a socket."""
         self._connections.discard(connection)
+        own = self._by_agent.get(connection.agent.id)
+        if own is not None:
+            own.discard(connection)
+            if not own:
+                del self._by_agent[connection.agent.id]
         for interface in connection.agent.interfaces:
             sockets = self._by_interface.get(interface)
             if sockets is not None:
@@ -181,6 +188,17 @@ class AgentHub:
                 self._push(
                     connection, type_, mine if message.interface in connection.agent.interfaces else theirs
                 )
+            return
+        data_json = json.dumps(data, ensure_ascii=False)
+        for connection in targets:
+            self._push(connection, type_, data_json)
+
+    def send_to_agents(self, agent_ids: Collection[int], type_: str, data: dict[str, Any]) -> None:
+        """Deliver one event to the sockets of the given agents and of every supervisor and admin."""
+        targets = {c for c in self._connections if c.agent.role is not Role.AGENT}
+        for agent_id in agent_ids:
+            targets.update(self._by_agent.get(agent_id, ()))
+        if not targets:
             return
         data_json = json.dumps(data, ensure_ascii=False)
         for connection in targets:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from datetime import datetime
 
 import asyncpg
@@ -116,3 +116,12 @@ class AccountStore:
             interface,
         )
         return name
+
+    async def display_names(self, agent_ids: Collection[int]) -> dict[int, str]:
+        """Display names of the given accounts (unknown ids are left out)."""
+        if not agent_ids:
+            return {}
+        rows = await self._db.fetch(
+            "SELECT id, display_name FROM agents WHERE id = ANY($1::bigint[])", list(set(agent_ids))
+        )
+        return {row["id"]: row["display_name"] for row in rows}

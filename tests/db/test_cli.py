@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import io
 import logging
 from collections.abc import Iterator
@@ -85,3 +86,33 @@ def test_customer_import_prints_the_report(
     assert "line 3: phone: at least one phone number is required" in out
     assert main(["customers", "import", str(tmp_path / "missing.csv")]) == 1
     assert "cannot read" in capsys.readouterr().err
+
+
+def test_agents_handle_sets_department_skills_and_capacity(
+    database: str, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["migrate"]) == 0
+    monkeypatch.setattr("sys.stdin", io.StringIO("a-good-password\n"))
+    assert main(["agents", "add", "--username", "handler-1", "--password-stdin"]) == 0
+    capsys.readouterr()
+    args = ["agents", "handle", "--username", "handler-1", "--department", " billing  desk "]
+    assert main([*args, "--skill", "billing", "--skill", "account", "--capacity", "7"]) == 0
+    assert (
+        "handler-1 handles account, billing in billing desk, up to 7 open tickets" in capsys.readouterr().out
+    )
+    rows = asyncio.run(
+        fetch(
+            database,
+            "SELECT h.department, h.skills, h.capacity FROM ticket_handlers h"
+            " JOIN agents a ON a.id = h.agent_id WHERE a.username = 'handler-1'",
+        )
+    )
+    assert [(r["department"], r["skills"], r["capacity"]) for r in rows] == [
+        ("billing desk", ["account", "billing"], 7)
+    ]
+    assert main([*args, "--skill", "astrology", "--capacity", "-1"]) == 1
+    err = capsys.readouterr().err
+    assert "skills: unknown categories astrology" in err
+    assert "capacity: 0..1000" in err
+    assert main(["agents", "handle", "--username", "nobody", "--department", "x"]) == 1
+    assert "there is no account 'nobody'" in capsys.readouterr().err

@@ -103,3 +103,48 @@ def test_every_key_has_an_environment_name() -> None:
     envs = [env for _, env, _ in describe_keys()]
     assert len(envs) == len(set(envs))
     assert all(env.startswith("HOTLINE_") for env in envs)
+
+
+def test_ticket_settings_smtp_url_and_the_shipped_sla_policy() -> None:
+    settings = load_settings(
+        None,
+        {
+            "HOTLINE_TICKETS_CATEGORIES": "Billing, technical,billing",
+            "HOTLINE_SMTP_URL": "smtp://mailer:p%40ss@mail.example.net?starttls",
+            "HOTLINE_SERVER_PUBLIC_URL": "https://help.example.net",
+        },
+    )
+    assert settings.tickets.categories == ("billing", "technical")
+    assert settings.tickets.public_url == "https://help.example.net"
+    assert settings.smtp is not None
+    assert (settings.smtp.host, settings.smtp.port, settings.smtp.security) == (
+        "mail.example.net",
+        587,
+        "starttls",
+    )
+    assert (settings.smtp.username, settings.smtp.password) == ("mailer", "p@ss")
+    assert "p@ss" not in repr(settings)
+    assert settings.sla.tiers == ("vip", "gold", "standard")
+    assert settings.sla.is_top_tier("vip")
+
+
+def test_the_smtp_password_is_refused_in_the_file(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match="set HOTLINE_SMTP_URL instead"):
+        load_settings(write(tmp_path, "[smtp]\nurl = 'smtp://u:p@h'\n"), {})
+
+
+def test_sla_problems_are_reported_with_the_other_problems(tmp_path: Path) -> None:
+    sla = tmp_path / "sla.toml"
+    sla.write_text("[urgent]\nvip = { first_response_min = 0 }\n", "utf-8")
+    with pytest.raises(ConfigError) as caught:
+        load_settings(
+            None,
+            {
+                "HOTLINE_TICKETS_SLA_FILE": str(sla),
+                "HOTLINE_TICKETS_CATEGORIES": "no spaces allowed",
+            },
+        )
+    problems = "\n".join(caught.value.problems)
+    assert "HOTLINE_TICKETS_CATEGORIES" in problems
+    assert str(sla) in problems
+    assert "urgent.vip" in problems

@@ -1,0 +1,57 @@
+"""Domain events of the service flow, published after the change is committed."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from tickets.model import Ticket, TicketEntry
+
+
+@dataclass(frozen=True, slots=True)
+class TicketEvent:
+    """Something happened to a ticket: its state afterwards and the audited entry that says what."""
+
+    ticket: Ticket
+    entry: TicketEntry
+
+
+@dataclass(frozen=True, slots=True)
+class TicketOpened(TicketEvent):
+    """A request was taken in (pop, portal, IVR or API)."""
+
+
+@dataclass(frozen=True, slots=True)
+class TicketAssigned(TicketEvent):
+    """A handler got the ticket; `previous_assignee_id` had it before (None on first assignment)."""
+
+    previous_assignee_id: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class TicketUpdated(TicketEvent):
+    """A first response, a pause or resume of the clock, or a comment."""
+
+
+@dataclass(frozen=True, slots=True)
+class TicketResolved(TicketEvent):
+    """The handler recorded the solution; the customer is being notified."""
+
+
+@dataclass(frozen=True, slots=True)
+class TicketClosed(TicketEvent):
+    """The customer confirmed the solution."""
+
+
+@dataclass(frozen=True, slots=True)
+class TicketReopened(TicketEvent):
+    """The customer raised further needs: the ticket is back with its handler."""
+
+
+TICKET_EVENT_TYPES: tuple[type[TicketEvent], ...] = (
+    TicketOpened,
+    TicketAssigned,
+    TicketUpdated,
+    TicketResolved,
+    TicketClosed,
+    TicketReopened,
+)

@@ -1,0 +1,166 @@
+"""Notices to customers: what they say, the channels that carry them, and the outbox dispatcher.
+
+A notice is written to the outbox in the same transaction as the change that causes it, then
+delivered by `NoticeDispatcher`. Channels are pluggable (`NoticeChannel`): email today, SMS or a
+webhook later, without touching the service flow. A failed delivery is retried with backoff and
+finally marked failed with its error, where the ticket's detail view shows it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable, Mapping
+from datetime import datetime, timedelta
+from typing import Protocol
+
+from tickets.errors import NoticeDeliveryError
+from tickets.model import Ticket
+from tickets.store import Notice, TicketStore
+
+log = logging.getLogger(__name__)
+
+SERVICE_COMPLETED = "service_completed"
+
+
+class NoticeChannel(Protocol):
+    """A way to reach a customer."""
+
+    @property
+    def name(self) -> str:
+        """Stored with each notice (`email`, `sms`, `webhook`)."""
+        ...
+
+    def recipient(self, ticket: Ticket) -> str | None:
+        """Where this channel reaches the ticket's customer, or None if it cannot."""
+        ...
+
+    async def deliver(self, notice: Notice) -> None:
+        """Send one notice; raise NoticeDeliveryError (or OSError) when it did not go out."""
+        ...
+
+
+def render_service_completed(ticket: Ticket, confirm_url: str) -> tuple[str, str]:
+    """Subject and plain-text body of the "your request is resolved" notice."""
+    name = ticket.customer_name or "customer"
+    subject = f"Ticket #{ticket.number} resolved: {ticket.subject}"
+    body = (
+        f"Dear {name},\n\n"
+        f"your request #{ticket.number} ({ticket.subject}) has been resolved.\n\n"
+        f"What we did:\n{ticket.resolution or ''}\n\n"
+        "Is everything working for you now? Please confirm, or tell us what is still missing and\n"
+        "we will reopen the request with the same handler:\n"
+        f"{confirm_url}\n\n"
+        "Thank you for your patience.\n"
+    )
+    return subject, body
+
+
+def retry_delay(attempts: int) -> timedelta:
+    """Backoff after the `attempts`-th failure: 30 s, 1 min, 2 min, … capped at one hour."""
+    return timedelta(seconds=min(30 * 2 ** max(attempts - 1, 0), 3600))
+
+
+class LoggedEmailChannel:
+    """The email channel when no SMTP server is configured (`hotline demo`): notices go to the log."""
+
+    name = "email"
+
+    def recipient(self, ticket: Ticket) -> str | None:
+        """The customer's email address, if known."""
+        return ticket.contact_email
+
+    async def deliver(self, notice: Notice) -> None:
+        """Print the notice instead of sending it."""
+        log.info(
+            "email to %s (no SMTP server configured, so printed here):\nSubject: %s\n\n%s",
+            notice.recipient,
+            notice.subject,
+            notice.body,
+        )
+
+
+class NoticeDispatcher:
+    """Drains the outbox: claims due notices (lease + SKIP LOCKED, safe on several nodes) and sends them."""
+
+    def __init__(
+        self,
+        store: TicketStore,
+        channels: Mapping[str, NoticeChannel],
+        clock: Callable[[], datetime],
+        *,
+        lease_s: float = 120.0,
+        max_attempts: int = 8,
+        send_timeout_s: float = 30.0,
+        batch: int = 20,
+    ) -> None:
+        self._store = store
+        self._channels = dict(channels)
+        self._clock = clock
+        self._lease_s = lease_s
+        self._max_attempts = max_attempts
+        self._send_timeout_s = send_timeout_s
+        self._batch = batch
+        self._wake = asyncio.Event()
+
+    def wake(self) -> None:
+        """Deliver now instead of at the next poll (a notice was just queued)."""
+        self._wake.set()
+
+    async def run_once(self) -> int:
+        """Deliver every notice due now; return how many were attempted."""
+        attempted = 0
+        while True:
+            notices = await self._store.claim_notices(self._clock(), self._lease_s, self._batch)
+            if not notices:
+                return attempted
+            attempted += len(notices)
+            await asyncio.gather(*(self._deliver(n) for n in notices))
+
+    async def run(self, poll_s: float) -> None:
+        """Deliver until cancelled: on every wake-up and at least every `poll_s` (retries come due)."""
+        while True:
+            self._wake.clear()
+            try:
+                await self.run_once()
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                log.exception("delivering customer notices failed; trying again in %.0f s", poll_s)
+            try:
+                async with asyncio.timeout(poll_s):
+                    await self._wake.wait()
+            except TimeoutError:
+                continue
+
+    async def _deliver(self, notice: Notice) -> None:
+        channel = self._channels.get(notice.channel)
+        try:
+            if channel is None:
+                raise NoticeDeliveryError(notice.channel, "this channel is not configured on this node")
+            async with asyncio.timeout(self._send_timeout_s):
+                await channel.deliver(notice)
+        except (NoticeDeliveryError, OSError, TimeoutError) as exc:
+            reason = str(exc) or type(exc).__name__
+            give_up = notice.attempts >= self._max_attempts
+            retry_at = None if give_up else self._clock() + retry_delay(notice.attempts)
+            log.warning(
+                "notice %d (%s to %s, ticket %d) failed, attempt %d: %s; %s",
+                notice.id,
+                notice.channel,
+                notice.recipient,
+                notice.ticket_id,
+                notice.attempts,
+                reason,
+                "giving up" if give_up else f"retrying at {retry_at:%H:%M:%S}",
+            )
+            await self._store.notice_failed(notice.id, reason, retry_at)
+            return
+        await self._store.notice_sent(notice.id, self._clock())
+        log.info(
+            "notice %d sent by %s to %s (ticket %d)",
+            notice.id,
+            notice.channel,
+            notice.recipient,
+            notice.ticket_id,
+        )

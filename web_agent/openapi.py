@@ -1,0 +1,670 @@
+"""The OpenAPI 3.1 document of every /api route, as data (served at GET /api/openapi.json).
+
+tests/web/test_tickets_api.py walks the application's router and fails when a route or method
+is missing here, so the document cannot silently fall behind the code.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from tickets.model import Channel, Priority, TicketStatus
+
+Schema = dict[str, Any]
+
+_STR: Schema = {"type": "string"}
+_OPT_STR: Schema = {"type": ["string", "null"]}
+_INT: Schema = {"type": "integer"}
+_OPT_INT: Schema = {"type": ["integer", "null"]}
+_BOOL: Schema = {"type": "boolean"}
+_TIME: Schema = {"type": "string", "format": "date-time"}
+_OPT_TIME: Schema = {"type": ["string", "null"], "format": "date-time"}
+
+
+def _ref(name: str) -> Schema:
+    return {"$ref": f"#/components/schemas/{name}"}
+
+
+def _obj(properties: dict[str, Schema], required: tuple[str, ...] | None = None) -> Schema:
+    """An object schema; every property is required unless `required` says which are."""
+    return {
+        "type": "object",
+        "properties": properties,
+        "required": list(properties if required is None else required),
+    }
+
+
+def _array(items: Schema) -> Schema:
+    return {"type": "array", "items": items}
+
+
+def _enum(values: list[str]) -> Schema:
+    return {"type": "string", "enum": values}
+
+
+def _ok(description: str, schema: Schema | None = None, status: str = "200") -> dict[str, Any]:
+    response: dict[str, Any] = {"description": description}
+    if schema is not None:
+        response["content"] = {"application/json": {"schema": schema}}
+    return {status: response}
+
+
+def _errors(*statuses: str) -> dict[str, Any]:
+    return {status: {"$ref": f"#/components/responses/{_ERROR_RESPONSES[status]}"} for status in statuses}
+
+
+def _body(schema: Schema) -> dict[str, Any]:
+    return {"required": True, "content": {"application/json": {"schema": schema}}}
+
+
+def _query(name: str, schema: Schema, description: str) -> Schema:
+    return {"name": name, "in": "query", "required": False, "schema": schema, "description": description}
+
+
+def _path(name: str, description: str) -> Schema:
+    return {"name": name, "in": "path", "required": True, "schema": _INT, "description": description}
+
+
+def _op(
+    summary: str,
+    tag: str,
+    responses: dict[str, Any],
+    *,
+    body: Schema | None = None,
+    parameters: list[Schema] | None = None,
+    public: bool = False,
+) -> dict[str, Any]:
+    operation: dict[str, Any] = {"summary": summary, "tags": [tag], "responses": responses}
+    if body is not None:
+        operation["requestBody"] = _body(body)
+    if parameters:
+        operation["parameters"] = parameters
+    if public:
+        operation["security"] = []
+    return operation
+
+
+_ERROR_RESPONSES = {
+    "401": "Unauthorized",
+    "403": "Forbidden",
+    "404": "NotFound",
+    "409": "Conflict",
+    "422": "ValidationFailed",
+    "429": "RateLimited",
+    "503": "Unavailable",
+}
+_AUTHED = ("401", "503")
+_TICKET_ID = _path("id", "the ticket's id (its number)")
+_VERSION: Schema = {
+    "type": "integer",
+    "minimum": 1,
+    "description": "the version you read; a different current version is refused with 409 tickets.version_conflict",
+}
+_TICKET_RESPONSE = _obj({"ticket": _ref("Ticket")})
+_TRANSITION_ERRORS = _errors(*_AUTHED, "403", "404", "409", "422")
+
+
+def _transition(summary: str, body: Schema) -> dict[str, Any]:
+    return _op(
+        summary,
+        "tickets",
+        {**_ok("the ticket after the change", _TICKET_RESPONSE), **_TRANSITION_ERRORS},
+        body=body,
+        parameters=[_TICKET_ID],
+    )
+
+
+_SCHEMAS: dict[str, Schema] = {
+    "Error": _obj(
+        {
+            "error_id": {"type": "string", "description": "stable, e.g. tickets.illegal_transition"},
+            "message": {"type": "string", "description": "a sentence for people"},
+            "details": {
+                "type": "object",
+                "additionalProperties": {"type": "string"},
+                "description": "validation.failed: the problem of each field",
+            },
+            "status": {"type": "string", "description": "tickets.illegal_transition: the ticket's status"},
+            "allowed": {
+                **_array(_STR),
+                "description": "tickets.illegal_transition: the actions allowed now",
+            },
+            "version": {"type": "integer", "description": "tickets.version_conflict: the current version"},
+        },
+        required=("error_id", "message"),
+    ),
+    "Agent": _obj(
+        {
+            "id": _INT,
+            "username": _STR,
+            "display_name": _STR,
+            "role": _enum(["agent", "supervisor", "admin"]),
+            "interfaces": _array(_STR),
+        }
+    ),
+    "Customer": _obj(
+        {
+            "id": _INT,
+            "customer_no": _OPT_STR,
+            "name": _STR,
+            "tier": _enum(["vip", "gold", "standard"]),
+            "email": _OPT_STR,
+            "phones": _array(_STR),
+            "birthday": {"type": ["string", "null"], "format": "date"},
+        }
+    ),
+    "Interaction": _obj({"occurred_at": _TIME, "channel": _STR, "summary": _STR}),
+    "Person": {
+        "type": ["object", "null"],
+        "properties": {"id": _INT, "name": _OPT_STR},
+        "required": ["id", "name"],
+    },
+    "Ticket": _obj(
+        {
+            "id": _INT,
+            "number": _STR,
+            "version": _INT,
+            "status": _enum([s.value for s in TicketStatus]),
+            "open": _BOOL,
+            "subject": _STR,
+            "description": _STR,
+            "category": _STR,
+            "channel": _enum([c.value for c in Channel]),
+            "priority": _enum([p.value for p in Priority]),
+            "customer": _obj(
+                {
+                    "id": _OPT_INT,
+                    "name": _STR,
+                    "tier": _STR,
+                    "top_tier": _BOOL,
+                    "email": _OPT_STR,
+                    "phone": _OPT_STR,
+                }
+            ),
+            "call_id": _OPT_STR,
+            "assignee": _ref("Person"),
+            "department": _OPT_STR,
+            "created_by": _OPT_INT,
+            "created_at": _TIME,
+            "updated_at": _TIME,
+            "sla": _obj(
+                {
+                    "first_response_due": _OPT_TIME,
+                    "resolution_due": _OPT_TIME,
+                    "first_responded_at": _OPT_TIME,
+                    "paused_since": _OPT_TIME,
+                }
+            ),
+            "resolved_at": _OPT_TIME,
+            "closed_at": _OPT_TIME,
+            "resolution": _OPT_STR,
+            "reopen_count": _INT,
+        }
+    ),
+    "Entry": _obj(
+        {
+            "id": _INT,
+            "at": _TIME,
+            "actor": _obj({"kind": _enum(["agent", "customer", "system"]), "id": _OPT_INT, "name": _OPT_STR}),
+            "action": _STR,
+            "from": _OPT_STR,
+            "to": _OPT_STR,
+            "note": _STR,
+            "customer_visible": _BOOL,
+        }
+    ),
+    "Notice": _obj(
+        {
+            "id": _INT,
+            "kind": _STR,
+            "channel": _STR,
+            "recipient": _STR,
+            "status": _enum(["pending", "sent", "failed"]),
+            "attempts": _INT,
+            "last_error": _OPT_STR,
+            "created_at": _TIME,
+            "sent_at": _OPT_TIME,
+        }
+    ),
+    "Handler": _obj(
+        {
+            "agent_id": _INT,
+            "name": _OPT_STR,
+            "department": _STR,
+            "skills": _array(_STR),
+            "capacity": _INT,
+            "open": _INT,
+            "room": _INT,
+        }
+    ),
+    "Department": _obj({"department": _STR, "handlers": _INT, "open": _INT, "capacity": _INT, "room": _INT}),
+}
+
+_RESPONSES = {
+    name: {
+        "description": description,
+        "content": {"application/json": {"schema": _ref("Error")}},
+        **({"headers": {"Retry-After": {"schema": _INT}}} if name == "RateLimited" else {}),
+    }
+    for name, description in (
+        ("Unauthorized", "auth.required or auth.invalid_credentials"),
+        ("Forbidden", "auth.forbidden (role) or tickets.not_yours"),
+        ("NotFound", "tickets.not_found, customers.not_found or tickets.confirmation_invalid"),
+        (
+            "Conflict",
+            "tickets.illegal_transition, tickets.version_conflict, tickets.no_handler_available, "
+            "tickets.conflict or customers.conflict",
+        ),
+        ("ValidationFailed", "validation.failed (with details) or tickets.unknown_handler"),
+        ("RateLimited", "auth.rate_limited; Retry-After says when to try again"),
+        ("Unavailable", "service.database_unavailable or service.timeout"),
+    )
+}
+
+_NOTE = {"type": "string", "maxLength": 10_000}
+
+_PATHS: dict[str, dict[str, Any]] = {
+    "/api/auth/login": {
+        "post": _op(
+            "Sign in: a bearer token for the other calls",
+            "auth",
+            {
+                **_ok("signed in", _obj({"token": _STR, "expires_at": _TIME, "agent": _ref("Agent")})),
+                **_errors("401", "422", "429", "503"),
+            },
+            body=_obj({"username": _STR, "password": _STR}),
+            public=True,
+        )
+    },
+    "/api/auth/logout": {
+        "post": _op(
+            "Revoke the bearer token", "auth", {**_ok("signed out", status="204"), **_errors(*_AUTHED)}
+        )
+    },
+    "/api/me": {
+        "get": _op(
+            "The signed-in account",
+            "auth",
+            {**_ok("the account", _obj({"agent": _ref("Agent")})), **_errors(*_AUTHED)},
+        )
+    },
+    "/api/calls/today": {
+        "get": _op(
+            "The agent's calls since local midnight, newest first",
+            "calls",
+            {
+                **_ok(
+                    "the calls",
+                    _obj(
+                        {
+                            "calls": _array(
+                                _obj(
+                                    {
+                                        "call_id": _STR,
+                                        "caller_number": _OPT_STR,
+                                        "caller_name": _OPT_STR,
+                                        "customer": {
+                                            "type": ["object", "null"],
+                                            "properties": {"id": _INT, "name": _STR, "tier": _STR},
+                                        },
+                                        "queue": _OPT_STR,
+                                        "outcome": _STR,
+                                        "wait_s": _INT,
+                                        "talk_s": _INT,
+                                        "started_at": _TIME,
+                                        "ended_at": _TIME,
+                                    }
+                                )
+                            )
+                        }
+                    ),
+                ),
+                **_errors(*_AUTHED),
+            },
+        )
+    },
+    "/api/customers": {
+        "post": _op(
+            "Create a customer (the pop's new-customer action)",
+            "customers",
+            {
+                **_ok("created", _obj({"customer": _ref("Customer")}), "201"),
+                **_errors(*_AUTHED, "409", "422"),
+            },
+            body=_obj(
+                {"name": _STR, "phone": _STR, "email": _OPT_STR, "tier": _enum(["vip", "gold", "standard"])},
+                required=("name", "phone"),
+            ),
+        ),
+        "get": _op(
+            "Find customers by customer number, phone (any spelling) or name words",
+            "customers",
+            {**_ok("matches", _obj({"customers": _array(_ref("Customer"))})), **_errors(*_AUTHED, "422")},
+            parameters=[_query("q", {"type": "string", "maxLength": 200}, "what to look for")],
+        ),
+    },
+    "/api/customers/{id}": {
+        "get": _op(
+            "The customer page: the customer, their timeline (newest first) and tickets (open first)",
+            "customers",
+            {
+                **_ok(
+                    "the customer",
+                    _obj(
+                        {
+                            "customer": _ref("Customer"),
+                            "timeline": _array(_ref("Interaction")),
+                            "tickets": _array(_ref("Ticket")),
+                        }
+                    ),
+                ),
+                **_errors(*_AUTHED, "404"),
+            },
+            parameters=[_path("id", "the customer's id")],
+        )
+    },
+    "/api/health": {
+        "get": _op(
+            "Liveness of the PBX link and the database (no login)",
+            "health",
+            {
+                **_ok(
+                    "the database answers",
+                    _obj(
+                        {
+                            "status": _enum(["ok", "degraded"]),
+                            "ami": _enum(["connected", "disconnected"]),
+                            "database": _enum(["ok", "error"]),
+                        }
+                    ),
+                ),
+                "503": {"description": "the database does not answer (same body, database: error)"},
+            },
+            public=True,
+        )
+    },
+    "/api/openapi.json": {
+        "get": _op(
+            "This document (no login)", "meta", _ok("the OpenAPI document", {"type": "object"}), public=True
+        )
+    },
+    "/api/tickets/meta": {
+        "get": _op(
+            "The values ticket fields can take",
+            "tickets",
+            {
+                **_ok(
+                    "categories, priorities, channels and statuses",
+                    _obj(
+                        {
+                            "categories": _array(_STR),
+                            "priorities": _array(_STR),
+                            "channels": _array(_STR),
+                            "statuses": _array(_STR),
+                        }
+                    ),
+                ),
+                **_errors(*_AUTHED),
+            },
+        )
+    },
+    "/api/tickets": {
+        "post": _op(
+            "Take in a request; optionally assign it to someone, or to the best handler",
+            "tickets",
+            {**_ok("created", _TICKET_RESPONSE, "201"), **_errors(*_AUTHED, "409", "422")},
+            body=_obj(
+                {
+                    "subject": {"type": "string", "maxLength": 200},
+                    "description": _NOTE,
+                    "category": _STR,
+                    "priority": {**_enum([p.value for p in Priority]), "default": "normal"},
+                    "channel": {**_enum([c.value for c in Channel]), "default": "phone"},
+                    "customer_id": _OPT_INT,
+                    "contact_name": _OPT_STR,
+                    "contact_email": _OPT_STR,
+                    "contact_phone": _OPT_STR,
+                    "call_id": _OPT_STR,
+                    "assignee_id": _OPT_INT,
+                    "auto_assign": {"type": "boolean", "default": False},
+                },
+                required=("subject", "category"),
+            ),
+        ),
+        "get": _op(
+            "A work list: top-tier customers first, then priority, then the nearest deadline",
+            "tickets",
+            {
+                **_ok(
+                    "one page",
+                    _obj({"tickets": _array(_ref("Ticket")), "total": _INT, "limit": _INT, "offset": _INT}),
+                ),
+                **_errors(*_AUTHED, "422"),
+            },
+            parameters=[
+                _query("mine", _BOOL, "1: assigned to me"),
+                _query("assignee_id", _INT, "assigned to this agent"),
+                _query("unassigned", _BOOL, "1: nobody has it yet"),
+                _query("status", _STR, "comma-separated statuses"),
+                _query("open", _BOOL, "1: not resolved or closed"),
+                _query("customer_id", _INT, "of this customer"),
+                _query("category", _STR, "of this category"),
+                _query("priority", _enum([p.value for p in Priority]), "of this priority"),
+                _query("top_tier", _BOOL, "1: only top-tier customers"),
+                _query(
+                    "q",
+                    {"type": "string", "maxLength": 200},
+                    "words of the subject or customer name, or a number",
+                ),
+                _query(
+                    "limit", {"type": "integer", "minimum": 1, "maximum": 100, "default": 50}, "page size"
+                ),
+                _query("offset", {"type": "integer", "minimum": 0, "default": 0}, "tickets to skip"),
+            ],
+        ),
+    },
+    "/api/tickets/suggestions": {
+        "get": _op(
+            "Who can take a ticket of a category, with their open workload, and the best one",
+            "tickets",
+            {
+                **_ok(
+                    "the options",
+                    _obj(
+                        {
+                            "category": _STR,
+                            "best": {"oneOf": [_ref("Handler"), {"type": "null"}]},
+                            "handlers": _array(_ref("Handler")),
+                            "departments": _array(_ref("Department")),
+                        }
+                    ),
+                ),
+                **_errors(*_AUTHED, "422"),
+            },
+            parameters=[{**_query("category", _STR, "the ticket's category"), "required": True}],
+        )
+    },
+    "/api/tickets/{id}": {
+        "get": _op(
+            "A ticket with its audited timeline and its notices",
+            "tickets",
+            {
+                **_ok(
+                    "the ticket",
+                    _obj(
+                        {
+                            "ticket": _ref("Ticket"),
+                            "entries": _array(_ref("Entry")),
+                            "notices": _array(_ref("Notice")),
+                        }
+                    ),
+                ),
+                **_errors(*_AUTHED, "404"),
+            },
+            parameters=[_TICKET_ID],
+        )
+    },
+    "/api/tickets/{id}/assign": {
+        "post": _transition(
+            "Assign to assignee_id, or with none to the best handler with room (history is kept)",
+            _obj({"assignee_id": _OPT_INT, "note": _NOTE, "version": _VERSION}, required=()),
+        )
+    },
+    "/api/tickets/{id}/respond": {
+        "post": _transition(
+            "The first response to the customer (customer-visible)",
+            _obj({"note": _NOTE, "version": _VERSION}, required=("note",)),
+        )
+    },
+    "/api/tickets/{id}/wait": {
+        "post": _transition(
+            "Waiting on the customer: the resolution clock stops",
+            _obj({"note": _NOTE, "version": _VERSION}, required=()),
+        )
+    },
+    "/api/tickets/{id}/resume": {
+        "post": _transition(
+            "The customer came back: the resolution clock runs again",
+            _obj({"note": _NOTE, "version": _VERSION}, required=()),
+        )
+    },
+    "/api/tickets/{id}/resolve": {
+        "post": _transition(
+            "Record the solution; the customer is notified and asked to confirm",
+            _obj({"resolution": _NOTE, "version": _VERSION}, required=("resolution",)),
+        )
+    },
+    "/api/tickets/{id}/confirm": {
+        "post": _transition(
+            "Record the customer's acceptance (e.g. on the phone): closed", _obj({"note": _NOTE}, required=())
+        )
+    },
+    "/api/tickets/{id}/reopen": {
+        "post": _transition(
+            "The customer has further needs: reopened, back to the handler", _obj({"note": _NOTE})
+        )
+    },
+    "/api/tickets/{id}/comments": {
+        "post": _op(
+            "Add a note to the timeline (internal unless customer_visible)",
+            "tickets",
+            {**_ok("added", _obj({"entry": _ref("Entry")}), "201"), **_errors(*_AUTHED, "404", "422")},
+            body=_obj(
+                {"body": _NOTE, "customer_visible": {"type": "boolean", "default": False}}, required=("body",)
+            ),
+            parameters=[_TICKET_ID],
+        )
+    },
+    "/api/handlers": {
+        "get": _op(
+            "Every handler with department, skills, capacity and open workload (supervisor, admin)",
+            "handlers",
+            {**_ok("the handlers", _obj({"handlers": _array(_ref("Handler"))})), **_errors(*_AUTHED, "403")},
+        )
+    },
+    "/api/handlers/{agent_id}": {
+        "put": _op(
+            "Set an agent's handler profile (supervisor, admin)",
+            "handlers",
+            {**_ok("saved", status="204"), **_errors(*_AUTHED, "403", "422")},
+            body=_obj(
+                {
+                    "department": {"type": "string", "maxLength": 100},
+                    "skills": _array(_STR),
+                    "capacity": {"type": "integer", "minimum": 0, "maximum": 1000},
+                }
+            ),
+            parameters=[_path("agent_id", "the agent's account id")],
+        )
+    },
+    "/api/reports/reopens": {
+        "get": _op(
+            "Resolutions and reopens per handler and category (supervisor, admin)",
+            "reports",
+            {
+                **_ok(
+                    "the report",
+                    _obj(
+                        {
+                            "since": _TIME,
+                            "rows": _array(
+                                _obj(
+                                    {
+                                        "assignee": _ref("Person"),
+                                        "category": _STR,
+                                        "resolved": _INT,
+                                        "reopened": _INT,
+                                        "reopen_rate": {"type": ["number", "null"]},
+                                    }
+                                )
+                            ),
+                        }
+                    ),
+                ),
+                **_errors(*_AUTHED, "403", "422"),
+            },
+            parameters=[
+                _query(
+                    "days", {"type": "integer", "minimum": 1, "maximum": 366, "default": 30}, "how far back"
+                )
+            ],
+        )
+    },
+    "/api/confirm/lookup": {
+        "post": _op(
+            "The customer's confirm link: what they are asked to confirm (no login, rate-limited)",
+            "confirm",
+            {
+                **_ok(
+                    "the resolved request",
+                    _obj(
+                        {
+                            "ticket": _obj(
+                                {
+                                    "number": _STR,
+                                    "subject": _STR,
+                                    "resolution": _OPT_STR,
+                                    "customer_name": _STR,
+                                    "resolved_at": _OPT_TIME,
+                                }
+                            )
+                        }
+                    ),
+                ),
+                **_errors("404", "422", "429", "503"),
+            },
+            body=_obj({"token": _STR}),
+            public=True,
+        )
+    },
+    "/api/confirm": {
+        "post": _op(
+            "The customer accepts the solution (closed) or reopens with a note (no login, rate-limited)",
+            "confirm",
+            {
+                **_ok("answered", _obj({"status": _enum(["closed", "reopened"])})),
+                **_errors("404", "422", "429", "503"),
+            },
+            body=_obj({"token": _STR, "accepted": _BOOL, "note": _NOTE}, required=("token", "accepted")),
+            public=True,
+        )
+    },
+}
+
+OPENAPI: dict[str, Any] = {
+    "openapi": "3.1.0",
+    "info": {
+        "title": "Hotline",
+        "version": "0.1.0",
+        "description": "Call-center CTI and service automation. Errors are JSON {error_id, message, details?} "
+        "with a stable error_id.",
+    },
+    "servers": [{"url": "/"}],
+    "security": [{"bearer": []}],
+    "paths": _PATHS,
+    "components": {
+        "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}},
+        "schemas": _SCHEMAS,
+        "responses": _RESPONSES,
+    },
+}
