@@ -1,8 +1,9 @@
 /*
  * Hotline agent desktop: sign-in, live screen pops over the WebSocket, today's calls.
  *
- * Plain browser JavaScript, no build step. Everything lives in this one closure; the only
- * global is `window.Hotline`, a small handle for browser tests and debugging.
+ * Plain browser JavaScript, no build step. Everything lives in this one closure; the globals
+ * are `window.Hotline`, a small handle for browser tests and debugging, and
+ * `window.HotlineDesk`, the helpers and hooks tickets.js (loaded after this file) builds on.
  *
  * Safety rule: every value that comes from the server (caller names above all, which the
  * caller chooses) is written with textContent or as an attribute value, never as HTML.
@@ -299,6 +300,7 @@
     renderAgent(agent);
     clearPops();
     renderTodayCalls([]);
+    notifyPlugins("onDesktopStart", agent);
     dom.loginView.hidden = true;
     dom.desktopView.hidden = false;
     setLoginMessage("");
@@ -320,6 +322,7 @@
     state.socket = null; // the close handler ignores sockets that are no longer current
     if (socket) socket.close(1000, "signed out");
     clearPops();
+    notifyPlugins("onSessionEnd");
     state.token = null;
     state.agent = null;
     state.todayCalls = [];
@@ -434,7 +437,10 @@
     setConnection("live");
     dom.banner.hidden = true;
     // Calls may have ended while we were away; the table is the source of truth for them.
-    if (wasReconnect) loadTodayCalls();
+    if (wasReconnect) {
+      loadTodayCalls();
+      notifyPlugins("onReconnect");
+    }
   }
 
   function onSocketClose(socket, event) {
@@ -506,8 +512,12 @@
   };
 
   function handleEvent(type, data) {
+    if (!data || typeof data !== "object") return;
     // hasOwn: a type such as "constructor" must not reach Object.prototype.
-    if (!Object.hasOwn(EVENT_HANDLERS, type) || !data || typeof data !== "object") return;
+    if (!Object.hasOwn(EVENT_HANDLERS, type)) {
+      notifyPlugins("onEvent", type, data); // e.g. ticket_changed, handled by tickets.js
+      return;
+    }
     if (data.call_id === undefined || data.call_id === null) return;
     EVENT_HANDLERS[type](data);
   }
@@ -593,6 +603,7 @@
       ringStartMs: ringStartMs,
       talkStartMs: null,
       formOpen: false,
+      hold: false, // set by tickets.js while a ticket is being taken from this card
       removeTimer: null,
       el: null,
     };
@@ -619,9 +630,11 @@
     el.dismiss.addEventListener("click", function () {
       removePop(pop, { immediate: false });
     });
+    el.tickets = part(card, "tickets");
     pop.el = el;
     renderPopBody(pop);
     renderPopStatus(pop);
+    notifyPlugins("onPopBuilt", pop);
     return el;
   }
 
@@ -811,6 +824,7 @@
       pop.formOpen = false;
       renderPopBody(pop);
       renderPopStatus(pop);
+      notifyPlugins("onPopCustomer", pop);
       pop.el.body.querySelector('[data-testid="customer-name"]').focus();
       announce("Customer " + text(result.customer && result.customer.name) + " created.");
       if (POP_STATUS[pop.status].fadeMs !== null) scheduleRemoval(pop);
@@ -874,7 +888,7 @@
   function scheduleRemoval(pop) {
     window.clearTimeout(pop.removeTimer);
     const fadeMs = POP_STATUS[pop.status].fadeMs;
-    if (fadeMs === null || pop.formOpen) return;
+    if (fadeMs === null || pop.formOpen || pop.hold) return;
     pop.removeTimer = window.setTimeout(function () {
       removePop(pop, { immediate: false });
     }, fadeMs);
@@ -952,6 +966,7 @@
       renderPopTimer(pop, nowMs);
     });
     keepSocketAlive(nowMs);
+    notifyPlugins("onTick", nowMs);
   }
 
   // ---------------------------------------------------------------- today's calls
@@ -1177,6 +1192,60 @@
     bindHandlers();
     resumeSession();
   }
+
+  // ---------------------------------------------------------------- plugins (tickets.js)
+
+  const plugins = [];
+
+  /** Call `hook` on every registered plugin; one plugin's bug must not break the desktop. */
+  function notifyPlugins(hook) {
+    const args = Array.prototype.slice.call(arguments, 1);
+    plugins.forEach(function (plugin) {
+      if (typeof plugin[hook] !== "function") return;
+      try {
+        plugin[hook].apply(plugin, args);
+      } catch (err) {
+        console.error("Hotline: plugin hook " + hook + " failed", err);
+      }
+    });
+  }
+
+  /** Keep a card on screen (hold=true) or let it leave as its status says (hold=false). */
+  function holdPop(pop, hold) {
+    pop.hold = Boolean(hold);
+    if (pop.hold) window.clearTimeout(pop.removeTimer);
+    else if (state.pops.get(pop.callId) === pop && POP_STATUS[pop.status].fadeMs !== null) scheduleRemoval(pop);
+  }
+
+  // What tickets.js shares with this file: an explicit, small surface.
+  window.HotlineDesk = Object.freeze({
+    api: api,
+    ApiError: ApiError,
+    text: text,
+    parseTime: parseTime,
+    formatWhen: formatWhen,
+    tierOf: tierOf,
+    tierBadge: tierBadge,
+    icon: icon,
+    cloneTemplate: cloneTemplate,
+    part: part,
+    announce: announce,
+    renderTimeline: renderTimeline,
+    holdPop: holdPop,
+    fullFormat: FULL_FORMAT,
+    get state() {
+      return state;
+    },
+    /** Register an object with hooks: onDesktopStart(agent), onSessionEnd(), onReconnect(),
+        onEvent(type, data), onPopBuilt(pop), onPopCustomer(pop), onTick(nowMs). */
+    register: function (plugin) {
+      plugins.push(plugin);
+      // Registered after the desktop started (a resumed session answered quickly).
+      if (state.agent && !dom.desktopView.hidden && typeof plugin.onDesktopStart === "function") {
+        plugin.onDesktopStart(state.agent);
+      }
+    },
+  });
 
   // The one global: enough for browser tests and a developer console, nothing more.
   window.Hotline = Object.freeze({
