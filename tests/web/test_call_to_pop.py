@@ -40,7 +40,14 @@ async def test_known_caller_pops_on_the_ringing_agent_only_and_is_logged(desk: D
         assert frames[2]["data"]["outcome"] == "answered"
 
         async def logged() -> bool:
-            return await desk.pool.fetchval("SELECT count(*) FROM call_log WHERE call_id = $1", call_id) == 1
+            # The call-log row is written first, then the timeline entry: wait for both.
+            return bool(
+                await desk.pool.fetchval(
+                    "SELECT (SELECT count(*) FROM call_log WHERE call_id = $1) = 1"
+                    " AND EXISTS (SELECT 1 FROM interactions WHERE ref = $1)",
+                    call_id,
+                )
+            )
 
         await eventually(logged)
         row = await desk.pool.fetchrow(
