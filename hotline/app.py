@@ -12,7 +12,7 @@ import asyncio
 import contextlib
 import logging
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
@@ -41,8 +41,11 @@ from hotline.bus import EventBus
 from hotline.db import create_pool, migrate
 from hotline.embedded_pg import EmbeddedPostgres
 from hotline.settings import Settings
+from tickets.errors import TicketNotFoundError
 from tickets.events import (
     TICKET_EVENT_TYPES,
+    EventSink,
+    NoticeAttempted,
     TicketAssigned,
     TicketClosed,
     TicketEvent,
@@ -51,7 +54,7 @@ from tickets.events import (
     TicketResolved,
 )
 from tickets.notify import LoggedEmailChannel, NoticeChannel, NoticeDispatcher
-from tickets.service import CustomerContact, EventSink, TicketService
+from tickets.service import CustomerContact, TicketService
 from tickets.smtp import SmtpChannel
 from tickets.store import TicketStore
 from web_agent.accounts import AccountService
@@ -180,17 +183,46 @@ class TicketTimeline:
 class TicketFollowUps:
     """After each committed ticket change: tell the agents concerned, and write the customer's timeline."""
 
-    def __init__(self, hub: AgentHub, timeline: TicketTimeline, accounts: AccountStore) -> None:
+    def __init__(
+        self, hub: AgentHub, timeline: TicketTimeline, accounts: AccountStore, tickets: TicketService
+    ) -> None:
         self._hub = hub
+        self._tickets = tickets
         self._timeline = timeline
         self._accounts = accounts
         self._tasks: set[asyncio.Task[None]] = set()
 
     def handle(self, event: TicketEvent) -> None:
         """Bus subscriber: must not block, so the work is a task of its own."""
-        task = asyncio.get_running_loop().create_task(self._follow_up(event))
+        self._spawn(self._follow_up(event))
+
+    def handle_notice(self, event: NoticeAttempted) -> None:
+        """Bus subscriber: an open ticket shows its notice's delivery as it happens."""
+        self._spawn(self._notice_follow_up(event))
+
+    def _spawn(self, work: Coroutine[object, None, None]) -> None:
+        task = asyncio.get_running_loop().create_task(work)
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
+
+    async def _notice_follow_up(self, event: NoticeAttempted) -> None:
+        try:
+            ticket = await self._tickets.get(event.ticket_id)
+        except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError, TicketNotFoundError):
+            log.exception("follow-up of notice %d (ticket %d) failed", event.notice_id, event.ticket_id)
+            return
+        concerned = {i for i in (ticket.assignee_id, ticket.created_by) if i is not None}
+        self._hub.send_to_agents(
+            concerned,
+            "ticket_notice",
+            {
+                "ticket_id": event.ticket_id,
+                "notice_id": event.notice_id,
+                "channel": event.channel,
+                "sent": event.sent,
+                "error": event.error,
+            },
+        )
 
     async def _follow_up(self, event: TicketEvent) -> None:
         ticket = event.ticket
@@ -219,7 +251,7 @@ def build_tickets(
     """The ticket service and the dispatcher that delivers its notices (SMTP if configured, else the log)."""
     store = TicketStore(pool)
     channels: list[NoticeChannel] = [SmtpChannel(settings.smtp) if settings.smtp else LoggedEmailChannel()]
-    dispatcher = NoticeDispatcher(store, {c.name: c for c in channels}, clock)
+    dispatcher = NoticeDispatcher(store, {c.name: c for c in channels}, clock, events)
     service = TicketService(
         store,
         settings.sla,
@@ -299,9 +331,10 @@ def build_web_app(
     for kind in CALL_EVENT_TYPES:
         bus.subscribe(kind, pops.handle)
     tickets, dispatcher = build_tickets(settings, pool, customers, bus, clock)
-    follow_ups = TicketFollowUps(hub, TicketTimeline(customers), accounts_store)
+    follow_ups = TicketFollowUps(hub, TicketTimeline(customers), accounts_store, tickets)
     for ticket_kind in TICKET_EVENT_TYPES:
         bus.subscribe(ticket_kind, follow_ups.handle)
+    bus.subscribe(NoticeAttempted, follow_ups.handle_notice)
     pipeline = CallPipeline(bus)
     client: AmiClient | None = None
     if ami is not None:

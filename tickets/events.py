@@ -3,8 +3,17 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Protocol
 
 from tickets.model import Ticket, TicketEntry
+
+
+class EventSink(Protocol):
+    """Port: where committed ticket events go (the bus)."""
+
+    def publish(self, event: object) -> None:
+        """Hand one event on; must not block."""
+        ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -45,6 +54,17 @@ class TicketClosed(TicketEvent):
 @dataclass(frozen=True, slots=True)
 class TicketReopened(TicketEvent):
     """The customer raised further needs: the ticket is back with its handler."""
+
+
+@dataclass(frozen=True, slots=True)
+class NoticeAttempted:
+    """A notice to a customer was sent, or an attempt failed (`error` says why; it may be retried)."""
+
+    ticket_id: int
+    notice_id: int
+    channel: str
+    sent: bool
+    error: str | None
 
 
 TICKET_EVENT_TYPES: tuple[type[TicketEvent], ...] = (

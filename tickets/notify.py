@@ -15,6 +15,7 @@ from datetime import datetime, timedelta
 from typing import Protocol
 
 from tickets.errors import NoticeDeliveryError
+from tickets.events import EventSink, NoticeAttempted
 from tickets.model import Ticket
 from tickets.store import Notice, TicketStore
 
@@ -88,6 +89,7 @@ class NoticeDispatcher:
         store: TicketStore,
         channels: Mapping[str, NoticeChannel],
         clock: Callable[[], datetime],
+        events: EventSink,
         *,
         lease_s: float = 120.0,
         max_attempts: int = 8,
@@ -97,6 +99,7 @@ class NoticeDispatcher:
         self._store = store
         self._channels = dict(channels)
         self._clock = clock
+        self._events = events
         self._lease_s = lease_s
         self._max_attempts = max_attempts
         self._send_timeout_s = send_timeout_s
@@ -155,8 +158,10 @@ class NoticeDispatcher:
                 "giving up" if give_up else f"retrying at {retry_at:%H:%M:%S}",
             )
             await self._store.notice_failed(notice.id, reason, retry_at)
+            self._events.publish(NoticeAttempted(notice.ticket_id, notice.id, notice.channel, False, reason))
             return
         await self._store.notice_sent(notice.id, self._clock())
+        self._events.publish(NoticeAttempted(notice.ticket_id, notice.id, notice.channel, True, None))
         log.info(
             "notice %d sent by %s to %s (ticket %d)",
             notice.id,

@@ -32,6 +32,7 @@ from tickets.errors import (
     UnknownHandlerError,
 )
 from tickets.events import (
+    EventSink,
     TicketAssigned,
     TicketClosed,
     TicketEvent,
@@ -79,14 +80,6 @@ class CustomerDirectory(Protocol):
 
     async def contact(self, customer_id: int) -> CustomerContact | None:
         """The customer, or None if there is no such customer."""
-        ...
-
-
-class EventSink(Protocol):
-    """Port: where committed ticket events go (the bus)."""
-
-    def publish(self, event: object) -> None:
-        """Hand one event on; must not block."""
         ...
 
 

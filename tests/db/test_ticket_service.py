@@ -24,7 +24,14 @@ from tickets.errors import (
     NotYourTicketError,
     TicketConflictError,
 )
-from tickets.events import TicketAssigned, TicketClosed, TicketOpened, TicketReopened, TicketResolved
+from tickets.events import (
+    NoticeAttempted,
+    TicketAssigned,
+    TicketClosed,
+    TicketOpened,
+    TicketReopened,
+    TicketResolved,
+)
 from tickets.model import CUSTOMER, Actor, Channel, NewTicket, Priority, TicketStatus
 from tickets.notify import LoggedEmailChannel, NoticeChannel, NoticeDispatcher
 from tickets.service import CustomerContact, TicketService, TicketSettings
@@ -496,7 +503,7 @@ async def test_the_service_completed_email_reaches_the_customer(flow: Flow, inbo
         alice = Actor.agent(flow.alice)
         ticket = await service.open(flow.new(), alice, assignee_id=flow.alice)
         await service.resolve(ticket.id, alice, "Refunded the double charge of 120,000 VND")
-        dispatcher = NoticeDispatcher(flow.store, {"email": smtp}, flow.clock)
+        dispatcher = NoticeDispatcher(flow.store, {"email": smtp}, flow.clock, flow.sink)
         assert await dispatcher.run_once() == 1
         assert len(handler.messages) == 1
         message = handler.messages[0]
@@ -509,6 +516,7 @@ async def test_the_service_completed_email_reaches_the_customer(flow: Flow, inbo
         assert "https://help.example.com/confirm#" in body
         status = (await flow.service.detail(ticket.id)).notices
         assert [(n.status, n.attempts, n.sent_at) for n in status] == [("sent", 1, flow.clock.now)]
+        assert flow.sink.events[-1] == NoticeAttempted(ticket.id, status[0].id, "email", True, None)
         assert await dispatcher.run_once() == 0
 
 
@@ -522,11 +530,14 @@ async def test_a_refused_email_is_retried_with_backoff_then_marked_failed(
         alice = Actor.agent(flow.alice)
         ticket = await flow.service.open(flow.new(), alice, assignee_id=flow.alice)
         await flow.service.resolve(ticket.id, alice, "Done")
-        dispatcher = NoticeDispatcher(flow.store, {"email": smtp}, flow.clock, max_attempts=3)
+        dispatcher = NoticeDispatcher(flow.store, {"email": smtp}, flow.clock, flow.sink, max_attempts=3)
         assert await dispatcher.run_once() == 1
         row = await flow.pool.fetchrow("SELECT * FROM ticket_notices WHERE ticket_id = $1", ticket.id)
         assert (row["status"], row["attempts"]) == ("pending", 1)
         assert "refused jane@example.com" in row["last_error"]
+        attempted = flow.sink.events[-1]
+        assert isinstance(attempted, NoticeAttempted)
+        assert (attempted.ticket_id, attempted.sent, attempted.error) == (ticket.id, False, row["last_error"])
         assert row["next_attempt_at"] == flow.clock.now + timedelta(seconds=30)
         assert await dispatcher.run_once() == 0  # not due yet
         flow.clock.now += timedelta(seconds=30)
@@ -548,7 +559,7 @@ async def test_a_notice_that_keeps_failing_is_marked_failed_not_dropped(flow: Fl
         await flow.service.resolve(ticket.id, alice, "Done")
         # Nothing listens on port 9 (discard) on loopback: connection refused.
         smtp = SmtpChannel(SmtpSettings("127.0.0.1", 9, from_address="support@example.com", timeout_s=2))
-        dispatcher = NoticeDispatcher(flow.store, {"email": smtp}, flow.clock, max_attempts=2)
+        dispatcher = NoticeDispatcher(flow.store, {"email": smtp}, flow.clock, flow.sink, max_attempts=2)
         for _ in range(2):
             assert await dispatcher.run_once() == 1
             flow.clock.now += timedelta(hours=1)
@@ -578,8 +589,8 @@ async def test_two_dispatchers_on_two_nodes_deliver_each_notice_once(flow: Flow)
             ticket = await flow.service.open(flow.new(), alice, assignee_id=flow.alice)
             await flow.service.resolve(ticket.id, alice, "Done")
         channel = CountingChannel()
-        first = NoticeDispatcher(flow.store, {"email": channel}, flow.clock, batch=3)
-        second = NoticeDispatcher(flow.store, {"email": channel}, flow.clock, batch=3)
+        first = NoticeDispatcher(flow.store, {"email": channel}, flow.clock, flow.sink, batch=3)
+        second = NoticeDispatcher(flow.store, {"email": channel}, flow.clock, flow.sink, batch=3)
         counts = await asyncio.gather(first.run_once(), second.run_once())
         assert sum(counts) == 12
         assert sorted(channel.delivered) == sorted(set(channel.delivered))
