@@ -154,7 +154,7 @@ _KEYS = (
     _Key("server", "port", _int_in(0, 65535), 8080),
     _Key("server", "token_ttl_s", _int_in(300, 30 * 86_400), 12 * 3600),
     _Key("server", "ws_send_queue", _int_in(8, 100_000), 256),
-    _Key("server", "public_url", _url("http", "https"), "http://127.0.0.1:8080"),
+    _Key("server", "public_url", _url("http", "https"), ""),
     _Key("database", "url", _url("postgresql", "postgres"), "", secret=True),
     _Key("ami", "url", _url("ami"), "", secret=True),
     _Key("ami", "ping_interval_s", _seconds, 20.0),
@@ -246,7 +246,8 @@ def load_settings(path: Path | None, environ: Mapping[str, str]) -> Settings:
         customers=CustomerSettings(default_country=values["customers.default_country"]),
         tickets=TicketSettings(
             categories=values["tickets.categories"],
-            public_url=values["server.public_url"],
+            public_url=values["server.public_url"]
+            or f"http://{values['server.host']}:{values['server.port']}",
             confirm_ttl_s=values["tickets.confirm_ttl_s"],
         ),
         sla=sla,

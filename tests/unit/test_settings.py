@@ -125,6 +125,7 @@ def test_ticket_settings_smtp_url_and_the_shipped_sla_policy() -> None:
     assert (settings.smtp.username, settings.smtp.password) == ("mailer", "p@ss")
     assert "p@ss" not in repr(settings)
     assert settings.sla.tiers == ("vip", "gold", "standard")
+    assert load_settings(None, {"HOTLINE_SERVER_PORT": "8091"}).tickets.public_url == "http://127.0.0.1:8091"
     assert settings.sla.is_top_tier("vip")
 
 
