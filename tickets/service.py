@@ -474,9 +474,7 @@ class TicketService:
     ) -> TicketAssigned:
         status = next_status(ticket.id, ticket.status, TicketAction.ASSIGN)
         if assignee_id is None:
-            chosen = best_handler(await unit.lock_handlers(ticket.category))
-            if chosen is None:
-                raise NoHandlerAvailableError(ticket.category)
+            chosen = await self._claim_best_handler(unit, ticket.category)
         else:
             found = await unit.lock_handler(assignee_id)
             if found is None:
@@ -507,6 +505,21 @@ class TicketService:
         text = f"{how} ({chosen.department}, {chosen.open_count} open before)" + (f": {note}" if note else "")
         entry = await self._entry(unit, saved, actor, "assign", ticket.status, status, text, now)
         return TicketAssigned(saved, entry, ticket.assignee_id)
+
+    async def _claim_best_handler(self, unit: TicketUnit, category: str) -> HandlerLoad:
+        """Lock the best skilled handler with room, as counted after the lock.
+
+        Handlers being assigned by a concurrent unit are skipped rather than waited for, so
+        simultaneous intakes spread over the team instead of queueing on one row; only when every
+        candidate is busy does it wait, for the best one first.
+        """
+        candidates = [h for h in rank_handlers(await unit.handler_loads(category)) if h.room > 0]
+        for skip_locked in (True, False):
+            for candidate in candidates:
+                locked = await unit.lock_handler(candidate.agent_id, skip_locked=skip_locked)
+                if locked is not None and locked.room > 0:
+                    return locked
+        raise NoHandlerAvailableError(category)
 
     async def _entry(
         self,

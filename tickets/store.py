@@ -20,7 +20,6 @@ from asyncpg.pool import PoolConnectionProxy
 from tickets.assignment import HandlerLoad
 from tickets.errors import InvalidTicketError, TicketNotFoundError
 from tickets.model import (
-    OPEN_STATUSES,
     ActorKind,
     Channel,
     NewTicket,
@@ -33,7 +32,6 @@ from tickets.model import (
 # A string: asyncpg's proxy class cannot be subscripted at run time, only by the type checker.
 Connection: TypeAlias = "asyncpg.Connection | PoolConnectionProxy[asyncpg.Record]"
 MAX_PAGE = 100
-_OPEN = [s.value for s in OPEN_STATUSES]
 
 _TICKET_COLUMNS = """
     t.id, t.version, t.status, t.subject, t.description, t.category, t.channel, t.priority,
@@ -70,16 +68,15 @@ _ADD_ENTRY = """
     RETURNING id, ticket_id, at, actor_kind, actor_id, action, from_status, to_status, note, customer_visible
 """
 
-# Handler rows of one skill with their open workload. Locking them (FOR UPDATE OF h) in an
-# assignment makes concurrent auto-assignments queue up, so capacity is never overbooked.
-_HANDLERS = """
+# Open tickets are named by the same literal predicate as the partial indexes, so the planner
+# can always count a handler's workload from tickets_open_by_assignee.
+_IS_OPEN = "status NOT IN ('resolved', 'closed')"
+_HANDLER_LOAD = f"""
     SELECT h.agent_id, h.department, h.skills, h.capacity,
-           (SELECT count(*) FROM tickets w
-            WHERE w.assignee_id = h.agent_id AND w.status = ANY($2::text[])) AS open_count
+           (SELECT count(*) FROM tickets w WHERE w.assignee_id = h.agent_id AND w.{_IS_OPEN}) AS open_count
     FROM ticket_handlers h
-    WHERE $1::text IS NULL OR $1 = ANY(h.skills)
-    ORDER BY h.agent_id
 """
+_HANDLERS = _HANDLER_LOAD + " WHERE $1::text IS NULL OR $1 = ANY(h.skills) ORDER BY h.agent_id"
 
 
 @dataclass(frozen=True, slots=True)
@@ -312,24 +309,26 @@ class TicketUnit:
         assert row is not None
         return _entry(row)
 
-    async def lock_handlers(self, category: str) -> list[HandlerLoad]:
-        """Handlers with the skill for `category` and their open workload, locked until the unit ends."""
-        rows = await self._conn.fetch(_HANDLERS + " FOR UPDATE OF h", category, _OPEN)
+    async def handler_loads(self, category: str) -> list[HandlerLoad]:
+        """Handlers with the skill for `category` and their open workload, not locked (a snapshot)."""
+        rows = await self._conn.fetch(_HANDLERS, category)
         return [_load(row) for row in rows]
 
-    async def lock_handler(self, agent_id: int) -> HandlerLoad | None:
-        """One handler and their workload, locked; None if the agent has no handler profile."""
-        rows = await self._conn.fetch(
-            """
-            SELECT h.agent_id, h.department, h.skills, h.capacity,
-                   (SELECT count(*) FROM tickets w
-                    WHERE w.assignee_id = h.agent_id AND w.status = ANY($2::text[])) AS open_count
-            FROM ticket_handlers h WHERE h.agent_id = $1 FOR UPDATE OF h
-            """,
-            agent_id,
-            _OPEN,
+    async def lock_handler(self, agent_id: int, *, skip_locked: bool = False) -> HandlerLoad | None:
+        """One handler and their workload counted after the lock, held until the unit ends.
+
+        None if the agent has no handler profile, or with `skip_locked` if another unit holds it.
+        Locking the handler row serialises assignments to one person, so capacity is never overbooked.
+        """
+        wait = " SKIP LOCKED" if skip_locked else ""
+        locked = await self._conn.fetchval(
+            f"SELECT agent_id FROM ticket_handlers WHERE agent_id = $1 FOR UPDATE{wait}", agent_id
         )
-        return _load(rows[0]) if rows else None
+        if locked is None:
+            return None
+        # Counted in a statement of its own, after the lock: it sees every assignment committed before.
+        row = await self._conn.fetchrow(_HANDLER_LOAD + " WHERE h.agent_id = $1", agent_id)
+        return None if row is None else _load(row)
 
     async def set_confirm_token(
         self, ticket_id: int, token_hash: bytes | None, expires_at: datetime | None
@@ -447,7 +446,7 @@ class TicketStore:
 
     async def handler_loads(self, category: str | None = None) -> list[HandlerLoad]:
         """Handlers (with the skill for `category`, or all) and their open workload."""
-        rows = await self._pool.fetch(_HANDLERS, category, _OPEN)
+        rows = await self._pool.fetch(_HANDLERS, category)
         return [_load(row) for row in rows]
 
     async def set_handler(self, agent_id: int, department: str, skills: Sequence[str], capacity: int) -> None:
@@ -539,7 +538,7 @@ def _where(query: TicketQuery) -> tuple[str, list[Any]]:
     if query.statuses:
         clauses.append(f"t.status = ANY({param([s.value for s in query.statuses])}::text[])")
     if query.open_only:
-        clauses.append(f"t.status = ANY({param(_OPEN)}::text[])")
+        clauses.append(f"t.{_IS_OPEN}")
     if query.assignee_id is not None:
         clauses.append(f"t.assignee_id = {param(query.assignee_id)}")
     if query.unassigned:

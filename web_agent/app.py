@@ -75,6 +75,9 @@ _ERRORS: tuple[tuple[type[Exception], int, str], ...] = (
     (NoHandlerAvailableError, 409, "tickets.no_handler_available"),
     (ConfirmationInvalidError, 404, "tickets.confirmation_invalid"),
     (TicketsError, 409, "tickets.conflict"),
+    # Two requests locked the same rows in opposite orders; PostgreSQL undid one of them.
+    (asyncpg.DeadlockDetectedError, 409, "service.retry"),
+    (asyncpg.SerializationError, 409, "service.retry"),
     (asyncpg.PostgresConnectionError, 503, "service.database_unavailable"),
     (asyncpg.InterfaceError, 503, "service.database_unavailable"),
     (OSError, 503, "service.database_unavailable"),
@@ -126,6 +129,8 @@ def _extra(exc: Exception) -> dict[str, Any]:
 def _public_message(exc: Exception, status: int) -> str:
     if status == 503:
         return "The database is not reachable right now; nothing was changed. Try again in a moment."
+    if isinstance(exc, asyncpg.DeadlockDetectedError | asyncpg.SerializationError):
+        return "Someone changed the same thing at the same moment; nothing was saved. Please try again."
     return str(exc)
 
 

@@ -75,7 +75,7 @@ CREATE TABLE ticket_events (
     customer_visible  boolean NOT NULL DEFAULT false
 );
 CREATE INDEX ticket_events_ticket ON ticket_events (ticket_id, id);
-CREATE INDEX ticket_events_reopens ON ticket_events (at) WHERE action = 'reopen';
+CREATE INDEX ticket_events_outcomes ON ticket_events (at) WHERE action IN ('resolve', 'reopen');
 
 -- Notices to customers (service completed, …), written in the same transaction as the change
 -- that causes them and delivered afterwards; a failed delivery is retried, never dropped.

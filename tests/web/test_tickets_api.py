@@ -6,6 +6,7 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
+import asyncpg
 import pytest
 
 from tests.app_fixtures import Web
@@ -359,6 +360,20 @@ async def test_an_unexpected_tickets_error_is_a_generic_conflict(
     monkeypatch.setattr(service, "detail", failing)
     status, body = await center.call("GET", "/api/tickets/1", "alice")
     assert _is_error(status, body, 409, "tickets.conflict")
+
+
+async def test_a_deadlock_undone_by_postgresql_asks_the_client_to_try_again(
+    center: Center, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    service = center.web.client.app[SERVICES].tickets
+
+    async def deadlocked(ticket_id: int) -> None:
+        raise asyncpg.DeadlockDetectedError("deadlock detected")
+
+    monkeypatch.setattr(service, "detail", deadlocked)
+    status, body = await center.call("GET", "/api/tickets/1", "alice")
+    assert _is_error(status, body, 409, "service.retry")
+    assert "nothing was saved" in body["message"]
 
 
 async def test_hostile_bodies_are_refused_with_details(center: Center) -> None:
