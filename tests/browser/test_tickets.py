@@ -49,9 +49,15 @@ class Mailbox:
 
     port: int = 0
     messages: list[EmailMessage] = field(default_factory=list)
+    # When set, each message waits for the test to put the server's answer ("250 OK", "451 …").
+    answers: asyncio.Queue[str] | None = None
 
     async def handle_DATA(self, server: SMTP, session: Session, envelope: Envelope) -> str:
-        """aiosmtpd handler hook: keep the message."""
+        """aiosmtpd handler hook: keep the message (or refuse it, if the test answers so)."""
+        if self.answers is not None:
+            answer = await self.answers.get()
+            if not answer.startswith("250"):
+                return answer
         raw = envelope.original_content or envelope.content
         assert isinstance(raw, bytes)
         parsed = message_from_bytes(raw, policy=policy.default)
@@ -278,11 +284,26 @@ async def test_pop_to_ticket_assign_respond_resolve_and_the_customer_confirms(
     await expect(responded).to_contain_text("Alice")
 
     resolution = "The second charge was refunded; it shows on your card within 3 days."
+    mailbox.answers = asyncio.Queue()  # the SMTP server holds the notice until the test answers
     await act(detail, "resolve", resolution)
     await expect(detail.locator("[data-testid=detail-status]")).to_have_text("Resolved")
     await expect(detail.locator("[data-testid=detail-resolution]")).to_have_text(resolution)
     await expect(detail.locator("[data-testid=action-confirm]")).to_be_visible()
     await expect(detail.locator("[data-testid=action-respond]")).to_have_count(0)
+
+    # The notice's delivery shows live in the open detail (ticket_notice), no reload by hand:
+    # held, then refused once (it says it will retry), then sent.
+    notice = detail.locator("[data-testid=notice]")
+    await expect(notice.locator("[data-testid=notice-status]")).to_have_text("Waiting to be sent")
+    mailbox.answers.put_nowait("451 4.3.0 Mailbox busy, try again later")
+    await expect(notice.locator("[data-testid=notice-status]")).to_have_text("Not sent yet, will retry")
+    await expect(notice.locator("[data-testid=notice-error]")).to_contain_text("Mailbox busy")
+    mailbox.answers.put_nowait("250 OK")
+    # Due now rather than after the 30 s backoff: the dispatcher's next poll sends it.
+    await desk.pool.execute("UPDATE ticket_notices SET next_attempt_at = now() WHERE status = 'pending'")
+    await expect(notice.locator("[data-testid=notice-status]")).to_have_text("Sent")
+    await expect(notice.locator("[data-testid=notice-error]")).to_have_count(0)
+    await expect(alice.locator("#drawer-title")).to_have_text(f"Ticket #{number}")
 
     async with asyncio.timeout(15):
         email = await mailbox.next_message(1)
@@ -520,3 +541,54 @@ async def test_an_action_on_a_stale_ticket_says_it_changed_and_reloads(
     await act(detail, "respond", "Looking into the tariff now.")
     await expect(detail.locator("[data-testid=detail-status]")).to_have_text("In progress")
     assert errors.seen == []
+
+
+async def test_supervisors_see_reopens_per_handler_and_category_and_agents_do_not(
+    browser: Browser, ticket_desk: Desk
+) -> None:
+    desk = ticket_desk
+    assert desk.app is not None
+    service = tickets_of(desk)
+    alice_id, bob_id = await agent_id(desk, "alice"), await agent_id(desk, "bob")
+    await service.set_handler(bob_id, department="Field service", skills=["technical"], capacity=10)
+    jane = await jane_id(desk)
+    subjects = ("Router keeps rebooting", "No signal upstairs", "Slow at night")
+    tickets = [
+        await open_ticket(
+            desk, customer_id=jane, subject=subject, category="technical", by=alice_id, assignee=bob_id
+        )
+        for subject in subjects
+    ]
+    await service.resolve(tickets[0], Actor.agent(bob_id), "Firmware updated remotely.")
+    await service.resolve(tickets[1], Actor.agent(bob_id), "Repeater installed.")
+    await service.reopen(tickets[0], Actor.agent(alice_id), "Customer called: it still reboots.")
+    await desk.app[SERVICES].accounts.create_agent(
+        username="carol", display_name="Carol", password="carol-password", role=Role.SUPERVISOR, interfaces=[]
+    )
+
+    carol, carol_errors = await signed_in(browser, desk, "carol")
+    tab = carol.locator("[data-testid=tab-reopens]")
+    await tab.click()
+    await expect(tab).to_have_attribute("aria-selected", "true")
+    rows = carol.locator("[data-testid=reopens-table] [data-testid=reopen-row]")
+    await expect(rows).to_have_count(1)
+    row = rows.first
+    await expect(row.locator("[data-testid=reopen-handler]")).to_have_text("Bob")
+    await expect(row.locator("[data-testid=reopen-category]")).to_have_text("technical")
+    await expect(row.locator("[data-testid=reopen-resolved]")).to_have_text("2")
+    await expect(row.locator("[data-testid=reopen-reopened]")).to_have_text("1")
+    await expect(row.locator("[data-testid=reopen-rate]")).to_have_text("50%")
+    await expect(row).to_have_attribute("data-flagged", "true")
+    await expect(carol.locator("[data-testid=my-tickets]")).to_be_hidden()
+
+    # Live: another resolution (ticket_changed "resolved") updates the open report.
+    await service.resolve(tickets[2], Actor.agent(bob_id), "Channel changed on the router.")
+    await expect(row.locator("[data-testid=reopen-resolved]")).to_have_text("3")
+    await expect(row.locator("[data-testid=reopen-rate]")).to_have_text("33%")
+
+    alice, alice_errors = await signed_in(browser, desk, "alice")
+    await expect(alice.locator("[data-testid=tab-mine]")).to_be_visible()
+    await expect(alice.locator("[data-testid=tab-reopens]")).to_be_hidden()
+    await expect(alice.locator("[data-testid=reopens-table]")).to_be_hidden()
+    assert carol_errors.seen == []
+    assert alice_errors.seen == []

@@ -1,7 +1,7 @@
 /*
  * Hotline agent desktop, tickets: "Create ticket" on every pop card with the assign step,
- * the work lists (my tickets; unassigned for supervisors), the ticket detail with its
- * actions and timeline, the reassign dialog and the customer page.
+ * the work lists (my tickets; unassigned and the reopen report for supervisors), the ticket
+ * detail with its actions, notices and timeline, the reassign dialog and the customer page.
  *
  * Loaded after desktop.js and built on `window.HotlineDesk` (its API client and helpers);
  * this file adds no global of its own. Same safety rule as desktop.js: server values are
@@ -41,6 +41,10 @@
     note: "Note",
   };
   const NOTICE_STATUS_LABEL = { pending: "Waiting to be sent", sending: "Sending", sent: "Sent", failed: "Failed" };
+  const TABS = ["mine", "unassigned", "reopens"];
+  // A handler whose solutions come back this often needs a look (coaching, a wrong category).
+  const REOPEN_RATE_FLAG = 0.2;
+  const REOPENS_REFRESH_DEBOUNCE_MS = 500;
 
   /**
    * The actions a status allows (tickets/model.py TRANSITIONS), in the order the buttons show.
@@ -87,12 +91,15 @@
     },
     activeList: "mine",
     listTimer: null,
+    reopens: { rows: [], request: 0, timer: null },
     lastMinute: 0,
     // The drawer shows one view; `back` is the stack of views the agent came from.
     view: null, // {kind: "ticket", id} | {kind: "customer", id}
     back: [],
     detail: null, // {ticket, entries, notices} of the ticket view
     viewRequest: 0,
+    // What a superseded reload promised (focus) and the newest reload must still do.
+    viewPromise: null,
     pops: new Set(), // cards with a tickets block, refreshed when their customer's tickets change
     returnFocus: null, // where focus goes back when the drawer closes
     uid: 0,
@@ -804,26 +811,132 @@
     return li;
   }
 
+  function tabDom(name) {
+    return name === "reopens" ? dom.reopens : dom.lists[name];
+  }
+
   function selectTab(name) {
     tstate.activeList = name;
-    ["mine", "unassigned"].forEach(function (key) {
-      const view = listDom(key);
+    TABS.forEach(function (key) {
+      const view = tabDom(key);
       const selected = key === name;
       view.tab.setAttribute("aria-selected", selected ? "true" : "false");
       view.tab.tabIndex = selected ? 0 : -1;
       view.panel.hidden = !selected;
     });
+    // The report is only fetched while someone looks at it; opening the tab brings it up to date.
+    if (name === "reopens") loadReopens();
   }
 
   function onTabKey(event) {
     if (event.key !== "ArrowLeft" && event.key !== "ArrowRight") return;
-    const tabs = [dom.lists.mine.tab, dom.lists.unassigned.tab].filter(function (t) {
-      return !t.hidden;
+    const names = TABS.filter(function (key) {
+      return !tabDom(key).tab.hidden;
     });
-    const index = tabs.indexOf(event.currentTarget);
-    const next = tabs[(index + (event.key === "ArrowRight" ? 1 : tabs.length - 1)) % tabs.length];
-    next.focus();
-    selectTab(next === dom.lists.mine.tab ? "mine" : "unassigned");
+    const index = names.findIndex(function (key) {
+      return tabDom(key).tab === event.currentTarget;
+    });
+    const next = names[(index + (event.key === "ArrowRight" ? 1 : names.length - 1)) % names.length];
+    tabDom(next).tab.focus();
+    selectTab(next);
+  }
+
+  // ---------------------------------------------------------------- reopen report
+
+  function reopensVisible() {
+    return isSupervisor() && tstate.activeList === "reopens" && !dom.reopens.panel.hidden;
+  }
+
+  function scheduleReopensRefresh() {
+    if (!reopensVisible()) return; // opening the tab loads it anyway
+    window.clearTimeout(tstate.reopens.timer);
+    tstate.reopens.timer = window.setTimeout(loadReopens, REOPENS_REFRESH_DEBOUNCE_MS);
+  }
+
+  async function loadReopens() {
+    if (!isSupervisor()) return;
+    const session = tstate.session;
+    const model = tstate.reopens;
+    const request = ++model.request;
+    const view = dom.reopens;
+    const days = view.days.value;
+    view.panel.setAttribute("aria-busy", "true");
+    try {
+      const result = await H.api("GET", "/api/reports/reopens?days=" + encodeURIComponent(days));
+      if (session !== tstate.session || request !== model.request) return;
+      model.rows = Array.isArray(result.rows) ? result.rows : [];
+      renderReopens(days);
+    } catch (err) {
+      if (session !== tstate.session || request !== model.request || err.status === 401) return;
+      view.errorText.textContent = "The reopen report could not be loaded. " + err.message;
+      view.error.hidden = false;
+    } finally {
+      if (request === model.request) view.panel.removeAttribute("aria-busy");
+    }
+  }
+
+  function handlerName(assignee) {
+    if (!assignee) return "Unassigned";
+    return text(assignee.name) || "Agent " + text(assignee.id);
+  }
+
+  /** Most reopens first; then the worse rate, the busier handler, the name. */
+  function compareReopens(a, b) {
+    const rate = function (row) {
+      return row.reopen_rate === null || row.reopen_rate === undefined ? -1 : Number(row.reopen_rate);
+    };
+    return (
+      Number(b.reopened) - Number(a.reopened) ||
+      rate(b) - rate(a) ||
+      Number(b.resolved) - Number(a.resolved) ||
+      handlerName(a.assignee).localeCompare(handlerName(b.assignee)) ||
+      text(a.category).localeCompare(text(b.category))
+    );
+  }
+
+  function renderReopens(days) {
+    const view = dom.reopens;
+    const rows = tstate.reopens.rows.slice().sort(compareReopens);
+    view.body.replaceChildren.apply(view.body, rows.map(reopenRow));
+    view.table.hidden = rows.length === 0;
+    view.empty.textContent = "No ticket was resolved or reopened in the last " + text(days) + " days.";
+    view.empty.hidden = rows.length > 0;
+    view.error.hidden = true;
+  }
+
+  function reopenRow(row) {
+    const tr = document.createElement("tr");
+    tr.dataset.testid = "reopen-row";
+    tr.dataset.assigneeId = row.assignee ? text(row.assignee.id) : "";
+    tr.dataset.category = text(row.category);
+    const cell = function (content, className, testId) {
+      const td = el("td", className, content);
+      if (testId) td.dataset.testid = testId;
+      td.title = td.textContent;
+      return td;
+    };
+    const hasRate = row.reopen_rate !== null && row.reopen_rate !== undefined;
+    const rate = hasRate ? Number(row.reopen_rate) : null;
+    const flagged = hasRate && rate >= REOPEN_RATE_FLAG;
+    const rateCell = el("td", "num");
+    const value = el("span", "reopen-rate" + (flagged ? " reopen-rate--high" : ""), hasRate ? Math.round(rate * 100) + "%" : "—");
+    value.dataset.testid = "reopen-rate";
+    if (!hasRate) value.title = "Reopened here, resolved before this period";
+    rateCell.append(value);
+    if (flagged) {
+      // Not by colour alone: screen readers and colour-blind eyes get the flag too.
+      rateCell.append(el("span", "visually-hidden", " (high)"));
+      tr.classList.add("reopen-row--high");
+      tr.dataset.flagged = "true";
+    }
+    tr.append(
+      cell(handlerName(row.assignee), row.assignee ? "reopen-handler" : "reopen-handler muted", "reopen-handler"),
+      cell(row.category, "", "reopen-category"),
+      cell(row.resolved, "num", "reopen-resolved"),
+      cell(row.reopened, "num", "reopen-reopened"),
+      rateCell
+    );
+    return tr;
   }
 
   /** Once a minute the relative deadlines move on. */
@@ -853,6 +966,7 @@
     tstate.detail = null;
     tstate.back = [];
     tstate.viewRequest += 1;
+    tstate.viewPromise = null;
     flash("");
     if (wasOpen && tstate.returnFocus && tstate.returnFocus.isConnected) tstate.returnFocus.focus();
   }
@@ -899,6 +1013,14 @@
     const request = ++tstate.viewRequest;
     const session = tstate.session;
     const focus = options && options.focus;
+    // A live update can start a reload while an action's reload is in flight; only the newest
+    // answer is rendered, so it must also do the focusing the older one would have done.
+    const promised = tstate.viewPromise || {};
+    const merged = Object.assign({}, options || {}, {
+      focus: Boolean(focus || promised.focus),
+      focusAction: Boolean((options && options.focusAction) || promised.focusAction),
+    });
+    tstate.viewPromise = merged;
     if (dom.drawer.hidden || focus) {
       showDrawer(view.kind === "ticket" ? "Ticket" : "Customer");
       if (!tstate.detail || view.kind !== "ticket" || String(tstate.detail.ticket.id) !== String(view.id)) {
@@ -909,16 +1031,19 @@
       if (view.kind === "ticket") {
         const result = await H.api("GET", ticketPath(view.id));
         if (request !== tstate.viewRequest || session !== tstate.session) return;
-        renderTicket(result, options || {});
+        tstate.viewPromise = null;
+        renderTicket(result, merged);
       } else {
         const result = await H.api("GET", "/api/customers/" + encodeURIComponent(text(view.id)));
         if (request !== tstate.viewRequest || session !== tstate.session) return;
+        tstate.viewPromise = null;
         tstate.detail = null;
         renderCustomer(result);
       }
-      if (focus) dom.drawerTitle.focus();
+      if (merged.focus) dom.drawerTitle.focus();
     } catch (err) {
       if (request !== tstate.viewRequest || session !== tstate.session || err.status === 401) return;
+      tstate.viewPromise = null;
       tstate.detail = null;
       const what = view.kind === "ticket" ? "This ticket" : "This customer";
       const box = el("div", "table-note table-note--error");
@@ -1329,7 +1454,10 @@
         el("span", "notice-kind", text(notice.kind) === "service_completed" ? "Service completed" : label({}, notice.kind)),
         el("span", "notice-to", "by " + text(notice.channel) + " to " + text(notice.recipient))
       );
-      const status = el("span", "pill notice-status notice-status--" + text(notice.status), label(NOTICE_STATUS_LABEL, notice.status));
+      // Pending with an error: an attempt failed and the dispatcher tries again later.
+      const retrying = notice.status === "pending" && Boolean(notice.last_error);
+      const statusLabel = retrying ? "Not sent yet, will retry" : label(NOTICE_STATUS_LABEL, notice.status);
+      const status = el("span", "pill notice-status notice-status--" + (retrying ? "retrying" : text(notice.status)), statusLabel);
       status.dataset.testid = "notice-status";
       const when = el("span", "notice-when");
       if (notice.sent_at) when.append("sent ", timeEl(notice.sent_at));
@@ -1338,7 +1466,11 @@
         if (Number(notice.attempts) > 0) when.append(", " + text(notice.attempts) + " attempt(s)");
       }
       li.append(head, status, when);
-      if (notice.last_error && notice.status !== "sent") li.append(el("span", "notice-error", "Last error: " + text(notice.last_error)));
+      if (notice.last_error && notice.status !== "sent") {
+        const error = el("span", "notice-error", "Last error: " + text(notice.last_error) + (notice.status === "failed" ? " No more attempts." : ""));
+        error.dataset.testid = "notice-error";
+        li.append(error);
+      }
       list.append(li);
     });
     part(root, "no-notices").hidden = notices.length > 0;
@@ -1420,6 +1552,7 @@
     const ticket = data.ticket;
     if (!ticket || typeof ticket !== "object") return;
     scheduleListRefresh();
+    if (data.change === "reopened" || data.change === "resolved") scheduleReopensRefresh();
     const me = agent();
     const entry = data.entry || {};
     const byMe = entry.actor && entry.actor.kind === "agent" && me && String(entry.actor.id) === String(me.id);
@@ -1447,6 +1580,14 @@
     });
   }
 
+  /** A notice was sent or an attempt failed: the open detail of that ticket shows it at once. */
+  function onTicketNotice(data) {
+    const view = tstate.view;
+    if (!view || view.kind !== "ticket" || String(view.id) !== String(data.ticket_id)) return;
+    // The whole detail, like any live reload: drafts and focus survive renderTicket.
+    reloadView();
+  }
+
   // ---------------------------------------------------------------- plugin hooks
 
   const plugin = {
@@ -1456,6 +1597,13 @@
       tstate.lists.unassigned.tickets = [];
       const supervisor = isSupervisor();
       dom.lists.unassigned.tab.hidden = !supervisor;
+      dom.reopens.tab.hidden = !supervisor;
+      tstate.reopens.rows = [];
+      tstate.reopens.request += 1;
+      dom.reopens.body.replaceChildren();
+      dom.reopens.table.hidden = true;
+      dom.reopens.empty.hidden = true;
+      dom.reopens.error.hidden = true;
       selectTab("mine");
       renderList("mine");
       renderList("unassigned");
@@ -1465,6 +1613,7 @@
     onSessionEnd: function () {
       tstate.session += 1;
       window.clearTimeout(tstate.listTimer);
+      window.clearTimeout(tstate.reopens.timer);
       tstate.meta = null;
       tstate.metaRequest = null;
       tstate.pops.clear();
@@ -1474,10 +1623,12 @@
     onReconnect: function () {
       // Changes may have happened while the socket was down.
       loadLists();
+      if (reopensVisible()) loadReopens();
       if (tstate.view) reloadView();
     },
     onEvent: function (type, data) {
       if (type === "ticket_changed") onTicketChanged(data);
+      else if (type === "ticket_notice") onTicketNotice(data);
     },
     onPopBuilt: decoratePop,
     onPopCustomer: function (pop) {
@@ -1508,6 +1659,21 @@
         mine: list("mine", "tab-mine", "list-mine", "count-mine"),
         unassigned: list("unassigned", "tab-unassigned", "list-unassigned", "count-unassigned"),
       },
+      reopens: (function () {
+        const panel = byId("list-reopens");
+        const table = panel.querySelector("table");
+        return {
+          tab: byId("tab-reopens"),
+          panel: panel,
+          days: byId("reopens-days"),
+          table: table,
+          body: table.tBodies[0],
+          empty: part(panel, "empty"),
+          error: part(panel, "error"),
+          errorText: part(panel, "error-text"),
+          retry: part(panel, "retry"),
+        };
+      })(),
       drawer: byId("drawer"),
       drawerTitle: byId("drawer-title"),
       drawerBack: byId("drawer-back"),
@@ -1528,6 +1694,12 @@
       view.tab.addEventListener("keydown", onTabKey);
       view.retry.addEventListener("click", loadLists);
     });
+    dom.reopens.tab.addEventListener("click", function () {
+      selectTab("reopens");
+    });
+    dom.reopens.tab.addEventListener("keydown", onTabKey);
+    dom.reopens.retry.addEventListener("click", loadReopens);
+    dom.reopens.days.addEventListener("change", loadReopens);
     dom.drawerClose.addEventListener("click", closeDrawer);
     dom.drawerBack.addEventListener("click", goBack);
     dom.drawer.addEventListener("keydown", function (event) {
