@@ -4,8 +4,9 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root="$PWD/var/test"
-pg_port="${HOTLINE_TEST_PG_PORT:-55432}"
-redis_port="${HOTLINE_TEST_REDIS_PORT:-56379}"
+# Below the ephemeral range (32768-60999 on Linux), so no client socket of a test can hold them.
+pg_port="${HOTLINE_TEST_PG_PORT:-25432}"
+redis_port="${HOTLINE_TEST_REDIS_PORT:-26379}"
 pg_bin="$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n 1)"
 
 as_pg() {

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import socket
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
 
@@ -17,7 +18,7 @@ pytest_plugins = ["tests.app_fixtures"]
 # `make test` starts PostgreSQL here (scripts/test-services.sh); CI never skips a database test.
 TEST_PG_URL = os.environ.get(
     "HOTLINE_TEST_DATABASE_URL",
-    f"postgresql://hotline@127.0.0.1:{os.environ.get('HOTLINE_TEST_PG_PORT', '55432')}/postgres",
+    f"postgresql://hotline@127.0.0.1:{os.environ.get('HOTLINE_TEST_PG_PORT', '25432')}/postgres",
 )
 
 
@@ -31,6 +32,13 @@ async def eventually(check: Callable[[], bool | Awaitable[bool]], timeout_s: flo
             if result:
                 return
             await asyncio.sleep(0.01)
+
+
+def free_port() -> int:
+    """A TCP port on 127.0.0.1 that nothing listens on right now (for servers that need it up front)."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
 
 
 async def _create_migrated_database() -> str:
