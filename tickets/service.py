@@ -304,19 +304,29 @@ class TicketService:
         self._notice_queued()
         return ticket
 
-    async def confirm(self, ticket_id: int, actor: Actor, note: str = "") -> Ticket:
+    async def confirm(
+        self, ticket_id: int, actor: Actor, note: str = "", *, expected_version: int | None = None
+    ) -> Ticket:
         """The customer accepts the solution (an agent records it, e.g. on the phone): closed."""
         return await self._transition(
-            ticket_id, actor, TicketAction.CONFIRM, None, _note(note), self._closed, after=_void_token
+            ticket_id,
+            actor,
+            TicketAction.CONFIRM,
+            expected_version,
+            _note(note),
+            self._closed,
+            after=_void_token,
         )
 
-    async def reopen(self, ticket_id: int, actor: Actor, note: str) -> Ticket:
+    async def reopen(
+        self, ticket_id: int, actor: Actor, note: str, *, expected_version: int | None = None
+    ) -> Ticket:
         """The customer raises further needs: back to the same handler, with a fresh resolution target."""
         return await self._transition(
             ticket_id,
             actor,
             TicketAction.REOPEN,
-            None,
+            expected_version,
             _required(note, "note"),
             self._reopened,
             after=_void_token,

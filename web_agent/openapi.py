@@ -536,12 +536,14 @@ _PATHS: dict[str, dict[str, Any]] = {
     },
     "/api/tickets/{id}/confirm": {
         "post": _transition(
-            "Record the customer's acceptance (e.g. on the phone): closed", _obj({"note": _NOTE}, required=())
+            "Record the customer's acceptance (e.g. on the phone): closed",
+            _obj({"note": _NOTE, "version": _VERSION}, required=()),
         )
     },
     "/api/tickets/{id}/reopen": {
         "post": _transition(
-            "The customer has further needs: reopened, back to the handler", _obj({"note": _NOTE})
+            "The customer has further needs: reopened, back to the handler",
+            _obj({"note": _NOTE, "version": _VERSION}, required=("note",)),
         )
     },
     "/api/tickets/{id}/comments": {

@@ -12,14 +12,16 @@ import enum
 import logging
 import time
 import unicodedata
-from collections.abc import Iterable, Mapping
+from collections.abc import Awaitable, Callable, Iterable, Mapping
 from datetime import timedelta
 from typing import Any, TypeVar
 
 from aiohttp import web
+from aiohttp.typedefs import Handler
 
 from tickets.errors import ConfirmationInvalidError
 from tickets.model import Actor, Channel, NewTicket, Priority, Ticket, TicketStatus
+from tickets.service import TicketService
 from tickets.store import MAX_PAGE, TicketQuery
 from web_agent.accounts import Agent, Role
 from web_agent.api import ANY_ROLE, MAX_BODY_BYTES, MAX_ID, SERVICES, json_object, require
@@ -295,72 +297,56 @@ async def assign_ticket(request: web.Request, agent: Agent) -> web.Response:
     return await _ticket_response(request, ticket)
 
 
-@require(*ANY_ROLE)
-async def respond_ticket(request: web.Request, agent: Agent) -> web.Response:
-    """POST /api/tickets/{id}/respond: the first response to the customer (customer-visible)."""
-    body = await _body(request)
-    note, version = body.text("note"), _version(body)
-    body.check()
-    ticket = await request.app[SERVICES].tickets.respond(
-        _ticket_id(request), _actor(agent), note, expected_version=version
-    )
-    return await _ticket_response(request, ticket)
+# One step of the flow that takes one text field (and the `version` read): the service method
+# it calls, the field, and what it does (the handler's docstring).
+_Step = Callable[[TicketService, int, Actor, str, int | None], Awaitable[Ticket]]
+_STEPS: dict[str, tuple[str, _Step, str]] = {
+    "respond": (
+        "note",
+        lambda s, i, a, t, v: s.respond(i, a, t, expected_version=v),
+        "the first response to the customer (customer-visible)",
+    ),
+    "wait": (
+        "note",
+        lambda s, i, a, t, v: s.wait_on_customer(i, a, t, expected_version=v),
+        "waiting on the customer; the resolution clock stops",
+    ),
+    "resume": (
+        "note",
+        lambda s, i, a, t, v: s.resume(i, a, t, expected_version=v),
+        "the customer came back; the clock runs again",
+    ),
+    "resolve": (
+        "resolution",
+        lambda s, i, a, t, v: s.resolve(i, a, t, expected_version=v),
+        "record the solution; the customer is notified",
+    ),
+    "confirm": (
+        "note",
+        lambda s, i, a, t, v: s.confirm(i, a, t, expected_version=v),
+        "an agent records that the customer accepts the solution",
+    ),
+    "reopen": (
+        "note",
+        lambda s, i, a, t, v: s.reopen(i, a, t, expected_version=v),
+        "the customer has further needs; back to the handler",
+    ),
+}
 
 
-@require(*ANY_ROLE)
-async def wait_ticket(request: web.Request, agent: Agent) -> web.Response:
-    """POST /api/tickets/{id}/wait: waiting on the customer; the resolution clock stops."""
-    body = await _body(request)
-    note, version = body.text("note"), _version(body)
-    body.check()
-    ticket = await request.app[SERVICES].tickets.wait_on_customer(
-        _ticket_id(request), _actor(agent), note, expected_version=version
-    )
-    return await _ticket_response(request, ticket)
+def _step_handler(action: str) -> Handler:
+    field, call, does = _STEPS[action]
 
+    @require(*ANY_ROLE)
+    async def step(request: web.Request, agent: Agent) -> web.Response:
+        body = await _body(request)
+        value, version = body.text(field), _version(body)
+        body.check()
+        ticket = await call(request.app[SERVICES].tickets, _ticket_id(request), _actor(agent), value, version)
+        return await _ticket_response(request, ticket)
 
-@require(*ANY_ROLE)
-async def resume_ticket(request: web.Request, agent: Agent) -> web.Response:
-    """POST /api/tickets/{id}/resume: the customer came back; the clock runs again."""
-    body = await _body(request)
-    note, version = body.text("note"), _version(body)
-    body.check()
-    ticket = await request.app[SERVICES].tickets.resume(
-        _ticket_id(request), _actor(agent), note, expected_version=version
-    )
-    return await _ticket_response(request, ticket)
-
-
-@require(*ANY_ROLE)
-async def resolve_ticket(request: web.Request, agent: Agent) -> web.Response:
-    """POST /api/tickets/{id}/resolve: record the solution; the customer is notified."""
-    body = await _body(request)
-    resolution, version = body.text("resolution"), _version(body)
-    body.check()
-    ticket = await request.app[SERVICES].tickets.resolve(
-        _ticket_id(request), _actor(agent), resolution, expected_version=version
-    )
-    return await _ticket_response(request, ticket)
-
-
-@require(*ANY_ROLE)
-async def confirm_ticket(request: web.Request, agent: Agent) -> web.Response:
-    """POST /api/tickets/{id}/confirm: an agent records that the customer accepts the solution."""
-    body = await _body(request)
-    note = body.text("note")
-    body.check()
-    ticket = await request.app[SERVICES].tickets.confirm(_ticket_id(request), _actor(agent), note)
-    return await _ticket_response(request, ticket)
-
-
-@require(*ANY_ROLE)
-async def reopen_ticket(request: web.Request, agent: Agent) -> web.Response:
-    """POST /api/tickets/{id}/reopen: the customer has further needs; back to the handler."""
-    body = await _body(request)
-    note = body.text("note")
-    body.check()
-    ticket = await request.app[SERVICES].tickets.reopen(_ticket_id(request), _actor(agent), note)
-    return await _ticket_response(request, ticket)
+    step.__doc__ = f"POST /api/tickets/{{id}}/{action}: {does}."
+    return step
 
 
 @require(*ANY_ROLE)
@@ -561,16 +547,9 @@ def add_ticket_routes(app: web.Application) -> None:
     router.add_post("/api/tickets", create_ticket)
     router.add_get("/api/tickets", list_tickets)
     router.add_get(f"/api/tickets/{_TICKET_ID}", get_ticket)
-    for action, handler in (
-        ("assign", assign_ticket),
-        ("respond", respond_ticket),
-        ("wait", wait_ticket),
-        ("resume", resume_ticket),
-        ("resolve", resolve_ticket),
-        ("confirm", confirm_ticket),
-        ("reopen", reopen_ticket),
-    ):
-        router.add_post(f"/api/tickets/{_TICKET_ID}/{action}", handler)
+    router.add_post(f"/api/tickets/{_TICKET_ID}/assign", assign_ticket)
+    for action in _STEPS:
+        router.add_post(f"/api/tickets/{_TICKET_ID}/{action}", _step_handler(action))
     router.add_post(f"/api/tickets/{_TICKET_ID}/comments", comment_ticket)
     router.add_get("/api/handlers", list_handlers)
     router.add_put(r"/api/handlers/{agent_id:\d{1,18}}", put_handler)

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import asyncio
 import re
-import socket
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from email import message_from_bytes, policy
@@ -17,24 +16,16 @@ from email.message import EmailMessage
 import asyncpg
 import pytest
 from aiosmtpd.smtp import SMTP, Envelope, Session
-from playwright.async_api import Browser, Locator, Page, async_playwright, expect
+from playwright.async_api import Browser, Locator, Page, expect
 
 from tests.app_fixtures import ALICE, Desk, running_desk
-from tests.conftest import eventually
+from tests.conftest import eventually, free_port
 from tickets.model import Actor, Channel, NewTicket, Priority
 from tickets.service import TicketService
 from web_agent.accounts import Role
 from web_agent.app import SERVICES
 
 pytestmark = [pytest.mark.browser, pytest.mark.db, pytest.mark.timeout(90)]
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
 # Long enough to click "Create ticket" while the call is still up; the open form then holds the card.
 SLOW_CALLS = {"ring_s": 2.0, "talk_s": 10.0}
 LINK = re.compile(r"(http://127\.0\.0\.1:\d+/confirm#[A-Za-z0-9_-]+)")
@@ -86,32 +77,16 @@ async def mailbox() -> AsyncIterator[Mailbox]:
         await server.wait_closed()
 
 
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
 @pytest.fixture
 async def ticket_desk(pool: asyncpg.Pool, mailbox: Mailbox) -> AsyncIterator[Desk]:
     """The desk with real email notices and a public URL that points at this very server."""
-    port = _free_port()
+    port = free_port()
     environ = {
         "HOTLINE_SMTP_URL": f"smtp://127.0.0.1:{mailbox.port}",
         "HOTLINE_SERVER_PUBLIC_URL": f"http://127.0.0.1:{port}",
     }
     async with running_desk(pool, SLOW_CALLS, environ, port=port, notice_poll_s=0.5) as desk:
         yield desk
-
-
-@pytest.fixture
-async def browser() -> AsyncIterator[Browser]:
-    async with async_playwright() as playwright:
-        browser = await playwright.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS)
-        try:
-            yield browser
-        finally:
-            await browser.close()
 
 
 # ------------------------------------------------------------------------------------ helpers

@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import email
 import email.policy
-import socket
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -16,6 +15,7 @@ import asyncpg
 import pytest
 from aiosmtpd.controller import Controller
 
+from tests.conftest import free_port
 from tickets.errors import (
     ConfirmationInvalidError,
     IllegalTransitionError,
@@ -470,12 +470,6 @@ class Inbox:
         assert isinstance(parsed, email.message.EmailMessage)
         self.messages.append(parsed)
         return "250 Message accepted"
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 @pytest.fixture

@@ -751,8 +751,12 @@
   }
 
   function clearFormErrors(form) {
-    part(form, "form-error").hidden = true;
-    form.querySelectorAll("[data-field]").forEach(function (input) {
+    const box = part(form, "form-error");
+    if (box) {
+      box.hidden = true;
+      box.textContent = "";
+    }
+    form.querySelectorAll("[aria-invalid]").forEach(function (input) {
       input.removeAttribute("aria-invalid");
       input.removeAttribute("aria-describedby");
     });
@@ -1231,6 +1235,8 @@
     part: part,
     announce: announce,
     renderTimeline: renderTimeline,
+    clearFormErrors: clearFormErrors,
+    showFieldError: showFieldError,
     holdPop: holdPop,
     fullFormat: FULL_FORMAT,
     get state() {

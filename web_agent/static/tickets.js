@@ -236,39 +236,12 @@
     });
   }
 
-  function clearErrors(form) {
-    const box = part(form, "form-error");
-    if (box) {
-      box.hidden = true;
-      box.textContent = "";
-    }
-    form.querySelectorAll("[aria-invalid]").forEach(function (input) {
-      input.removeAttribute("aria-invalid");
-      input.removeAttribute("aria-describedby");
-    });
-    form.querySelectorAll("[data-error-for]").forEach(function (note) {
-      note.hidden = true;
-      note.textContent = "";
-    });
-  }
-
-  function fieldError(form, field, problem) {
-    const input = form.elements[field];
-    const note = form.querySelector('[data-error-for="' + field + '"]');
-    if (!input || !note) return false;
-    note.textContent = text(problem);
-    note.hidden = false;
-    input.setAttribute("aria-invalid", "true");
-    input.setAttribute("aria-describedby", note.id);
-    return true;
-  }
-
   /** Show a 422's per-field details next to their inputs; the rest goes in the form message. */
   function showApiError(form, err) {
     const details = err.details && typeof err.details === "object" ? err.details : {};
     const unplaced = [];
     Object.keys(details).forEach(function (field) {
-      if (!fieldError(form, field, details[field])) unplaced.push(field.replace(/_/g, " ") + ": " + text(details[field]));
+      if (!H.showFieldError(form, field, details[field])) unplaced.push(field.replace(/_/g, " ") + ": " + text(details[field]));
     });
     const box = part(form, "form-error");
     box.textContent = [err.message].concat(unplaced).join(" ");
@@ -411,7 +384,7 @@
       return;
     }
     form.reset();
-    clearErrors(form);
+    H.clearFormErrors(form);
     H.holdPop(pop, true); // never pull a half-typed ticket away from the agent
     button.setAttribute("aria-expanded", "true");
     button.hidden = true;
@@ -460,12 +433,12 @@
     const form = part(root, "form");
     const save = part(form, "save");
     if (save.disabled) return;
-    clearErrors(form);
+    H.clearFormErrors(form);
     const subject = form.elements.subject.value.trim();
     const category = form.elements.category.value;
     let invalid = false;
-    if (!subject) invalid = fieldError(form, "subject", "Enter a short subject, e.g. “Invoice charged twice”.") || true;
-    if (!category) invalid = fieldError(form, "category", "Choose a category: it decides who can take the ticket.") || true;
+    if (!subject) invalid = H.showFieldError(form, "subject", "Enter a short subject, e.g. “Invoice charged twice”.") || true;
+    if (!category) invalid = H.showFieldError(form, "category", "Choose a category: it decides who can take the ticket.") || true;
     if (invalid) {
       form.querySelector('[aria-invalid="true"]').focus();
       return;
