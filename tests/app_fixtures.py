@@ -90,6 +90,7 @@ class Desk:
         token = (await login.json())["token"]
         ws = await self.client.ws_connect(f"/ws?token={token}")
         assert (await ws.receive_json())["op"] == "hello"
+        assert (await ws.receive_json())["op"] == "snapshot"
         return ws
 
 
