@@ -42,7 +42,8 @@ class AgentStateSettings:
     pause_reasons: tuple[str, ...] = DEFAULT_PAUSE_REASONS
     wrap_up_reason: str = DEFAULT_WRAP_UP_REASON
     kpi: KpiSettings = field(default_factory=KpiSettings)
-    publish_delay_s: float = 0.1
+    # Figures follow an AMI event within this delay; bursts of events cost one computation.
+    publish_delay_s: float = 0.5
     tick_s: float = 5.0
 
     def __post_init__(self) -> None:
@@ -143,7 +144,7 @@ class AgentStateService:
     def figures(self) -> list[QueueFigures]:
         """Every queue's figures now."""
         now = self._clock()
-        return self._board.figures(self._tracker.statuses(), self._tracker.periods(now - 86_400), now)
+        return self._board.figures(self._tracker.statuses(), now)
 
     def on_ami_event(self, msg: AmiMessage) -> None:
         """Feed one AMI event (from the AMI client's reader; never blocks)."""
@@ -262,13 +263,8 @@ class AgentStateService:
         for change in changes:
             self._sink.agent_state(change.status)
             if change.previous_since < change.changed_at:
-                period = StatePeriod(
-                    change.status.interface,
-                    change.previous,
-                    change.previous_reason,
-                    change.previous_since,
-                    change.changed_at,
-                )
+                period = change.closed
+                self._board.record_period(period)
                 try:
                     self._periods.put_nowait(period)
                 except asyncio.QueueFull:

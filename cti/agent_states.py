@@ -68,17 +68,31 @@ class AgentStateChanged:
     previous_reason: str
     previous_since: float
     changed_at: float
+    previous_queues: tuple[str, ...] = ()
+
+    @property
+    def closed(self) -> StatePeriod:
+        """The period the change closed."""
+        return StatePeriod(
+            self.status.interface,
+            self.previous,
+            self.previous_reason,
+            self.previous_since,
+            self.changed_at,
+            self.previous_queues,
+        )
 
 
 @dataclass(frozen=True, slots=True)
 class StatePeriod:
-    """A closed stretch of one state, for occupancy and the reports."""
+    """A closed stretch of one state, for occupancy and the reports; `queues` the agent was in."""
 
     interface: str
     presence: Presence
     reason: str
     started_at: float
     ended_at: float
+    queues: tuple[str, ...] = ()
 
 
 def member_interface(interface: str) -> str:
@@ -89,9 +103,11 @@ def member_interface(interface: str) -> str:
 
 
 class _Agent:
-    __slots__ = ("calls", "member_name", "presence", "queues", "reason", "since")
+    __slots__ = ("calls", "member_name", "presence", "queues", "reason", "since", "since_queues", "status")
 
     def __init__(self, since: float) -> None:
+        self.since_queues: tuple[str, ...] = ()
+        self.status: AgentStatus | None = None  # cached; None after any change
         self.member_name = ""
         self.queues: dict[str, Membership] = {}
         self.calls = 0
@@ -104,13 +120,13 @@ _Change = Callable[[_Agent], object]
 
 
 class AgentStateTracker:
-    """Derives agent states from the AMI event stream; keeps today's closed periods for occupancy."""
+    """Derives agent states from the AMI event stream; every change says which period it closed."""
 
-    def __init__(self, *, wrap_up_reason: str = DEFAULT_WRAP_UP_REASON, keep_periods_s: float = 86_400):
+    def __init__(self, *, wrap_up_reason: str = DEFAULT_WRAP_UP_REASON) -> None:
         self._wrap_up_reason = wrap_up_reason
-        self._keep_periods_s = keep_periods_s
         self._agents: dict[str, _Agent] = {}
-        self._periods: list[StatePeriod] = []
+        # The sorted list of statuses, rebuilt only after a change (the wallboard reads it often).
+        self._statuses: list[AgentStatus] | None = None
 
     @property
     def wrap_up_reason(self) -> str:
@@ -119,16 +135,14 @@ class AgentStateTracker:
 
     def statuses(self) -> list[AgentStatus]:
         """Every known agent interface, logged out ones included, sorted by interface."""
-        return [self._status(i, a) for i, a in sorted(self._agents.items())]
+        if self._statuses is None:
+            self._statuses = [self._status(i, a) for i, a in sorted(self._agents.items())]
+        return self._statuses
 
     def status(self, interface: str) -> AgentStatus | None:
         """The state of one (normalised) interface, or None when Asterisk never mentioned it."""
         agent = self._agents.get(interface)
         return None if agent is None else self._status(interface, agent)
-
-    def periods(self, since: float) -> list[StatePeriod]:
-        """Closed periods that ended after `since`."""
-        return [p for p in self._periods if p.ended_at > since]
 
     def feed(self, msg: AmiMessage, now: float) -> list[AgentStateChanged]:
         """Apply one AMI event received at `now`; return the state changes it causes."""
@@ -146,6 +160,7 @@ class AgentStateTracker:
             changes: list[AgentStateChanged] = []
             for interface, agent in self._agents.items():
                 agent.calls = 0
+                agent.status = None
                 changes.extend(self._settle(interface, agent, now))
             return changes
         return []
@@ -175,6 +190,7 @@ class AgentStateTracker:
             if agent is None:
                 agent = self._agents[interface] = _Agent(now)
             agent.queues = seen.get(interface, {})
+            agent.status = None
             agent.member_name = names.get(interface, agent.member_name)
             agent.calls = 1 if interface in busy else 0
             changes.extend(self._settle(interface, agent, now))
@@ -195,6 +211,7 @@ class AgentStateTracker:
             agent = self._agents[interface] = _Agent(now)
         agent.member_name = msg.get("MemberName") or agent.member_name
         change(agent)
+        agent.status = None
         return self._settle(interface, agent, now)
 
     def _set_membership(self, agent: _Agent, msg: AmiMessage, now: float) -> None:
@@ -203,16 +220,24 @@ class AgentStateTracker:
             agent.queues[queue] = _membership(msg, now, agent.queues)
 
     def _settle(self, interface: str, agent: _Agent, now: float) -> list[AgentStateChanged]:
+        self._statuses = None
         presence, reason = self._derive(agent)
         if presence is agent.presence and reason == agent.reason:
             return []
         previous, previous_reason, previous_since = agent.presence, agent.reason, agent.since
+        previous_queues = agent.since_queues
         agent.presence, agent.reason, agent.since = presence, reason, now
-        self._periods.append(StatePeriod(interface, previous, previous_reason, previous_since, now))
-        if self._periods[0].ended_at < now - self._keep_periods_s:
-            self._periods = [p for p in self._periods if p.ended_at >= now - self._keep_periods_s]
+        agent.since_queues = tuple(sorted(agent.queues))
+        agent.status = None
         return [
-            AgentStateChanged(self._status(interface, agent), previous, previous_reason, previous_since, now)
+            AgentStateChanged(
+                self._status(interface, agent),
+                previous,
+                previous_reason,
+                previous_since,
+                now,
+                previous_queues,
+            )
         ]
 
     def _derive(self, agent: _Agent) -> tuple[Presence, str]:
@@ -230,8 +255,12 @@ class AgentStateTracker:
 
     @staticmethod
     def _status(interface: str, agent: _Agent) -> AgentStatus:
-        queues = tuple(m for _, m in sorted(agent.queues.items()))
-        return AgentStatus(interface, agent.member_name, agent.presence, agent.reason, agent.since, queues)
+        if agent.status is None:
+            queues = tuple(m for _, m in sorted(agent.queues.items()))
+            agent.status = AgentStatus(
+                interface, agent.member_name, agent.presence, agent.reason, agent.since, queues
+            )
+        return agent.status
 
 
 def _call_started(agent: _Agent) -> None:

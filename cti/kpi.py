@@ -23,6 +23,9 @@ from cti.agent_states import AgentStatus, Presence, StatePeriod
 from cti.ami_protocol import AmiMessage
 
 WINDOWS: tuple[tuple[str, float | None], ...] = (("15m", 900.0), ("60m", 3600.0), ("today", None))
+# Occupancy keeps busy and ready seconds per queue in one-minute buckets: bounded memory for a
+# whole day at any call rate, and windows that are exact to the minute.
+BUCKET_S = 60.0
 FORECAST_HORIZON_S = 1800.0
 ARRIVAL_WINDOW_S = 900.0
 
@@ -158,12 +161,14 @@ class _Completion:
 
 
 class _Queue:
-    __slots__ = ("arrivals", "completions", "outcomes")
+    __slots__ = ("arrivals", "completions", "outcomes", "time")
 
     def __init__(self) -> None:
         self.arrivals: list[float] = []
         self.outcomes: list[_Outcome] = []
         self.completions: list[_Completion] = []
+        # Minute bucket -> [busy seconds, ready seconds] of the queue's members.
+        self.time: dict[int, list[float]] = {}
 
 
 def _seconds(raw: str) -> int:
@@ -250,15 +255,21 @@ class QueueBoard:
                 self._queue(item.get("Queue"))
         self._waiting = waiting
 
-    def figures(
-        self, agents: Iterable[AgentStatus], periods: Sequence[StatePeriod], now: float
-    ) -> list[QueueFigures]:
-        """The figures of every queue at `now`, given the agents' current states and closed periods."""
+    def record_period(self, period: StatePeriod) -> None:
+        """Count a closed agent-state period towards the occupancy of the queues the agent was in."""
+        busy = period.presence in _BUSY
+        if not busy and period.presence is not Presence.READY:
+            return
+        for queue in period.queues:
+            _add_time(self._queue(queue).time, busy, period.started_at, period.ended_at)
+
+    def figures(self, agents: Iterable[AgentStatus], now: float) -> list[QueueFigures]:
+        """The figures of every queue at `now`, given the agents' current states."""
         statuses = list(agents)
         for status in statuses:
             for membership in status.queues:
                 self._queue(membership.queue)
-        return [self._figures(name, q, statuses, periods, now) for name, q in sorted(self._queues.items())]
+        return [self._figures(name, q, statuses, now) for name, q in sorted(self._queues.items())]
 
     def staffed_agents(self, queue: str, agents: Iterable[AgentStatus], *, without: str | None = None) -> int:
         """Agents who take calls in `queue` now (ready, on a call or in wrap-up), minus `without`."""
@@ -284,17 +295,16 @@ class QueueBoard:
         name: str,
         q: _Queue,
         statuses: list[AgentStatus],
-        periods: Sequence[StatePeriod],
         now: float,
     ) -> QueueFigures:
         waits = [now - joined for queue, joined in self._waiting.values() if queue == name]
         counts = dict.fromkeys(("ready", "on_call", "wrap_up", "paused"), 0)
-        members = set()
+        members = []
         for status in statuses:
             membership = status.in_queue(name)
             if membership is None:
                 continue
-            members.add(status.interface)
+            members.append(status)
             if status.presence is Presence.ON_CALL:
                 counts["on_call"] += 1
             elif status.presence is Presence.WRAP_UP:
@@ -307,7 +317,7 @@ class QueueBoard:
         windows = []
         for label, length_s in WINDOWS:
             start = day_start if length_s is None else max(now - length_s, day_start)
-            windows.append((label, self._window(q, members, statuses, periods, start, now)))
+            windows.append((label, self._window(q, members, start, now)))
         staffed = self.staffed_agents(name, statuses)
         return QueueFigures(
             name,
@@ -321,15 +331,7 @@ class QueueBoard:
             self.forecast_for(name, staffed, now),
         )
 
-    def _window(
-        self,
-        q: _Queue,
-        members: set[str],
-        statuses: list[AgentStatus],
-        periods: Sequence[StatePeriod],
-        start: float,
-        now: float,
-    ) -> WindowFigures:
+    def _window(self, q: _Queue, members: list[AgentStatus], start: float, now: float) -> WindowFigures:
         outcomes = [o for o in q.outcomes if o.at > start]
         answered = [o for o in outcomes if o.answered]
         abandoned = len(outcomes) - len(answered)
@@ -342,7 +344,7 @@ class QueueBoard:
             asa_s=sum(o.wait_s for o in answered) / len(answered) if answered else None,
             abandon_rate=abandoned / total if total else None,
             aht_s=self._handle_s(q, start),
-            occupancy=occupancy(members, statuses, periods, start, now),
+            occupancy=occupancy(q.time, members, start, now),
         )
 
     def _handle_s(self, q: _Queue, since: float) -> float | None:
@@ -368,34 +370,49 @@ class QueueBoard:
                 q.outcomes = [o for o in q.outcomes if o.at >= keep_from]
             if q.completions and q.completions[0].at < keep_from:
                 q.completions = [c for c in q.completions if c.at >= keep_from]
+            oldest = int(keep_from // BUCKET_S)
+            for bucket in [b for b in q.time if b < oldest]:
+                del q.time[bucket]
 
 
 _BUSY = (Presence.ON_CALL, Presence.WRAP_UP)
 
 
-def occupancy(
-    members: set[str],
-    statuses: Iterable[AgentStatus],
-    periods: Sequence[StatePeriod],
-    start: float,
-    now: float,
-) -> float | None:
-    """Busy time (on calls, wrap-up) / (busy + ready time) of `members` between `start` and `now`.
+def _add_time(time: dict[int, list[float]], busy: bool, start: float, end: float) -> None:
+    """Spread [start, end) over the minute buckets it touches."""
+    slot = 0 if busy else 1
+    at = start
+    while at < end:
+        bucket = int(at // BUCKET_S)
+        until = min(end, (bucket + 1) * BUCKET_S)
+        totals = time.get(bucket)
+        if totals is None:
+            totals = time[bucket] = [0.0, 0.0]
+        totals[slot] += until - at
+        at = until
 
-    Closed periods come from `periods`; the current state of each member counts up to `now`.
+
+def occupancy(
+    time: dict[int, list[float]], members: Iterable[AgentStatus], start: float, now: float
+) -> float | None:
+    """Busy time (on calls, wrap-up) / (busy + ready time) from `start` to `now`.
+
+    Closed periods come from the minute buckets (a bucket counts when it starts at or after the
+    minute `start` falls in); the current state of each member counts from its start up to `now`.
     """
+    first = int(start // BUCKET_S)
     busy = ready = 0.0
-    spans = [(p.interface, p.presence, p.started_at, p.ended_at) for p in periods]
-    spans.extend((s.interface, s.presence, s.since, now) for s in statuses)
-    for interface, presence, began, ended in spans:
-        if interface not in members:
-            continue
-        length = min(ended, now) - max(began, start)
+    for bucket, (b, r) in time.items():
+        if bucket >= first:
+            busy += b
+            ready += r
+    for status in members:
+        length = now - max(status.since, start)
         if length <= 0:
             continue
-        if presence in _BUSY:
+        if status.presence in _BUSY:
             busy += length
-        elif presence is Presence.READY:
+        elif status.presence is Presence.READY:
             ready += length
     if busy + ready <= 0:
         return None

@@ -187,6 +187,7 @@ class AgentHub:
         self._by_interface: dict[str, set[AgentConnection]] = {}
         self._connections: set[AgentConnection] = set()
         self._by_scope: dict[str, AgentConnection] = {}
+        self._by_role: dict[Role, set[AgentConnection]] = {}
         self._detached: dict[AgentConnection, float] = {}
         # Pops each interface has open (offered or answered, not yet retracted or ended), for snapshots.
         self._open_pops: dict[str, dict[str, dict[str, Any]]] = {}
@@ -210,6 +211,8 @@ class AgentHub:
                 missed = old.stream.since(resume[1])
                 if missed is not None:
                     del self._detached[old]
+                    self._by_role.get(old.agent.role, set()).discard(old)
+                    self._by_role.setdefault(agent.role, set()).add(old)
                     old.agent = agent
                     old.attach(ws, missed)
                     self._connections.add(old)
@@ -217,6 +220,7 @@ class AgentHub:
         connection = AgentConnection(agent, ws, self._send_queue, ResumableStream(self._resume_buffer))
         self._connections.add(connection)
         self._by_scope[connection.stream.scope] = connection
+        self._by_role.setdefault(agent.role, set()).add(connection)
         for interface in agent.interfaces:
             self._by_interface.setdefault(interface, set()).add(connection)
         return connection, False
@@ -252,7 +256,7 @@ class AgentHub:
 
     def publish_to_roles(self, roles: Collection[Role], type_: str, data: dict[str, Any]) -> None:
         """Send one event to the streams of every agent with one of `roles` (supervisors' wallboard)."""
-        targets = [c for c in self._by_scope.values() if c.agent.role in roles]
+        targets = [c for role in roles for c in self._by_role.get(role, ())]
         if targets:
             data_json = json.dumps(data, ensure_ascii=False)
             for connection in targets:
@@ -275,6 +279,7 @@ class AgentHub:
         self._detached.pop(connection, None)
         self._connections.discard(connection)
         self._by_scope.pop(connection.stream.scope, None)
+        self._by_role.get(connection.agent.role, set()).discard(connection)
         for interface in connection.agent.interfaces:
             sockets = self._by_interface.get(interface)
             if sockets is not None:

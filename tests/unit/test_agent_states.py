@@ -39,12 +39,12 @@ def test_queue_member_admin_recording_gives_ready_paused_ready() -> None:
     assert final is not None
     assert [m.queue for m in final.queues] == ["support", "vip"]
     assert final.presence is Presence.READY
-    # Each change closes the previous period, for the time-in-state report.
-    periods = tracker.periods(0)
-    assert [(p.presence, p.reason) for p in periods] == [
-        (Presence.LOGGED_OUT, ""),
-        (Presence.READY, ""),
-        (Presence.PAUSED, "Lunch"),
+    # Each change closes the previous period, for the time-in-state report and occupancy.
+    periods = [c.closed for c in changes]
+    assert [(p.presence, p.reason, p.queues) for p in periods] == [
+        (Presence.LOGGED_OUT, "", ()),
+        (Presence.READY, "", ("noanswer",)),
+        (Presence.PAUSED, "Lunch", ("noanswer",)),
     ]
     assert periods[2].ended_at - periods[2].started_at == changes[2].changed_at - changes[1].changed_at
 

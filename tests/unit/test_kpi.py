@@ -8,7 +8,7 @@ import pytest
 
 from cti.agent_states import AgentStatus, Membership, Presence, StatePeriod
 from cti.ami_protocol import AmiParser
-from cti.kpi import KpiSettings, QueueBoard, agents_needed, erlang_c, erlang_c_service_level, occupancy
+from cti.kpi import KpiSettings, QueueBoard, agents_needed, erlang_c, erlang_c_service_level
 from tests.recordings import server_stream
 
 T0 = 1_800_000_000.0  # "now" of every test; the day starts an hour and a half earlier
@@ -78,7 +78,7 @@ def test_window_figures(
         else:
             b.call_completed("support", seconds, at)
     b.caller_joined("support", "x", T0 - 1)  # makes sure the queue exists in every case
-    [figures] = b.figures([], [], T0)
+    [figures] = b.figures([], T0)
     got = dict(figures.windows)[window]
     for key, value in expected.items():
         actual = getattr(got, key)
@@ -88,7 +88,7 @@ def test_window_figures(
 def test_aht_adds_the_configured_wrap_up() -> None:
     b = board(wrap_up_s=15)
     b.call_completed("support", 100, T0 - 10)
-    [figures] = b.figures([], [], T0)
+    [figures] = b.figures([], T0)
     assert dict(figures.windows)["15m"].aht_s == 115.0
 
 
@@ -96,7 +96,7 @@ def test_service_level_threshold_is_configurable() -> None:
     b = board(service_level_s=10)
     b.call_answered("support", 15, T0 - 10)
     b.call_answered("support", 5, T0 - 20)
-    [figures] = b.figures([], [], T0)
+    [figures] = b.figures([], T0)
     assert dict(figures.windows)["15m"].service_level == 0.5
 
 
@@ -111,50 +111,57 @@ def test_waiting_callers_and_agent_counts() -> None:
         ready("D", T0 - 100, "support", presence=Presence.WRAP_UP),
         ready("E", T0 - 100, "vip"),
     ]
-    support = next(f for f in b.figures(agents, [], T0) if f.queue == "support")
+    support = next(f for f in b.figures(agents, T0) if f.queue == "support")
     assert (support.waiting, support.longest_wait_s) == (2, 42.0)
     assert (support.ready, support.on_call, support.paused, support.wrap_up) == (1, 1, 1, 1)
     assert b.staffed_agents("support", agents) == 3
     assert b.staffed_agents("support", agents, without="A") == 2
 
 
-# (periods as (interface, state, start ago, end ago), current states, window start ago, expected)
+# (closed periods as (state, start ago, end ago), current states as (state, since ago), window start ago, expected)
 OCCUPANCY = [
     pytest.param([], [], 900, None, id="nobody"),
     pytest.param(
-        [("A", Presence.READY, 900, 600), ("A", Presence.ON_CALL, 600, 300)],
-        [("A", Presence.WRAP_UP, 300)],
+        [(Presence.READY, 900, 600), (Presence.ON_CALL, 600, 300)],
+        [(Presence.WRAP_UP, 300)],
         900,
         2 / 3,
         id="one-agent-ready-then-busy",
     ),
+    pytest.param([(Presence.PAUSED, 900, 0)], [(Presence.READY, 900)], 900, 0.0, id="pauses-do-not-count"),
     pytest.param(
-        [("A", Presence.PAUSED, 900, 0)],
-        [("B", Presence.READY, 900)],
-        900,
-        0.0,
-        id="pauses-do-not-count",
-    ),
-    pytest.param(
-        [("A", Presence.ON_CALL, 2000, 600)],
-        [("A", Presence.READY, 600)],
+        [(Presence.ON_CALL, 2000, 600)],
+        [(Presence.READY, 600)],
         900,
         1 / 3,
-        id="periods-clipped-to-window",
+        id="periods-clipped-to-the-window-minute",
+    ),
+    pytest.param(
+        [(Presence.ON_CALL, 4000, 3700), (Presence.READY, 3700, 3600)],
+        [(Presence.ON_CALL, 60)],
+        3600,
+        1.0,
+        id="older-than-the-window-left-out",
     ),
 ]
 
 
 @pytest.mark.parametrize(("periods", "current", "start_ago", "expected"), OCCUPANCY)
 def test_occupancy(
-    periods: list[tuple[str, Presence, float, float]],
-    current: list[tuple[str, Presence, float]],
+    periods: list[tuple[Presence, float, float]],
+    current: list[tuple[Presence, float]],
     start_ago: float,
     expected: float | None,
 ) -> None:
-    closed = [StatePeriod(i, p, "", T0 - a, T0 - b) for i, p, a, b in periods]
-    statuses = [ready(i, T0 - since, "support", presence=p) for i, p, since in current]
-    got = occupancy({"A", "B"}, statuses, closed, T0 - start_ago, T0)
+    b = board()
+    b.caller_joined("support", "x", T0 - 1)  # the queue exists even when nobody worked in it
+    for presence, began, ended in periods:
+        b.record_period(StatePeriod("A", presence, "", T0 - began, T0 - ended, ("support",)))
+    b.record_period(StatePeriod("X", Presence.ON_CALL, "", T0 - 500, T0 - 100, ("vip",)))  # another queue
+    agents = [ready(f"A{i}", T0 - since, "support", presence=p) for i, (p, since) in enumerate(current)]
+    figures = {f.queue: f for f in b.figures(agents, T0)}
+    window = {900: "15m", 3600: "60m"}[start_ago]
+    got = dict(figures["support"].windows)[window].occupancy
     assert got == (None if expected is None else pytest.approx(expected))
 
 
@@ -210,7 +217,7 @@ def test_recorded_queue_calls_feed_the_board() -> None:
         for message in AmiParser().feed(server_stream(name)):
             clock += 0.01
             b.feed(message, clock)
-    figures = {f.queue: f for f in b.figures([], [], clock)}
+    figures = {f.queue: f for f in b.figures([], clock)}
     support = dict(figures["support"].windows)["15m"]
     assert (support.answered, support.abandoned, support.service_level) == (1, 0, 1.0)
     assert support.aht_s == 3.0  # AgentComplete TalkTime: 3
