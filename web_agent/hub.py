@@ -265,7 +265,7 @@ class AgentHub:
     @property
     def connection_count(self) -> int:
         """Open agent sockets (not counting one being closed for reading too slowly)."""
-        return sum(1 for c in self._connections if not c.dropped)
+        return len(self._connections)
 
     def _expire(self) -> None:
         if not self._detached:
@@ -335,6 +335,8 @@ class AgentHub:
             self._send_queue,
         )
         connection.drop()
+        # Detached, the stream keeps numbering and buffering for the browser's resume.
+        self.disconnect(connection)
 
     async def close(self) -> None:
         """Close every socket with GOING_AWAY (server shutdown)."""

@@ -12,13 +12,22 @@ import pytest
 from cti.agent_service import AgentStateService, AgentStateSettings, StaffingWarning
 from cti.agent_states import AgentStatus, Presence, StatePeriod
 from cti.ami_client import AmiClient
-from cti.errors import AmiActionError, AmiInjectionError, NotInQueueError, UnknownPauseReasonError
+from cti.errors import (
+    AmiActionError,
+    AmiInjectionError,
+    AmiNotConnectedError,
+    NotInQueueError,
+    UnknownPauseReasonError,
+)
 from cti.kpi import QueueFigures
+from hotline.app import CallPipeline
+from hotline.bus import EventBus
 from tests.conftest import eventually
 from tests.protocol.fake_ami import FakeAmi
 from tests.protocol.test_ami_client import running, settings_for
 
 ADMIN = ("ami_f_queue_member_admin.txt", 1)
+RESTARTED = ("ami_k_restart.txt", 2)
 AGENT = "Local/1002@agents"
 
 
@@ -129,3 +138,42 @@ async def test_requests_that_cannot_be_carried_out_send_nothing() -> None:
         with pytest.raises(AmiInjectionError):
             await service.log_in(AGENT, "support", member_name="Eve\nAction: Hangup")
         assert [a.name for a in fake.actions[1:]] == ["QueueAdd"]
+
+
+async def test_after_the_pbx_restarts_the_resync_clears_a_pause_asterisk_forgot() -> None:
+    sink = Sink()
+    service = AgentStateService(AgentStateSettings(publish_delay_s=0.01, tick_s=60), sink, sink)
+    pipeline = CallPipeline(EventBus(), agent_states=service)
+    # The queue-member session first; after the reconnect, the login and lists of the restarted PBX.
+    async with asyncio.timeout(10), FakeAmi(ADMIN, RESTARTED, repeats_in_order=True) as fake:
+        logins = 0
+
+        async def on_connected() -> None:
+            # The story starts with Hotline already up: its first login's resync is not part of it.
+            nonlocal logins
+            logins += 1
+            if logins > 1:
+                await pipeline.resync(client)
+
+        client = AmiClient(settings_for(fake), on_event=pipeline.on_ami_event, on_connected=on_connected)
+        service.attach(client)
+        async with running(client):
+            await eventually(lambda: client.connected)
+            await service.log_in(AGENT, "noanswer", member_name="Agent 1002", penalty=1)
+            await service.pause(AGENT, "Lunch")
+            await eventually(lambda: presence(service) == (Presence.PAUSED, "Lunch"))
+
+            fake.cut_next("QueuePause", after_messages=0)  # the PBX goes down under the next request
+            with pytest.raises(AmiNotConnectedError):
+                await service.unpause(AGENT)
+            await eventually(lambda: fake.connections == 2 and client.connected)
+            await eventually(lambda: presence(service) == (Presence.READY, ""))
+            status = service.status(AGENT)
+            assert status is not None
+            assert [m.queue for m in status.queues] == ["support", "vip"]  # the dynamic membership is gone
+            assert [a.name for a in fake.actions if a.connection == 2] == [
+                "Login",
+                "CoreShowChannels",
+                "QueueStatus",
+            ]
+        await service.close()
