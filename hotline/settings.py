@@ -274,4 +274,8 @@ def _read_file(path: Path | None, problems: list[str]) -> dict[str, Any]:
 
 def describe_keys() -> list[tuple[str, str, str]]:
     """(file key, environment variable, default) for every setting, for the README and `--help`."""
-    return [(key.dotted, key.env, "" if key.secret else str(key.default)) for key in _KEYS]
+    return [(key.dotted, key.env, "" if key.secret else _shown(key.default)) for key in _KEYS]
+
+
+def _shown(default: Any) -> str:
+    return ", ".join(default) if isinstance(default, tuple) else str(default)

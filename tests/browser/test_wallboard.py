@@ -66,3 +66,20 @@ async def test_an_agent_pauses_with_a_reason_and_the_wallboard_shows_it(browser:
     await bar.locator("[data-testid=ready-button]").click()
     await expect(alice_row.locator("[data-role=state]")).to_have_text("Ready")
     await expect(tile.locator("[data-testid=paused]")).to_have_text("0")
+
+
+async def test_an_agent_logs_out_of_a_queue_and_back_in_from_the_desktop(
+    browser: Browser, desk: Desk
+) -> None:
+    board = await wallboard(browser, desk)
+    alice = await signed_in(browser, desk, "alice")
+    bar = alice.locator("[data-testid=agent-state]")
+    await expect(bar.locator("[data-testid=agent-queues]")).to_contain_text("support")
+    await bar.locator('[data-queue="support"] button').click()
+    await expect(bar.locator("[data-testid=agent-state-label]")).to_have_text("Not in a queue")
+    alice_row = board.locator(f'#wb-agents tr[data-interface="{ALICE}"]')
+    await expect(alice_row.locator("[data-role=state]")).to_have_text("Logged out")
+    await bar.locator("[data-testid=queue-name]").fill("support")
+    await bar.locator("[data-testid=join-queue]").click()
+    await expect(bar.locator("[data-testid=agent-state-label]")).to_have_text("Ready")
+    await expect(alice_row.locator("[data-role=state]")).to_have_text("Ready")

@@ -2,8 +2,8 @@
  * Hotline agent desktop: the agent's own state (ready, on call, wrap-up, paused with a reason).
  *
  * It reads the desktop's WebSocket stream through the `hotline:frame` events desktop.js
- * dispatches (snapshot, agent_state, staffing_warning) and asks the server to pause or
- * unpause; the state shown changes only when Asterisk confirms it and the event arrives.
+ * dispatches (snapshot, agent_state, staffing_warning) and asks the server to pause, unpause,
+ * or log in to and out of a queue; the state shown changes only when Asterisk confirms it and the event arrives.
  * Server values are written with textContent only.
  */
 (function () {
@@ -72,36 +72,66 @@
   }
 
   function render() {
-    const s = current();
-    root.hidden = !s;
-    if (!s) return;
+    // An agent whose phone Asterisk never mentioned is in no queue yet, and may log in to one.
+    const s = current() || { state: "logged_out", reason: "", since: null, queues: [] };
+    root.hidden = view.interfaces.size === 0;
     root.dataset.state = s.state;
     part("label").textContent = LABEL[s.state] ? LABEL[s.state] + (s.reason ? " – " + s.reason : "") : s.state;
     part("pause").hidden = s.state === "logged_out" || s.state === "paused";
     part("reason").hidden = part("pause").hidden;
     part("ready").hidden = !(s.state === "paused" || s.state === "wrap_up");
     if (s.state !== "paused") part("warning").hidden = true;
+    renderQueues(s);
     tick();
+  }
+
+  /** One chip per queue the agent is in, each with a button to log out of it. */
+  function renderQueues(s) {
+    const box = part("queues");
+    box.replaceChildren();
+    (s.queues || []).forEach(function (m) {
+      const chip = document.createElement("span");
+      chip.className = "agent-state-queue";
+      chip.dataset.queue = m.queue;
+      chip.textContent = m.queue + (m.paused ? " (paused)" : "");
+      const leave = document.createElement("button");
+      leave.type = "button";
+      leave.className = "button button--ghost";
+      leave.textContent = "×";
+      leave.title = "Log out of " + m.queue;
+      leave.setAttribute("aria-label", "Log out of " + m.queue);
+      leave.addEventListener("click", function () {
+        send("DELETE", "/api/agent/queues/" + encodeURIComponent(m.queue), null, leave);
+      });
+      chip.append(leave);
+      box.append(chip);
+    });
   }
 
   function tick() {
     const s = current();
-    if (!root || !s) return;
+    if (!root || !s || s.state === "logged_out") {
+      if (root) part("timer").textContent = "";
+      return;
+    }
     const since = Date.parse(s.since);
     const total = Number.isNaN(since) ? 0 : Math.max(0, Math.floor((Date.now() - since) / 1000));
     part("timer").textContent = Math.floor(total / 60) + ":" + String(total % 60).padStart(2, "0");
   }
 
-  async function request(path, body) {
+  function request(path, body) {
+    return send("POST", path, body, part(body ? "pause" : "ready"));
+  }
+
+  async function send(method, path, body, button) {
     const token = sessionStorage.getItem(TOKEN_KEY);
     if (!token) return;
-    const button = part(body ? "pause" : "ready");
     button.disabled = true;
     try {
       const response = await fetch(path, {
-        method: "POST",
+        method: method,
         headers: { Authorization: "Bearer " + token, "Content-Type": "application/json" },
-        body: JSON.stringify(body || {}),
+        body: method === "DELETE" ? undefined : JSON.stringify(body || {}),
       });
       if (!response.ok) {
         const problem = await response.json().catch(function () {
@@ -126,6 +156,10 @@
     });
     part("ready").addEventListener("click", function () {
       request("/api/agent/unpause", null);
+    });
+    part("join").addEventListener("click", function () {
+      const queue = part("queue").value.trim();
+      if (queue) send("POST", "/api/agent/queues", { queue: queue }, part("join"));
     });
     document.addEventListener("hotline:frame", onFrame);
     window.setInterval(tick, 1000);
