@@ -184,7 +184,8 @@ def build_web_app(
         resume_grace_s=settings.web.ws_resume_grace_s,
     )
     board = BoardPublisher(hub)
-    agent_states = AgentStateService(settings.agent_states, board, AgentStateStore(pool))
+    state_store = AgentStateStore(pool)
+    agent_states = AgentStateService(settings.agent_states, board, state_store)
     board.bind(agent_states)
     accounts_store = AccountStore(pool)
     accounts = AccountService(accounts_store, token_ttl_s=settings.web.token_ttl_s, hasher=hasher)
@@ -217,7 +218,7 @@ def build_web_app(
         )
     )
 
-    setup_board(app, agent_states, board)
+    setup_board(app, agent_states, board, state_store)
 
     async def ami_and_pops(app: web.Application) -> AsyncIterator[None]:
         states_task = asyncio.get_running_loop().create_task(agent_states.run())

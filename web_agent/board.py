@@ -12,6 +12,7 @@ agent and to supervisors, `queue_figures` and `staffing_warning` to supervisors,
     POST /api/agent/pause           {reason}: pause in every queue (QueuePause); returns warnings
     POST /api/agent/unpause         unpause everywhere
     GET  /api/wallboard             the figures and agent states now (supervisors)
+    GET  /api/reports/agent-states?since=…&until=…  seconds per agent, state and reason (supervisors)
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ from cti.agent_service import AgentStateService, StaffingWarning
 from cti.agent_states import AgentStatus
 from cti.errors import NotInQueueError
 from cti.kpi import Forecast, QueueFigures
+from cti.store import AgentStateStore
 from web_agent.accounts import Agent, Role
 from web_agent.app import STATIC_DIR, _json_object, _text_field, require
 from web_agent.errors import ValidationFailedError
@@ -36,6 +38,8 @@ log = logging.getLogger(__name__)
 
 SUPERVISORS = (Role.SUPERVISOR, Role.ADMIN)
 AGENT_STATES = web.AppKey("agent_states", AgentStateService)
+STATE_STORE = web.AppKey("agent_state_store", AgentStateStore)
+MAX_REPORT_DAYS = 93
 
 
 def _iso(epoch_s: float | None) -> str | None:
@@ -248,6 +252,43 @@ async def wallboard_now(request: web.Request, agent: Agent) -> web.Response:
     return web.json_response(request.app[BOARD].wallboard_payload())
 
 
+@require(Role.SUPERVISOR, Role.ADMIN)
+async def agent_state_report(request: web.Request, agent: Agent) -> web.Response:
+    """GET /api/reports/agent-states?since=ISO&until=ISO: time in each state, per agent and reason."""
+    since, until = _instant(request, "since"), _instant(request, "until")
+    if not since < until or (until - since).days > MAX_REPORT_DAYS:
+        raise ValidationFailedError({"until": f"must be after since, at most {MAX_REPORT_DAYS} days later"})
+    totals = await request.app[STATE_STORE].totals(since, until)
+    return web.json_response(
+        {
+            "since": since.isoformat(),
+            "until": until.isoformat(),
+            "totals": [
+                {
+                    "interface": t.interface,
+                    "state": t.state,
+                    "reason": t.reason,
+                    "seconds": round(t.seconds, 1),
+                }
+                for t in totals
+            ],
+        }
+    )
+
+
+def _instant(request: web.Request, name: str) -> datetime:
+    raw = request.query.get(name, "")
+    try:
+        value = datetime.fromisoformat(raw)
+    except ValueError:
+        raise ValidationFailedError(
+            {name: "an ISO 8601 time with its offset, e.g. 2026-12-01T00:00:00+07:00"}
+        ) from None
+    if value.tzinfo is None:
+        raise ValidationFailedError({name: "needs a UTC offset"})
+    return value
+
+
 async def wallboard_page(request: web.Request) -> web.FileResponse:
     """GET /wallboard: the TV-friendly wallboard."""
     return web.FileResponse(STATIC_DIR / "wallboard.html", headers={"Cache-Control": "no-cache"})
@@ -259,10 +300,13 @@ def _interfaces(agent: Agent) -> tuple[str, ...]:
     return agent.interfaces
 
 
-def setup(app: web.Application, service: AgentStateService, board: BoardPublisher) -> None:
-    """Add the agent-state and wallboard routes to the web application."""
+def setup(
+    app: web.Application, service: AgentStateService, board: BoardPublisher, store: AgentStateStore
+) -> None:
+    """Add the agent-state, wallboard and report routes to the web application."""
     app[AGENT_STATES] = service
     app[BOARD] = board
+    app[STATE_STORE] = store
     app.router.add_get("/wallboard", wallboard_page)
     app.router.add_get("/api/agent/state", agent_state)
     app.router.add_post("/api/agent/queues", join_queue)
@@ -270,3 +314,4 @@ def setup(app: web.Application, service: AgentStateService, board: BoardPublishe
     app.router.add_post("/api/agent/pause", pause)
     app.router.add_post("/api/agent/unpause", unpause)
     app.router.add_get("/api/wallboard", wallboard_now)
+    app.router.add_get("/api/reports/agent-states", agent_state_report)

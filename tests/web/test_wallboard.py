@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import asyncio
+from datetime import UTC, datetime
 from typing import Any
 
 import pytest
 from aiohttp import ClientWebSocketResponse
 
-from tests.app_fixtures import ALICE, Desk
+from cti.agent_states import Presence, StatePeriod
+from cti.store import AgentStateStore
+from tests.app_fixtures import ALICE, Desk, Web
 from web_agent.accounts import Role
 from web_agent.app import SERVICES
 
@@ -105,3 +108,38 @@ async def test_agent_state_requests_need_a_pbx_and_a_login(desk: Desk) -> None:
         assert (elsewhere.status, (await elsewhere.json())["error_id"]) == (409, "pbx.refused")
         board = await desk.client.get("/api/wallboard", headers=auth)
         assert board.status == 403
+
+
+async def test_supervisors_read_time_in_state_per_agent(web: Web) -> None:
+    await web.agent("carol", role=Role.SUPERVISOR)
+    await web.agent("alice", interfaces=(ALICE,))
+    t0 = datetime(2026, 12, 1, 8, 0, tzinfo=UTC).timestamp()
+    await AgentStateStore(web.pool).record_periods(
+        [
+            StatePeriod(ALICE, Presence.READY, "", t0, t0 + 120),
+            StatePeriod(ALICE, Presence.PAUSED, "Lunch", t0 + 120, t0 + 1920),
+        ]
+    )
+    carol = {"Authorization": f"Bearer {await web.token('carol')}"}
+    span = {"since": "2026-12-01T15:00:00+07:00", "until": "2026-12-01T16:00:00+07:00"}
+    async with asyncio.timeout(10):
+        report = await web.client.get("/api/reports/agent-states", params=span, headers=carol)
+        assert report.status == 200
+        assert (await report.json())["totals"] == [
+            {"interface": ALICE, "state": "paused", "reason": "Lunch", "seconds": 1800.0},
+            {"interface": ALICE, "state": "ready", "reason": "", "seconds": 120.0},
+        ]
+        backwards = await web.client.get(
+            "/api/reports/agent-states",
+            params={"since": span["until"], "until": span["since"]},
+            headers=carol,
+        )
+        assert backwards.status == 422
+        naive = await web.client.get(
+            "/api/reports/agent-states",
+            params={"since": "2026-12-01T08:00", "until": span["until"]},
+            headers=carol,
+        )
+        assert naive.status == 422
+        alice = {"Authorization": f"Bearer {await web.token('alice')}"}
+        assert (await web.client.get("/api/reports/agent-states", params=span, headers=alice)).status == 403
