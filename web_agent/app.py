@@ -388,7 +388,7 @@ async def agent_socket(request: web.Request) -> web.WebSocketResponse:
             elif message.type is WSMsgType.ERROR:
                 log.warning("socket of agent %s failed: %s", agent.username, ws.exception())
     finally:
-        services.hub.disconnect(connection)
+        services.hub.disconnect(connection, ws)
         if writer is not None:
             writer.cancel()
             await asyncio.gather(writer, return_exceptions=True)

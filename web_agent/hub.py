@@ -225,8 +225,14 @@ class AgentHub:
             self._by_interface.setdefault(interface, set()).add(connection)
         return connection, False
 
-    def disconnect(self, connection: AgentConnection) -> None:
-        """The socket closed: keep the stream resumable for the grace period."""
+    def disconnect(self, connection: AgentConnection, ws: web.WebSocketResponse | None = None) -> None:
+        """The socket closed: keep the stream resumable for the grace period.
+
+        With `ws`, only when that socket is still the stream's: a browser that already resumed
+        on a new socket must not lose it when the old socket's handler finishes.
+        """
+        if ws is not None and connection.ws is not ws:
+            return
         if connection in self._connections:
             self._connections.discard(connection)
             connection.detach()

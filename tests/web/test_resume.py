@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator
-from typing import Any
+from typing import Any, cast
 
 import asyncpg
 import pytest
-from aiohttp import ClientWebSocketResponse
+from aiohttp import ClientWebSocketResponse, web
 from aiohttp.test_utils import TestClient, TestServer
 
 from cti.events import CallAnswered, OfferRetracted, RetractReason
@@ -17,6 +17,7 @@ from hotline.app import build_web_app
 from hotline.settings import load_settings
 from tests.app_fixtures import FAST_HASHER, Web
 from tests.conftest import eventually
+from web_agent.accounts import Agent, Role
 from web_agent.app import SERVICES
 from web_agent.hub import AgentHub
 from web_agent.stream import ResumableStream
@@ -152,3 +153,45 @@ def test_stream_since_refuses_what_it_no_longer_holds() -> None:
     assert stream.since(0) is None
     assert stream.since(4) is None
     assert stream.since(-1) is None
+
+
+async def test_the_old_socket_closing_late_does_not_detach_a_resumed_stream() -> None:
+    """The slow socket's handler may finish after its browser already resumed on a new socket."""
+    hub = AgentHub(send_queue=8, resume_buffer=64)
+    alice = Agent(1, "alice", "Alice", Role.AGENT, (ALICE,))
+    old_ws, new_ws = cast(web.WebSocketResponse, object()), cast(web.WebSocketResponse, object())
+    connection, _ = hub.connect(alice, old_ws)
+    for i in range(9):  # one more than the send queue: the stream is dropped and detached
+        hub.send([ALICE], pop(f"6.{i}"))
+    assert hub.connection_count == 0
+    resumed, ok = hub.connect(alice, new_ws, (connection.stream.scope, 0))
+    assert ok
+    assert resumed is connection
+    hub.disconnect(connection, old_ws)  # the old handler's cleanup, late
+    assert connection.ws is new_ws
+    assert hub.connection_count == 1
+    hub.disconnect(connection, new_ws)
+    assert hub.connection_count == 0
+
+
+async def test_a_browser_dropped_for_reading_too_slowly_resumes_and_keeps_its_new_socket(web: Web) -> None:
+    await web.agent("alice", interfaces=(ALICE,))
+    hub = web.client.app[SERVICES].hub
+    token = await web.token("alice")
+    async with asyncio.timeout(20):
+        old, hello = await open_socket(web, token)
+        await old.receive_json()  # snapshot
+        # Synchronous sends never yield, so the writer cannot drain: the bounded queue overflows.
+        for i in range(300):
+            hub.send([ALICE], pop(f"5.{i}"))
+        assert hub.connection_count == 0
+        new, again = await open_socket(web, token, f"&scope={hello['scope']}&since=0")
+        assert again["resumed"] is True
+        # The old socket's handler ends only now; the new socket must stay the stream's.
+        while not old.closed:
+            await old.receive()
+        hub.send([ALICE], pop("5.300"))
+        seqs = [(await new.receive_json())["seq"] for _ in range(301)]
+        assert seqs == list(range(1, 302))
+        assert hub.connection_count == 1
+        await new.close()
