@@ -779,9 +779,11 @@ class PbxSimulator:
             (m for m in self._members.values() if raw and raw in (m.agent.location, m.agent.interface)), None
         )
         if queue and queue != self._queue_name:
-            self._send(
-                session, p.error, {**reply, "message": "Unable to add interface to queue: No such queue"}
-            )
+            if verb == "queuepause":
+                self._send(session, p.pause_not_found, reply)
+            else:
+                doing = "add interface to" if verb == "queueadd" else "remove interface from"
+                self._send(session, p.error, {**reply, "message": f"Unable to {doing} queue: No such queue"})
             return
         if verb == "queueadd":
             if member is None:
