@@ -50,6 +50,7 @@ bench: $(VENV)/.test-installed
 	$(BIN)/python bench/ami_ingest.py
 	$(BIN)/python bench/screen_pop_latency.py
 	$(BIN)/python bench/tickets.py
+	$(BIN)/python bench/wallboard_fanout.py
 
 clean:
 	rm -rf $(VENV) var/test .mypy_cache .ruff_cache .pytest_cache

@@ -90,7 +90,11 @@ class PopRelay:
 
 async def serve(port: int, ami: AmiSettings) -> None:
     """Serve on 127.0.0.1:`port` until SIGTERM or SIGINT, then close AMI and the web side."""
-    relay = PopRelay()
+    await serve_app(PopRelay(), port, ami)
+
+
+async def serve_app(relay: PopRelay, port: int, ami: AmiSettings) -> None:
+    """Serve `relay` (a PopRelay or a subclass) until SIGTERM or SIGINT."""
     app = web.Application()
     app.router.add_get("/ws", relay.socket)
     app.router.add_get("/api/health", relay.health)

@@ -6,7 +6,10 @@ CtiError
 ├── AmiActionError          the PBX answered an action with Response: Error
 ├── AmiAuthenticationError  the PBX refused our login (wrong user or secret)
 ├── AmiNotConnectedError    an action was sent while there is no logged-in connection
-└── AmiTimeoutError         the PBX did not answer an action within its deadline
+├── AmiTimeoutError         the PBX did not answer an action within its deadline
+└── AgentStateError         an agent-state request that cannot be carried out
+    ├── UnknownPauseReasonError  the pause reason is not one of the configured reasons
+    └── NotInQueueError          the agent is in no queue (or not in the one named)
 """
 
 from __future__ import annotations
@@ -58,3 +61,26 @@ class AmiTimeoutError(CtiError):
         super().__init__(f"AMI action {action} got no answer within {timeout_s:g} s")
         self.action = action
         self.timeout_s = timeout_s
+
+
+class AgentStateError(CtiError):
+    """An agent-state request (log in, pause...) that cannot be carried out as asked."""
+
+
+class UnknownPauseReasonError(AgentStateError):
+    """The pause reason is not one of the configured reasons."""
+
+    def __init__(self, reason: str, allowed: tuple[str, ...]) -> None:
+        super().__init__(f"pause reason {reason!r} is not one of: {', '.join(allowed)}")
+        self.reason = reason
+        self.allowed = allowed
+
+
+class NotInQueueError(AgentStateError):
+    """The agent is not a member of any queue, or not of the queue named."""
+
+    def __init__(self, interface: str, queue: str | None) -> None:
+        where = f"queue {queue!r}" if queue else "any queue"
+        super().__init__(f"{interface} is not logged in to {where}")
+        self.interface = interface
+        self.queue = queue

@@ -1,6 +1,7 @@
 """Built-in PBX simulator: a loopback AMI server that plays queue calls like a real Asterisk 22.
 
-Every byte it sends comes from a frame a real Asterisk 22.10.1 sent in the lab (`cti/scenarios/`).
+Every byte it sends comes from a frame a real Asterisk 22.10.1 sent in the lab (`cti/scenarios/`),
+queue-member actions (QueueAdd, QueueRemove, QueuePause) included.
 At start each recorded frame is compiled once into a %-template whose holes are the identifying
 values only: ids, channel names, caller, queue, agent interface, timings, counters and ActionIDs.
 A call is the recorded event sequence rendered with fresh values and replayed on the recorded
@@ -364,7 +365,7 @@ class PbxSimulator:
                 break
             agent = candidates[(start + k) % len(candidates)]
             member = self._member(agent)
-            if not member.busy:
+            if member.available:
                 member.ring()
                 taken.append(agent)
         if taken and rotate:
@@ -388,14 +389,21 @@ class PbxSimulator:
 
     def _free_agent(self, interface: str) -> None:
         member = self._members[interface]
+        member.idle()
+        self._offer(member)
+
+    def _offer(self, member: _Member) -> None:
+        """Hand an available member straight to the caller who waited longest for them."""
+        if not member.available:
+            return
+        interface = member.agent.interface
         for waiter in self._agent_waiters:
             wanted, future = waiter
             if interface in wanted and not future.done():
                 self._agent_waiters.remove(waiter)
-                member.ring()  # handed straight to the caller who waited longest
+                member.ring()
                 future.set_result(interface)
                 return
-        member.idle()
 
     def _member(self, agent: _AgentInterface) -> _Member:
         member = self._members.get(agent.interface)
@@ -679,6 +687,8 @@ class PbxSimulator:
             self._core_show_channels(session, action.action_id_line)
         elif verb == "queuestatus":
             self._queue_status(session, action)
+        elif verb in ("queueadd", "queueremove", "queuepause"):
+            self._queue_member_action(session, verb, action)
         else:
             self._send(session, p.unknown_command, {**reply, "action": name})
             self._broadcast(
@@ -758,6 +768,71 @@ class PbxSimulator:
             session.pending.append(item_text.encode())
         self._send(session, p.channels_complete, {**reply, "list_items": str(len(items))})
 
+    def _queue_member_action(self, session: _Session, verb: str, action: _Action) -> None:
+        """QueueAdd, QueueRemove and QueuePause of a configured agent, answered as ami_f shows."""
+        assert self._protocol is not None
+        p = self._protocol
+        reply = {"action_id_line": action.action_id_line}
+        queue = action.get("queue")
+        raw = action.get("interface")
+        member = next(
+            (m for m in self._members.values() if raw and raw in (m.agent.location, m.agent.interface)), None
+        )
+        if queue and queue != self._queue_name:
+            if verb == "queuepause":
+                self._send(session, p.pause_not_found, reply)
+            else:
+                doing = "add interface to" if verb == "queueadd" else "remove interface from"
+                self._send(session, p.error, {**reply, "message": f"Unable to {doing} queue: No such queue"})
+            return
+        if verb == "queueadd":
+            if member is None:
+                message = "Unable to add interface to queue: the simulator knows only its configured agents"
+                self._send(session, p.error, {**reply, "message": message})
+            elif member.in_queue:
+                self._send(session, p.already_there, reply)
+            else:
+                member.in_queue, member.dynamic = True, True
+                member.paused = action.get("paused").lower() == "true"
+                member.reason = ""
+                penalty = action.get("penalty")
+                member.penalty = int(penalty) if penalty.isdigit() else 0
+                self._send(session, p.queue_add_ok, reply)
+                self._broadcast("QueueMemberAdded", p.member_added, self._member_values(member))
+                self._offer(member)
+        elif member is None or not member.in_queue:
+            self._send(session, p.remove_not_there if verb == "queueremove" else p.pause_not_found, reply)
+        elif verb == "queueremove":
+            member.in_queue = False
+            self._send(session, p.remove_ok, reply)
+            self._broadcast("QueueMemberRemoved", p.member_removed, self._member_values(member))
+        else:
+            member.paused = action.get("paused").lower() == "true"
+            member.reason = action.get("reason") if member.paused else ""
+            if member.paused:
+                member.last_pause = int(time.time())
+            self._send(session, p.pause_ok if member.paused else p.unpause_ok, reply)
+            self._broadcast("QueueMemberPause", p.member_pause, self._member_values(member))
+            self._offer(member)
+
+    def _member_values(self, member: _Member) -> dict[str, str]:
+        a = member.agent
+        return {
+            "queue": self._queue_name,
+            "name": a.name,
+            "location": a.location,
+            "membership": "dynamic" if member.dynamic else "static",
+            "penalty": str(member.penalty),
+            "calls_taken": str(member.calls_taken),
+            "last_call": str(member.last_call),
+            "last_pause": str(member.last_pause),
+            "login_time": str(int(self._started_epoch)),
+            "in_call": str(member.in_call),
+            "status": str(member.status),
+            "paused": "1" if member.paused else "0",
+            "paused_reason": _c_escape(member.reason),
+        }
+
     def _queue_status(self, session: _Session, action: _Action) -> None:
         assert self._protocol is not None
         assert self._loop is not None
@@ -785,22 +860,11 @@ class PbxSimulator:
             for interface in self._agents:
                 m = self._members[interface]
                 a = m.agent
-                if wanted_member and wanted_member not in (a.location, a.name, a.interface):
+                if not m.in_queue or (
+                    wanted_member and wanted_member not in (a.location, a.name, a.interface)
+                ):
                     continue
-                items.append(
-                    p.queue_member
-                    % {
-                        **reply,
-                        "queue": self._queue_name,
-                        "name": a.name,
-                        "location": a.location,
-                        "calls_taken": str(m.calls_taken),
-                        "last_call": str(m.last_call),
-                        "login_time": str(int(self._started_epoch)),
-                        "in_call": str(m.in_call),
-                        "status": str(m.status),
-                    }
-                )
+                items.append(p.queue_member % {**reply, **self._member_values(m)})
             now = self._loop.time()
             for position, call in enumerate(q.waiting, start=1):
                 items.append(
@@ -874,6 +938,18 @@ class _Member:
     status: int = 1
     calls_taken: int = 0
     last_call: int = 0
+    # Queue membership as QueueAdd/QueueRemove/QueuePause leave it (configured agents start in).
+    in_queue: bool = True
+    dynamic: bool = False
+    penalty: int = 0
+    paused: bool = False
+    reason: str = ""
+    last_pause: int = 0
+
+    @property
+    def available(self) -> bool:
+        """Can be offered a call now."""
+        return self.in_queue and not self.paused and not self.busy
 
     def ring(self) -> None:
         self.busy, self.in_call, self.status = True, 0, 2
@@ -1248,7 +1324,34 @@ class _ProtocolTemplates:
     channels_start: str
     channels_complete: str
     shutdown: str
+    queue_add_ok: str
+    already_there: str
+    member_added: str
+    pause_ok: str
+    unpause_ok: str
+    member_pause: str
+    remove_ok: str
+    remove_not_there: str
+    member_removed: str
+    pause_not_found: str
 
+
+_MEMBER_EVENT_HOLES: dict[str, str | tuple[str, str]] = {
+    "Queue": "queue",
+    "MemberName": "name",
+    "Interface": "location",
+    "StateInterface": "location",
+    "Membership": "membership",
+    "Penalty": "penalty",
+    "CallsTaken": "calls_taken",
+    "LastCall": "last_call",
+    "LastPause": "last_pause",
+    "LoginTime": "login_time",
+    "InCall": "in_call",
+    "Status": "status",
+    "Paused": "paused",
+    "PausedReason": "paused_reason",
+}
 
 _SECURITY_HOLES: dict[str, str | tuple[str, str]] = {
     "EventTV": "event_tv",
@@ -1266,6 +1369,7 @@ def _protocol_templates() -> _ProtocolTemplates:
     h = _read_transcript("ami_h_misc_actions.txt")
     e = _read_transcript("ami_e_list_actions.txt")
     k = _read_transcript("ami_k_restart.txt")
+    f = _read_transcript("ami_f_queue_member_admin.txt")
     if a[1].data != b"Asterisk Call Manager/11.0.0\r\n":
         raise _RecordingError("ami_a_login.txt record 1 is not the AMI banner")
     list_complete: dict[str, str | tuple[str, str]] = {"ListItems": "list_items"}
@@ -1309,11 +1413,16 @@ def _protocol_templates() -> _ProtocolTemplates:
                 "Name": "name",
                 "Location": "location",
                 "StateInterface": "location",
+                "Membership": "membership",
+                "Penalty": "penalty",
                 "CallsTaken": "calls_taken",
                 "LastCall": "last_call",
+                "LastPause": "last_pause",
                 "LoginTime": "login_time",
                 "InCall": "in_call",
                 "Status": "status",
+                "Paused": "paused",
+                "PausedReason": "paused_reason",
             },
         ),
         queue_entry=_session_template(
@@ -1334,6 +1443,16 @@ def _protocol_templates() -> _ProtocolTemplates:
         channels_start=_session_template(e[215], {}),
         channels_complete=_session_template(e[224], list_complete),
         shutdown=_session_template(k[169], {}),
+        queue_add_ok=_session_template(f[7], {}),
+        already_there=_session_template(f[12], {}),
+        member_added=_session_template(f[9], _MEMBER_EVENT_HOLES),
+        pause_ok=_session_template(f[14], {}),
+        unpause_ok=_session_template(f[23], {}),
+        member_pause=_session_template(f[16], _MEMBER_EVENT_HOLES),
+        remove_ok=_session_template(f[34], {}),
+        remove_not_there=_session_template(f[37], {}),
+        member_removed=_session_template(f[35], _MEMBER_EVENT_HOLES),
+        pause_not_found=_session_template(f[39], {}),
     )
 
 

@@ -1,4 +1,4 @@
-"""The call log in PostgreSQL: one row per queued call."""
+"""The call log in PostgreSQL (one row per queued call) and the agent-state periods."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ from datetime import UTC, datetime
 
 import asyncpg
 
+from cti.agent_states import StatePeriod
 from cti.events import CallEnded
 
 Db = asyncpg.Pool | asyncpg.Connection
@@ -96,3 +97,44 @@ class CallLogStore:
             limit,
         )
         return [LoggedCall(**dict(row)) for row in rows]
+
+
+@dataclass(frozen=True)
+class StateTotal:
+    """Seconds an interface spent in one state (and reason) over a report's span."""
+
+    interface: str
+    state: str
+    reason: str
+    seconds: float
+
+
+class AgentStateStore:
+    """Writes the closed agent-state periods and sums them for the time-in-state reports."""
+
+    def __init__(self, db: Db) -> None:
+        self._db = db
+
+    async def record_periods(self, periods: Sequence[StatePeriod]) -> None:
+        """Store closed periods (one batch, one round trip)."""
+        await self._db.executemany(
+            "INSERT INTO agent_state_periods (interface, state, reason, started_at, ended_at)"
+            " VALUES ($1, $2, $3, $4, $5)",
+            [(p.interface, p.presence.value, p.reason, _ts(p.started_at), _ts(p.ended_at)) for p in periods],
+        )
+
+    async def totals(self, since: datetime, until: datetime) -> list[StateTotal]:
+        """Seconds per interface, state and reason of the periods overlapping [since, until)."""
+        rows = await self._db.fetch(
+            """
+            SELECT interface, state, reason,
+                   sum(extract(epoch FROM least(ended_at, $2) - greatest(started_at, $1)))::float8 AS seconds
+            FROM agent_state_periods
+            WHERE ended_at > $1 AND started_at < $2
+            GROUP BY interface, state, reason
+            ORDER BY interface, state, reason
+            """,
+            since,
+            until,
+        )
+        return [StateTotal(**dict(row)) for row in rows]

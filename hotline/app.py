@@ -20,6 +20,7 @@ import asyncpg
 from aiohttp import web
 from argon2 import PasswordHasher
 
+from cti.agent_service import AgentStateService
 from cti.ami_client import AmiClient, AmiSettings
 from cti.ami_protocol import AmiMessage
 from cti.calls import CallTracker
@@ -34,7 +35,7 @@ from cti.events import (
     QueueCallerAbandoned,
 )
 from cti.screen_pop import CallerCardLike, ScreenPopService
-from cti.store import CallCustomer, CallLogStore
+from cti.store import AgentStateStore, CallCustomer, CallLogStore
 from customers.errors import CustomerNotFoundError
 from customers.store import CustomerStore
 from hotline.bus import EventBus
@@ -59,6 +60,8 @@ from tickets.smtp import SmtpChannel
 from tickets.store import TicketStore
 from web_agent.accounts import AccountService
 from web_agent.app import AccessLogger, WebServices, create_app
+from web_agent.board import BoardPublisher
+from web_agent.board import setup as setup_board
 from web_agent.hub import AgentHub
 from web_agent.store import AccountStore
 from web_agent.ticket_json import event_json
@@ -268,21 +271,31 @@ def build_tickets(
 class CallPipeline:
     """AMI events -> call tracker -> bus; and the resync after every (re)connect."""
 
-    def __init__(self, bus: EventBus, clock: Callable[[], float] = time.time) -> None:
+    def __init__(
+        self,
+        bus: EventBus,
+        clock: Callable[[], float] = time.time,
+        agent_states: AgentStateService | None = None,
+    ) -> None:
         self._bus = bus
         self._clock = clock
         self._tracker = CallTracker()
+        self._agent_states = agent_states
 
     def on_ami_event(self, message: AmiMessage) -> None:
         """Feed one AMI event to the tracker and publish what it derives."""
         for event in self._tracker.feed(message, self._clock()):
             self._bus.publish(event)
+        if self._agent_states is not None:
+            self._agent_states.on_ami_event(message)
 
     async def resync(self, client: AmiClient) -> None:
         """After a (re)connect, ask the PBX what is really going on and reconcile."""
         channels = await client.list_action("CoreShowChannels")
         queues = await client.list_action("QueueStatus")
         events = self._tracker.resync(channels.items, queues.items, self._clock())
+        if self._agent_states is not None:
+            self._agent_states.resync(queues.items)
         log.info(
             "resynced with the PBX: %d channels, %d queue items, %d call updates",
             len(channels.items),
@@ -322,7 +335,15 @@ def build_web_app(
     ticket rule sees.
     """
     bus = EventBus()
-    hub = AgentHub(send_queue=settings.web.ws_send_queue)
+    hub = AgentHub(
+        send_queue=settings.web.ws_send_queue,
+        resume_buffer=settings.web.ws_resume_buffer,
+        resume_grace_s=settings.web.ws_resume_grace_s,
+    )
+    board = BoardPublisher(hub)
+    state_store = AgentStateStore(pool)
+    agent_states = AgentStateService(settings.agent_states, board, state_store)
+    board.bind(agent_states)
     accounts_store = AccountStore(pool)
     accounts = AccountService(accounts_store, token_ttl_s=settings.web.token_ttl_s, hasher=hasher)
     customers = CustomerStore(pool, default_country=settings.customers.default_country)
@@ -335,13 +356,14 @@ def build_web_app(
     for ticket_kind in TICKET_EVENT_TYPES:
         bus.subscribe(ticket_kind, follow_ups.handle)
     bus.subscribe(NoticeAttempted, follow_ups.handle_notice)
-    pipeline = CallPipeline(bus)
+    pipeline = CallPipeline(bus, agent_states=agent_states)
     client: AmiClient | None = None
     if ami is not None:
         ami_client = AmiClient(
             ami, on_event=pipeline.on_ami_event, on_connected=lambda: pipeline.resync(ami_client)
         )
         client = ami_client
+        agent_states.attach(ami_client)
 
     async def database_ok() -> bool:
         return bool(await pool.fetchval("SELECT true"))
@@ -359,9 +381,15 @@ def build_web_app(
         )
     )
 
+    setup_board(app, agent_states, board, state_store)
+
     async def ami_and_pops(app: web.Application) -> AsyncIterator[None]:
+        states_task = asyncio.get_running_loop().create_task(agent_states.run())
         task = asyncio.get_running_loop().create_task(run_ami(client)) if client is not None else None
         yield
+        states_task.cancel()
+        await asyncio.gather(states_task, return_exceptions=True)
+        await agent_states.close()
         if client is not None and task is not None:
             task.cancel()
             await asyncio.gather(task, return_exceptions=True)

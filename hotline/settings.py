@@ -16,7 +16,9 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
+from cti.agent_service import DEFAULT_PAUSE_REASONS, AgentStateSettings
 from cti.ami_client import AmiSettings
+from cti.kpi import KpiSettings
 from customers.model import Tier
 from customers.phone import COUNTRIES
 from customers.settings import CustomerSettings
@@ -53,6 +55,7 @@ class Settings:
     sla: SlaPolicy
     smtp: SmtpSettings | None
     ami: AmiSettings | None
+    agent_states: AgentStateSettings
     database_url: str | None = field(repr=False)
     data_dir: Path
     log_level: str
@@ -127,6 +130,34 @@ def _categories(value: Any) -> tuple[str, ...]:
     return names
 
 
+def _reasons(value: Any) -> tuple[str, ...]:
+    items = value.split(",") if isinstance(value, str) else value
+    if not isinstance(items, list | tuple) or not all(isinstance(i, str) for i in items):
+        raise ValueError(f"expected a list of reasons, got {value!r}")
+    reasons = tuple(i.strip() for i in items if i.strip())
+    if not reasons or any(len(r) > 40 or "\r" in r or "\n" in r for r in reasons):
+        raise ValueError("expected 1 or more reasons of at most 40 characters, without line breaks")
+    return reasons
+
+
+def _share(value: Any) -> float:
+    if isinstance(value, bool):
+        raise ValueError(f"expected a share between 0 and 1, got {value!r}")
+    number = float(value)
+    if not 0 < number <= 1:
+        raise ValueError(f"{value!r} is not a share in (0, 1]")
+    return number
+
+
+def _seconds_or_zero(value: Any) -> float:
+    if isinstance(value, bool):
+        raise ValueError(f"expected seconds, got {value!r}")
+    number = float(value)
+    if not 0 <= number <= 3600:
+        raise ValueError(f"{value!r} seconds is not between 0 and one hour")
+    return number
+
+
 def _country(value: Any) -> str:
     text = _text(value).strip().upper()
     if text not in COUNTRIES:
@@ -155,6 +186,8 @@ _KEYS = (
     _Key("server", "token_ttl_s", _int_in(300, 30 * 86_400), 12 * 3600),
     _Key("server", "ws_send_queue", _int_in(8, 100_000), 256),
     _Key("server", "public_url", _url("http", "https"), ""),
+    _Key("server", "ws_resume_buffer", _int_in(0, 100_000), 512),
+    _Key("server", "ws_resume_grace_s", _seconds, 120.0),
     _Key("database", "url", _url("postgresql", "postgres"), "", secret=True),
     _Key("ami", "url", _url("ami"), "", secret=True),
     _Key("ami", "ping_interval_s", _seconds, 20.0),
@@ -167,6 +200,10 @@ _KEYS = (
     _Key("tickets", "calendar_file", _text, str(CONFIG_DIR / "calendar.toml")),
     _Key("smtp", "url", _url("smtp", "smtps"), "", secret=True),
     _Key("smtp", "from_address", _text, "Hotline <support@hotline.invalid>"),
+    _Key("agents", "pause_reasons", _reasons, DEFAULT_PAUSE_REASONS),
+    _Key("agents", "wrap_up_s", _seconds_or_zero, 0.0),
+    _Key("wallboard", "service_level_s", _seconds, 20.0),
+    _Key("wallboard", "service_level_target", _share, 0.8),
     _Key("paths", "data_dir", _text, "var"),
     _Key("logging", "level", _choice(*LOG_LEVELS, upper=True), "INFO"),
     _Key("logging", "format", _choice(*LOG_FORMATS), "text"),
@@ -242,6 +279,16 @@ def load_settings(path: Path | None, environ: Mapping[str, str]) -> Settings:
             port=values["server.port"],
             token_ttl_s=values["server.token_ttl_s"],
             ws_send_queue=values["server.ws_send_queue"],
+            ws_resume_buffer=values["server.ws_resume_buffer"],
+            ws_resume_grace_s=values["server.ws_resume_grace_s"],
+        ),
+        agent_states=AgentStateSettings(
+            pause_reasons=values["agents.pause_reasons"],
+            kpi=KpiSettings(
+                service_level_s=values["wallboard.service_level_s"],
+                service_level_target=values["wallboard.service_level_target"],
+                wrap_up_s=values["agents.wrap_up_s"],
+            ),
         ),
         customers=CustomerSettings(default_country=values["customers.default_country"]),
         tickets=TicketSettings(
@@ -283,4 +330,8 @@ def _read_file(path: Path | None, problems: list[str]) -> dict[str, Any]:
 
 def describe_keys() -> list[tuple[str, str, str]]:
     """(file key, environment variable, default) for every setting, for the README and `--help`."""
-    return [(key.dotted, key.env, "" if key.secret else str(key.default)) for key in _KEYS]
+    return [(key.dotted, key.env, "" if key.secret else _shown(key.default)) for key in _KEYS]
+
+
+def _shown(default: Any) -> str:
+    return ", ".join(default) if isinstance(default, tuple) else str(default)

@@ -27,7 +27,7 @@ ALICE, BOB = "Local/1001@agents", "Local/1002@agents"
 
 FAST_HASHER = PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)
 TABLES = (
-    "ticket_notices, ticket_events, tickets, ticket_handlers, "
+    "ticket_notices, ticket_events, tickets, ticket_handlers, agent_state_periods, "
     "auth_tokens, agent_interfaces, agents, call_log, interactions, customer_phones, customers"
 )
 
@@ -96,6 +96,7 @@ class Desk:
         token = (await login.json())["token"]
         ws = await self.client.ws_connect(f"/ws?token={token}")
         assert (await ws.receive_json())["op"] == "hello"
+        assert (await ws.receive_json())["op"] == "snapshot"
         return ws
 
 

@@ -16,6 +16,14 @@ from aiohttp import WSMsgType, web
 from aiohttp.abc import AbstractAccessLogger
 from aiohttp.typedefs import Handler
 
+from cti.errors import (
+    AmiActionError,
+    AmiInjectionError,
+    AmiNotConnectedError,
+    AmiTimeoutError,
+    NotInQueueError,
+    UnknownPauseReasonError,
+)
 from customers.errors import CustomerNotFoundError, CustomersError, InvalidCustomerError
 from customers.model import NewCustomer, Tier
 from tickets.errors import (
@@ -78,6 +86,12 @@ _ERRORS: tuple[tuple[type[Exception], int, str], ...] = (
     # Two requests locked the same rows in opposite orders; PostgreSQL undid one of them.
     (asyncpg.DeadlockDetectedError, 409, "service.retry"),
     (asyncpg.SerializationError, 409, "service.retry"),
+    (UnknownPauseReasonError, 422, "agent_state.unknown_reason"),
+    (NotInQueueError, 409, "agent_state.not_in_queue"),
+    (AmiInjectionError, 422, "validation.failed"),
+    (AmiActionError, 409, "pbx.refused"),
+    (AmiNotConnectedError, 503, "pbx.unavailable"),
+    (AmiTimeoutError, 504, "pbx.timeout"),
     (asyncpg.PostgresConnectionError, 503, "service.database_unavailable"),
     (asyncpg.InterfaceError, 503, "service.database_unavailable"),
     (OSError, 503, "service.database_unavailable"),
@@ -127,6 +141,8 @@ def _extra(exc: Exception) -> dict[str, Any]:
 
 
 def _public_message(exc: Exception, status: int) -> str:
+    if isinstance(exc, AmiNotConnectedError | AmiTimeoutError):
+        return "The phone system is not answering right now; nothing was changed. Try again in a moment."
     if status == 503:
         return "The database is not reachable right now; nothing was changed. Try again in a moment."
     if isinstance(exc, asyncpg.DeadlockDetectedError | asyncpg.SerializationError):
@@ -322,22 +338,45 @@ async def agent_socket(request: web.Request) -> web.WebSocketResponse:
     except AuthenticationRequiredError:
         await ws.close(code=WS_CLOSE_TOKEN_INVALID, message=b"token invalid or expired")
         return ws
-    connection = services.hub.connect(agent, ws)
-    log.info("agent %s connected (%d sockets open)", agent.username, services.hub.connection_count)
-    writer = asyncio.get_running_loop().create_task(connection.write_loop())
+    resume = _resume_point(request)
+    connection, resumed = services.hub.connect(agent, ws, resume)
+    log.info(
+        "agent %s connected%s (%d sockets open)",
+        agent.username,
+        " (stream resumed)" if resumed else "",
+        services.hub.connection_count,
+    )
+    # The hello (and the snapshot) leave before the writer starts, so they precede every event.
+    hello = {"op": "hello", "agent": agent_json(agent), "scope": connection.stream.scope, "resumed": resumed}
+    first = [json.dumps({**hello, "seq": connection.stream.seq})]
+    if not resumed:
+        first.append(services.hub.snapshot(connection))
+    writer: asyncio.Task[None] | None = None
     try:
-        await ws.send_str(json.dumps({"op": "hello", "agent": agent_json(agent)}), compress=False)
+        for frame in first:
+            await ws.send_str(frame, compress=False)
+        writer = asyncio.get_running_loop().create_task(connection.write_loop())
         async for message in ws:
             if message.type is WSMsgType.TEXT and message.data == "ping":
                 await ws.send_str('{"op":"pong"}', compress=False)
             elif message.type is WSMsgType.ERROR:
                 log.warning("socket of agent %s failed: %s", agent.username, ws.exception())
     finally:
-        services.hub.disconnect(connection)
-        writer.cancel()
-        await asyncio.gather(writer, return_exceptions=True)
+        services.hub.disconnect(connection, ws)
+        if writer is not None:
+            writer.cancel()
+            await asyncio.gather(writer, return_exceptions=True)
         log.info("agent %s disconnected", agent.username)
     return ws
+
+
+def _resume_point(request: web.Request) -> tuple[str, int] | None:
+    """`?scope=<id>&since=<seq>` of a reconnecting browser; None when absent or malformed."""
+    scope = request.query.get("scope", "")
+    since = request.query.get("since", "")
+    if not scope or len(scope) > 64 or not since.isdigit() or len(since) > 12:
+        return None
+    return scope, int(since)
 
 
 async def index(request: web.Request) -> web.FileResponse:

@@ -17,6 +17,8 @@ _OPT_STR: Schema = {"type": ["string", "null"]}
 _INT: Schema = {"type": "integer"}
 _OPT_INT: Schema = {"type": ["integer", "null"]}
 _BOOL: Schema = {"type": "boolean"}
+_NUMBER: Schema = {"type": "number"}
+_OPT_NUMBER: Schema = {"type": ["number", "null"]}
 _TIME: Schema = {"type": "string", "format": "date-time"}
 _OPT_TIME: Schema = {"type": ["string", "null"], "format": "date-time"}
 
@@ -92,6 +94,7 @@ _ERROR_RESPONSES = {
     "422": "ValidationFailed",
     "429": "RateLimited",
     "503": "Unavailable",
+    "504": "GatewayTimeout",
 }
 _AUTHED = ("401", "503")
 _TICKET_ID = _path("id", "the ticket's id (its number)")
@@ -238,6 +241,39 @@ _SCHEMAS: dict[str, Schema] = {
         }
     ),
     "Department": _obj({"department": _STR, "handlers": _INT, "open": _INT, "capacity": _INT, "room": _INT}),
+    "AgentStatus": _obj(
+        {
+            "interface": _STR,
+            "member_name": _OPT_STR,
+            "state": _enum(["ready", "on_call", "wrap_up", "paused", "logged_out"]),
+            "reason": _OPT_STR,
+            "since": _OPT_TIME,
+            "queues": _array(
+                _obj({"queue": _STR, "paused": _BOOL, "reason": _OPT_STR, "paused_since": _OPT_TIME})
+            ),
+        }
+    ),
+    "AgentState": _obj({"interfaces": _array(_ref("AgentStatus")), "pause_reasons": _array(_STR)}),
+    "Forecast": _obj(
+        {
+            "arrivals_per_hour": _NUMBER,
+            "handle_s": _NUMBER,
+            "agents": _INT,
+            "service_level": _OPT_NUMBER,
+            "target": _NUMBER,
+            "agents_needed": _OPT_INT,
+            "below_target": _BOOL,
+        }
+    ),
+    "StaffingWarning": _obj(
+        {
+            "interface": _STR,
+            "queue": _STR,
+            "reason": _STR,
+            "projected_now": _ref("Forecast"),
+            "projected_after": _ref("Forecast"),
+        }
+    ),
 }
 
 _RESPONSES = {
@@ -253,11 +289,15 @@ _RESPONSES = {
         (
             "Conflict",
             "tickets.illegal_transition, tickets.version_conflict, tickets.no_handler_available, "
-            "tickets.conflict or customers.conflict",
+            "tickets.conflict, customers.conflict, agent_state.not_in_queue, pbx.refused or service.retry",
         ),
-        ("ValidationFailed", "validation.failed (with details) or tickets.unknown_handler"),
+        (
+            "ValidationFailed",
+            "validation.failed (with details), tickets.unknown_handler or agent_state.unknown_reason",
+        ),
         ("RateLimited", "auth.rate_limited; Retry-After says when to try again"),
-        ("Unavailable", "service.database_unavailable or service.timeout"),
+        ("Unavailable", "service.database_unavailable, service.timeout or pbx.unavailable"),
+        ("GatewayTimeout", "pbx.timeout: the phone system did not answer in time"),
     )
 }
 
@@ -652,6 +692,112 @@ _PATHS: dict[str, dict[str, Any]] = {
         )
     },
 }
+
+_AGENT_STATE = _ok("the agent's states now", _ref("AgentState"))
+_PBX = ("409", "422", "504")
+_PATHS.update(
+    {
+        "/api/agent/state": {
+            "get": _op(
+                "The signed-in agent's states and pause reasons",
+                "agents",
+                {**_AGENT_STATE, **_errors(*_AUTHED)},
+            )
+        },
+        "/api/agent/queues": {
+            "post": _op(
+                "Log in to a queue (QueueAdd on Asterisk for each of the agent's interfaces)",
+                "agents",
+                {**_AGENT_STATE, **_errors(*_AUTHED, *_PBX)},
+                body=_obj(
+                    {"queue": _STR, "penalty": {"type": "integer", "minimum": 0, "maximum": 1000}}, ("queue",)
+                ),
+            )
+        },
+        "/api/agent/queues/{queue}": {
+            "delete": _op(
+                "Log out of a queue (QueueRemove)",
+                "agents",
+                {**_AGENT_STATE, **_errors(*_AUTHED, *_PBX)},
+                parameters=[{"name": "queue", "in": "path", "required": True, "schema": _STR}],
+            )
+        },
+        "/api/agent/pause": {
+            "post": _op(
+                "Pause in every queue with a configured reason (QueuePause); warnings say when the "
+                "projected service level falls under target",
+                "agents",
+                {
+                    **_ok(
+                        "paused",
+                        {
+                            "allOf": [
+                                _ref("AgentState"),
+                                _obj({"warnings": _array(_ref("StaffingWarning"))}),
+                            ]
+                        },
+                    ),
+                    **_errors(*_AUTHED, *_PBX),
+                },
+                body=_obj({"reason": _STR}),
+            )
+        },
+        "/api/agent/unpause": {
+            "post": _op("Unpause in every queue", "agents", {**_AGENT_STATE, **_errors(*_AUTHED, *_PBX)})
+        },
+        "/api/wallboard": {
+            "get": _op(
+                "Queue figures and every agent's state now (supervisor, admin)",
+                "wallboard",
+                {
+                    **_ok(
+                        "the wallboard",
+                        _obj(
+                            {
+                                "at": _OPT_TIME,
+                                "queues": _array({"type": "object"}),
+                                "agents": _array(_ref("AgentStatus")),
+                            }
+                        ),
+                    ),
+                    **_errors(*_AUTHED, "403"),
+                },
+            )
+        },
+        "/api/reports/agent-states": {
+            "get": _op(
+                "Seconds each agent spent in each state and pause reason over a span (supervisor, admin)",
+                "reports",
+                {
+                    **_ok(
+                        "the totals",
+                        _obj(
+                            {
+                                "since": _TIME,
+                                "until": _TIME,
+                                "totals": _array(
+                                    _obj(
+                                        {
+                                            "interface": _STR,
+                                            "state": _STR,
+                                            "reason": _OPT_STR,
+                                            "seconds": _NUMBER,
+                                        }
+                                    )
+                                ),
+                            }
+                        ),
+                    ),
+                    **_errors(*_AUTHED, "403", "422"),
+                },
+                parameters=[
+                    {"name": "since", "in": "query", "required": True, "schema": _TIME},
+                    {"name": "until", "in": "query", "required": True, "schema": _TIME},
+                ],
+            )
+        },
+    }
+)
 
 OPENAPI: dict[str, Any] = {
     "openapi": "3.1.0",

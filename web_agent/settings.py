@@ -13,4 +13,6 @@ class WebSettings:
     port: int = 8080
     token_ttl_s: int = 12 * 3600
     ws_send_queue: int = 256
+    ws_resume_buffer: int = 512
+    ws_resume_grace_s: float = 120.0
     login_attempts_per_5min: int = 10

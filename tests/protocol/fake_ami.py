@@ -121,8 +121,14 @@ class FakeAmi:
     when several recorded actions match, the earliest source wins.
     """
 
-    def __init__(self, *sources: tuple[str, int], chunk_size: int | None = None) -> None:
+    def __init__(
+        self, *sources: tuple[str, int], chunk_size: int | None = None, repeats_in_order: bool = False
+    ) -> None:
         assert sources, "a FakeAmi needs at least one recorded connection"
+        # With repeats_in_order, an action sent again gets the answer recorded for its next
+        # occurrence (a duplicate QueueRemove is refused, as it was), and the last one after that.
+        self.repeats_in_order = repeats_in_order
+        self._used: set[int] = set()
         self.banner = load_exchanges(*sources[0])[0]
         self.exchanges = [exchange for source in sources for exchange in load_exchanges(*source)[1]]
         self.chunk_size = chunk_size
@@ -230,7 +236,13 @@ class FakeAmi:
         if name in self._rules.hold:
             self._rules.hold.remove(name)
             return True
-        exchange = next((e for e in self.exchanges if e.matches(action)), None)
+        candidates = [i for i, e in enumerate(self.exchanges) if e.matches(action)]
+        if self.repeats_in_order:
+            fresh = [i for i in candidates if i not in self._used]
+            candidates = fresh or candidates[-1:]
+        exchange = self.exchanges[candidates[0]] if candidates else None
+        if candidates:
+            self._used.add(candidates[0])
         if exchange is None:
             self.unmatched.append(action)
             return True

@@ -78,6 +78,10 @@ def test_every_problem_is_reported_at_once(tmp_path: Path) -> None:
         ({"HOTLINE_AMI_PING_INTERVAL_S": "-1"}, "between 0 and one day"),
         ({"HOTLINE_LOGGING_LEVEL": "LOUD"}, "not one of"),
         ({"HOTLINE_AMI_URL": "ami://host-without-user"}, "HOTLINE_AMI_URL"),
+        ({"HOTLINE_AGENTS_PAUSE_REASONS": " , "}, "1 or more reasons"),
+        ({"HOTLINE_AGENTS_WRAP_UP_S": "7200"}, "between 0 and one hour"),
+        ({"HOTLINE_WALLBOARD_SERVICE_LEVEL_TARGET": "80"}, "not a share"),
+        ({"HOTLINE_SERVER_WS_RESUME_GRACE_S": "0"}, "HOTLINE_SERVER_WS_RESUME_GRACE_S"),
     ],
 )
 def test_bad_values_are_refused_with_the_variable_named(env: dict[str, str], needle: str) -> None:
@@ -149,3 +153,24 @@ def test_sla_problems_are_reported_with_the_other_problems(tmp_path: Path) -> No
     assert "HOTLINE_TICKETS_CATEGORIES" in problems
     assert str(sla) in problems
     assert "urgent.vip" in problems
+
+
+def test_agent_state_and_wallboard_settings_reach_their_dataclasses() -> None:
+    settings = load_settings(
+        None,
+        {
+            "HOTLINE_AGENTS_PAUSE_REASONS": "Break, Coaching",
+            "HOTLINE_AGENTS_WRAP_UP_S": "15",
+            "HOTLINE_WALLBOARD_SERVICE_LEVEL_S": "30",
+            "HOTLINE_WALLBOARD_SERVICE_LEVEL_TARGET": "0.9",
+            "HOTLINE_SERVER_WS_RESUME_BUFFER": "64",
+        },
+    )
+    states = settings.agent_states
+    assert states.pause_reasons == ("Break", "Coaching")
+    assert (states.kpi.wrap_up_s, states.kpi.service_level_s, states.kpi.service_level_target) == (
+        15,
+        30,
+        0.9,
+    )
+    assert settings.web.ws_resume_buffer == 64

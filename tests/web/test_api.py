@@ -154,6 +154,7 @@ async def test_pops_reach_only_the_agent_whose_interface_rings(web: Web) -> None
         bob = await web.client.ws_connect(f"/ws?token={await web.token('bob')}")
         assert (await alice.receive_json())["op"] == "hello"
         assert (await bob.receive_json())["agent"]["username"] == "bob"
+        assert [(await ws.receive_json())["op"] for ws in (alice, bob)] == ["snapshot", "snapshot"]
 
         hub.send(
             ["Local/1001@agents"], ScreenPop("9.1", "support", "0901234567", "Jane", 1_800_000_000.0, None)
@@ -207,6 +208,7 @@ async def test_a_browser_that_stops_reading_is_dropped_not_waited_for(web: Web) 
     async with asyncio.timeout(10):
         ws = await web.client.ws_connect(f"/ws?token={await web.token('alice')}")
         assert (await ws.receive_json())["op"] == "hello"
+        assert (await ws.receive_json())["op"] == "snapshot"
         assert hub.connection_count == 1
         pop = ScreenPop("9.1", "support", "0901234567", "J" * 20_000, 1_800_000_000.0, None)
         # Synchronous sends never yield, so the writer cannot drain: the bounded queue overflows.

@@ -15,10 +15,16 @@ from tests.conftest import eventually
 pytestmark = pytest.mark.db
 
 
+POP_TYPES = {"screen_pop", "pop_retracted", "call_answered", "call_ended"}
+
+
 async def frames_until(ws: ClientWebSocketResponse, last_type: str) -> list[dict[str, Any]]:
+    """The pop frames up to the first of `last_type` (agent-state events are skipped)."""
     frames: list[dict[str, Any]] = []
     while not frames or frames[-1]["type"] != last_type:
-        frames.append(await ws.receive_json())
+        frame = await ws.receive_json()
+        if frame["type"] in POP_TYPES:
+            frames.append(frame)
     return frames
 
 

@@ -76,6 +76,9 @@
     lastFrameAtMs: 0,
     lastPingAtMs: 0,
     tickTimer: null,
+    // The resumable stream: a reconnect sends the scope and the last seq seen (see web_agent/stream.py).
+    scope: null,
+    lastSeq: 0,
     pops: new Map(), // call_id -> pop (see createPop)
     popCounter: 0, // unique suffix for form element ids
     todayCalls: [],
@@ -323,6 +326,8 @@
     if (socket) socket.close(1000, "signed out");
     clearPops();
     notifyPlugins("onSessionEnd");
+    state.scope = null;
+    state.lastSeq = 0;
     state.token = null;
     state.agent = null;
     state.todayCalls = [];
@@ -378,7 +383,9 @@
 
   function socketUrl() {
     const scheme = window.location.protocol === "https:" ? "wss:" : "ws:";
-    return scheme + "//" + window.location.host + "/ws?token=" + encodeURIComponent(state.token);
+    let url = scheme + "//" + window.location.host + "/ws?token=" + encodeURIComponent(state.token);
+    if (state.scope) url += "&scope=" + encodeURIComponent(state.scope) + "&since=" + state.lastSeq;
+    return url;
   }
 
   function connectSocket() {
@@ -420,10 +427,36 @@
   function handleFrame(frame) {
     if (!frame || typeof frame !== "object") return;
     if (frame.op === "hello") {
+      state.scope = typeof frame.scope === "string" ? frame.scope : null;
+      if (!frame.resumed) state.lastSeq = Number(frame.seq) || 0;
       onHello(frame.agent);
+    } else if (frame.op === "snapshot") {
+      state.lastSeq = Number(frame.seq) || 0;
+      applySnapshot(frame.data);
     } else if (frame.op === "event") {
+      if (frame.seq <= state.lastSeq) return; // replayed after a resume and already shown
+      state.lastSeq = frame.seq;
       handleEvent(frame.type, frame.data);
     }
+    // Other panels of the desktop (agent state) read the same stream.
+    notifyPlugins("onFrame", frame);
+  }
+
+  /** A fresh stream: bring back the pops still open on the server that this page lost. */
+  function applySnapshot(data) {
+    if (!data || !Array.isArray(data.pops)) return;
+    const open = new Set(data.pops.map(function (pop) {
+      return text(pop && pop.call_id);
+    }));
+    // A call that ended while we could not hear it: its card must not stay "Ringing".
+    state.pops.forEach(function (pop) {
+      if (!open.has(pop.callId) && (pop.status === "ringing" || pop.status === "on_call")) setPopStatus(pop, "ended");
+    });
+    data.pops.forEach(function (pop) {
+      if (!pop || state.pops.has(text(pop.call_id))) return;
+      onScreenPop(pop);
+      if (pop.answered) onCallAnswered({ call_id: pop.call_id, by_me: true });
+    });
   }
 
   function onHello(agent) {
@@ -1243,7 +1276,8 @@
       return state;
     },
     /** Register an object with hooks: onDesktopStart(agent), onSessionEnd(), onReconnect(),
-        onEvent(type, data), onPopBuilt(pop), onPopCustomer(pop), onTick(nowMs). */
+        onEvent(type, data), onFrame(frame) (every frame: hello, snapshot, event), onPopBuilt(pop),
+        onPopCustomer(pop), onTick(nowMs). */
     register: function (plugin) {
       plugins.push(plugin);
       // Registered after the desktop started (a resumed session answered quickly).

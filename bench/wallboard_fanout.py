@@ -1,0 +1,489 @@
+"""Wallboard fan-out: from AgentConnect leaving the PBX to the agent_state arriving on every screen.
+
+The issue's figure: 2,000 connected sockets (agents and wallboards) while the PBX simulator plays
+50 calls/s into Hotline: p99 event-to-screen latency and server CPU per event. The server runs in
+its own process (`hotline serve`); the simulator and every socket share this process, so both
+ends of a measurement read the same `time.perf_counter()`. A latency is the time between the
+simulator writing an AgentConnect frame and the `agent_state` frame saying that agent is on a
+call arriving on a socket that must show it: the agent's own desktop and every wallboard.
+Deliveries due in the measuring window that never arrive are counted as missed.
+
+The baseline, run with the same traffic (same seed) in the same run, is `bench/wallboard_relay.py`:
+our AMI client and one bare aiohttp frame per AgentConnect to the same sockets, with no
+agent-state tracker, no queue figures, no resumable streams. That is the floor of any live
+wallboard (AMI transport, parse, fan-out).
+
+Run: `.venv/bin/python bench/wallboard_fanout.py [--sockets 2000] [--wallboards 100]
+[--calls-per-s 50] [--seconds 20] [--database-url postgresql://…]` (same database rules as
+bench/screen_pop_latency.py).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import json
+import logging
+import math
+import os
+import platform
+import resource
+import secrets
+import sys
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from urllib.parse import urlencode
+
+import aiohttp
+from argon2 import PasswordHasher
+from machine import cpu_model
+from pop_relay import AMI_URL_ENV
+from screen_pop_latency import (
+    AMI_USER,
+    CONNECT_CONCURRENCY,
+    DATABASE_URL_ENV,
+    LOGIN_CONCURRENCY,
+    PASSWORD,
+    PROGRESS_EVERY_S,
+    SIGN_IN_TIMEOUT_S,
+    STOP_TIMEOUT_S,
+    CpuSample,
+    Load,
+    Usage,
+    _child_env,
+    _hotline_command,
+    embedded_database,
+    free_port,
+    percentile_ms,
+    prepare_database,
+    running_server,
+    scratch_database,
+    username,
+    wait_ready,
+)
+from websockets.asyncio.client import ClientConnection, connect
+from websockets.exceptions import ConnectionClosed
+
+from cti.ami_protocol import AmiMessage
+from cti.calls import normalise_interface
+from cti.simulator import PbxSimulator, SimulatorSettings
+from hotline.db import create_pool
+from web_agent.accounts import AccountService, Role
+from web_agent.store import AccountStore
+
+BENCH_DIR = os.path.dirname(os.path.abspath(__file__))
+FILES_PER_SOCKET = 2  # this process holds the client end, the server process its own
+
+
+def raise_open_file_limit(sockets: int) -> int:
+    """Raise this process's (and its children's) open-file limit to fit the sockets; return it."""
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    wanted = sockets * FILES_PER_SOCKET + 1024
+    if soft < wanted:
+        new = wanted if hard == resource.RLIM_INFINITY else min(wanted, hard)
+        resource.setrlimit(resource.RLIMIT_NOFILE, (new, hard))
+        soft = new
+    if soft < sockets + 256:
+        raise SystemExit(
+            f"the open-file limit ({soft}) is too low for {sockets} sockets; raise the hard limit"
+        )
+    return soft
+
+
+def board_name(index: int) -> str:
+    """The seeded supervisor account of wallboard `index`."""
+    return f"board{index:04d}"
+
+
+class FanoutClock:
+    """Pairs each AgentConnect the simulator writes with the agent_state frames it causes."""
+
+    def __init__(self, wallboards: int) -> None:
+        self.wallboards = wallboards
+        self.measuring = False
+        self.events = 0  # AgentConnects in the window
+        self.expected = 0  # deliveries they are owed
+        self.latencies_s: list[float] = []
+        # interface -> (sent at, screens still to see it); one open call per agent at a time.
+        self._pending: dict[str, list[float]] = {}
+        self.drained = asyncio.Event()
+
+    def on_frame_sent(self, name: str, frame: AmiMessage | bytes, sent_at: float) -> None:
+        """Simulator callback: start the clock of every AgentConnect written in the window."""
+        if name != "AgentConnect" or not self.measuring or not isinstance(frame, bytes):
+            return
+        start = frame.index(b"\r\nInterface: ") + 13
+        interface = normalise_interface(frame[start : frame.index(b"\r\n", start)].decode())
+        self._pending[interface] = [sent_at, float(self.wallboards + 1)]
+        self.events += 1
+        self.expected += self.wallboards + 1
+        self.drained.clear()
+
+    def on_screen(self, interface: str, received_at: float) -> None:
+        """A socket showed `interface` on a call."""
+        pending = self._pending.get(interface)
+        if pending is None:
+            return
+        self.latencies_s.append(received_at - pending[0])
+        pending[1] -= 1
+        if pending[1] <= 0:
+            del self._pending[interface]
+            if not self._pending and not self.measuring:
+                self.drained.set()
+
+    def stop(self) -> None:
+        """End the window; deliveries of AgentConnects already sent are still timed."""
+        self.measuring = False
+        if not self._pending:
+            self.drained.set()
+
+
+class Screens:
+    """Every open socket (agents' desktops and wallboards), each read by its own task."""
+
+    def __init__(self, clock: FanoutClock) -> None:
+        self._clock = clock
+        self._sockets: list[ClientConnection] = []
+        self._readers: set[asyncio.Task[None]] = set()
+        self._closing = False
+        self.closed_early = 0
+        self.frames = 0
+
+    async def connect(self, urls: Sequence[tuple[str, str]]) -> None:
+        """Open one socket per (owner, url) and wait for each server's hello."""
+        semaphore = asyncio.Semaphore(CONNECT_CONCURRENCY)
+
+        async def open_one(owner: str, url: str) -> None:
+            async with semaphore:
+                ws = await connect(
+                    url, open_timeout=20, close_timeout=2, ping_interval=None, compression=None, proxy=None
+                )
+                self._sockets.append(ws)
+                async with asyncio.timeout(20):
+                    hello = await ws.recv()
+                if not isinstance(hello, str) or '"hello"' not in hello:
+                    raise RuntimeError(f"expected a hello frame on {owner}'s socket, got {hello!r}")
+                task = asyncio.get_running_loop().create_task(self._read(ws))
+                self._readers.add(task)
+                task.add_done_callback(self._readers.discard)
+
+        async with asyncio.TaskGroup() as group:
+            for owner, url in urls:
+                group.create_task(open_one(owner, url))
+
+    async def _read(self, ws: ClientConnection) -> None:
+        on_screen = self._clock.on_screen
+        with contextlib.suppress(ConnectionClosed):
+            async for raw in ws:
+                received_at = time.perf_counter()
+                self.frames += 1
+                # Only on-call states are timed; the other frames are not parsed, so this
+                # process's own delays weigh as little as possible on both servers.
+                if not isinstance(raw, str) or '"on_call"' not in raw or '"agent_state"' not in raw:
+                    continue
+                data = json.loads(raw)["data"]
+                if data.get("state") == "on_call":
+                    on_screen(data["interface"], received_at)
+        if not self._closing:
+            self.closed_early += 1
+
+    @property
+    def count(self) -> int:
+        """Sockets opened."""
+        return len(self._sockets)
+
+    async def close(self) -> None:
+        """Close every socket (bounded), then stop the readers."""
+        self._closing = True
+        with contextlib.suppress(TimeoutError):
+            async with asyncio.timeout(STOP_TIMEOUT_S):
+                await asyncio.gather(*(ws.close() for ws in self._sockets), return_exceptions=True)
+        for task in self._readers:
+            task.cancel()
+        await asyncio.gather(*self._readers, return_exceptions=True)
+
+
+@dataclass(frozen=True)
+class Fanout:
+    """The traffic and the screens."""
+
+    load: Load  # agents = agent sockets
+    wallboards: int
+
+    @property
+    def sockets(self) -> int:
+        """All sockets: agents' desktops and wallboards."""
+        return self.load.agents + self.wallboards
+
+
+@dataclass(frozen=True)
+class Result:
+    """What one server did with the load."""
+
+    label: str
+    latencies_s: list[float]  # sorted
+    events: int
+    expected: int
+    frames: int
+    closed_early: int
+    usage: Usage
+
+    def p_ms(self, q: float) -> float:
+        """The q-quantile latency in milliseconds."""
+        return percentile_ms(self.latencies_s, q)
+
+    @property
+    def missed(self) -> int:
+        """Deliveries owed in the window that never arrived."""
+        return self.expected - len(self.latencies_s)
+
+    @property
+    def cpu_ms_per_event(self) -> float | None:
+        """Server CPU over the window per AgentConnect in it: everything the traffic costs, per event."""
+        if self.usage.server_cpu_s is None or not self.events:
+            return None
+        return self.usage.server_cpu_s / self.events * 1000
+
+
+async def seed_wallboards(url: str, count: int) -> None:
+    """Supervisor accounts for the wallboards."""
+    pool = await create_pool(url)
+    try:
+        hasher = PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)
+        accounts = AccountService(AccountStore(pool), token_ttl_s=3600, hasher=hasher)
+        async with asyncio.TaskGroup() as group:
+            for i in range(count):
+                group.create_task(
+                    accounts.create_agent(
+                        username=board_name(i),
+                        display_name=f"Wallboard {i}",
+                        password=PASSWORD,
+                        role=Role.SUPERVISOR,
+                        interfaces=[],
+                    )
+                )
+    finally:
+        await pool.close()
+
+
+async def hotline_urls(port: int, fanout: Fanout) -> list[tuple[str, str]]:
+    """Sign every agent and wallboard in through POST /api/auth/login."""
+    semaphore = asyncio.Semaphore(LOGIN_CONCURRENCY)
+    names = [username(i) for i in fanout.load.interfaces] + [board_name(i) for i in range(fanout.wallboards)]
+    async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=20)) as http:
+
+        async def sign_in(name: str) -> tuple[str, str]:
+            body = {"username": name, "password": PASSWORD}
+            async with semaphore, http.post(f"http://127.0.0.1:{port}/api/auth/login", json=body) as answer:
+                answer.raise_for_status()
+                token = (await answer.json())["token"]
+            return name, f"ws://127.0.0.1:{port}/ws?{urlencode({'token': token})}"
+
+        return list(await asyncio.gather(*(sign_in(n) for n in names)))
+
+
+async def relay_urls(port: int, fanout: Fanout) -> list[tuple[str, str]]:
+    """Agents by interface; wallboards with an empty one."""
+    agents = [(i, f"ws://127.0.0.1:{port}/ws?{urlencode({'interface': i})}") for i in fanout.load.interfaces]
+    boards = [(board_name(i), f"ws://127.0.0.1:{port}/ws?interface=") for i in range(fanout.wallboards)]
+    return agents + boards
+
+
+def relay_command(port: int, ami_url: str, database_url: str) -> tuple[list[str], dict[str, str]]:
+    """The floor's command line; it never touches the database."""
+    argv = [sys.executable, os.path.join(BENCH_DIR, "wallboard_relay.py"), "--port", str(port)]
+    return argv, _child_env({AMI_URL_ENV: ami_url})
+
+
+async def run_contender(
+    label: str, fanout: Fanout, database_url: str, callers: tuple[tuple[str, str], ...]
+) -> Result:
+    """Start a simulator and the server, connect every screen, play the traffic and time the fan-out."""
+    load = fanout.load
+    secret = secrets.token_urlsafe(16)
+    simulator = PbxSimulator(
+        SimulatorSettings(
+            username=AMI_USER,
+            secret=secret,
+            agent_interfaces=load.interfaces,
+            calls_per_minute=load.calls_per_s * 60,
+            ring_s=load.ring_s,
+            talk_s=load.talk_s,
+            caller_numbers=callers,
+            seed=load.seed,
+        )
+    )
+    clock = FanoutClock(fanout.wallboards)
+    screens = Screens(clock)
+    loop = asyncio.get_running_loop()
+    async with contextlib.AsyncExitStack() as stack:
+        await simulator.start()
+        stack.push_async_callback(simulator.close)
+        simulator.on_frame_sent(clock.on_frame_sent)
+        port = free_port()
+        ami_url = f"ami://{AMI_USER}:{secret}@127.0.0.1:{simulator.port}"
+        argv, env = (_hotline_command if label == "Hotline" else relay_command)(port, ami_url, database_url)
+        print(f"[{label}] starting the server on port {port}", file=sys.stderr)
+        server = await stack.enter_async_context(running_server(argv, env))
+        await wait_ready(server, port)
+        print(f"[{label}] connecting {fanout.sockets} sockets", file=sys.stderr)
+        async with asyncio.timeout(SIGN_IN_TIMEOUT_S * 2):
+            stack.push_async_callback(screens.close)
+            urls = await (hotline_urls if label == "Hotline" else relay_urls)(port, fanout)
+            await screens.connect(urls)
+        traffic = loop.create_task(simulator.run_traffic())
+
+        async def stop_traffic() -> None:
+            traffic.cancel()
+            await asyncio.gather(traffic, return_exceptions=True)
+
+        stack.push_async_callback(stop_traffic)
+        print(f"[{label}] {screens.count} sockets open; warming up {load.warmup_s:g} s", file=sys.stderr)
+        await asyncio.sleep(load.warmup_s)
+        clock.measuring = True
+        first = last = CpuSample.take(server.pid)
+        end_at = first.at_s + load.seconds
+        while (now := time.perf_counter()) < end_at:
+            await asyncio.sleep(min(PROGRESS_EVERY_S, end_at - now))
+            sample = CpuSample.take(server.pid)
+            share = Usage(last, sample).server_share
+            last = sample
+            print(
+                f"[{label}] {sample.at_s - first.at_s:5.1f}/{load.seconds:g} s  events {clock.events:6d}  "
+                f"deliveries {len(clock.latencies_s):8d}/{clock.expected:8d}  p99 so far "
+                f"{percentile_ms(sorted(clock.latencies_s), 0.99):7.1f} ms  server CPU "
+                f"{'n/a' if share is None else f'{share:.0%}'}",
+                file=sys.stderr,
+            )
+        clock.stop()
+        usage = Usage(first, CpuSample.take(server.pid))
+        with contextlib.suppress(TimeoutError):
+            async with asyncio.timeout(load.drain_s):
+                await clock.drained.wait()
+        return Result(
+            label,
+            sorted(clock.latencies_s),
+            clock.events,
+            clock.expected,
+            screens.frames,
+            screens.closed_early,
+            usage,
+        )
+
+
+def _ms(value: float | None) -> str:
+    return "n/a" if value is None or math.isnan(value) else f"{value:.1f} ms"
+
+
+def _ratio(ours: float | None, floor: float | None) -> str:
+    if ours is None or floor is None or math.isnan(ours) or math.isnan(floor) or floor <= 0:
+        return "–"
+    return f"**{ours / floor:.1f}×**"
+
+
+def _share(value: float | None) -> str:
+    return "n/a" if value is None else f"{value:.0%}"
+
+
+def table(fanout: Fanout, ours: Result, floor: Result) -> list[str]:
+    """The markdown rows for bench/RESULTS.md, headed by the machine and the load."""
+    load = fanout.load
+    bench = f"wallboard fan-out, {fanout.sockets} sockets ({fanout.wallboards} wallboards), {load.calls_per_s:g} calls/s"
+    lines = [
+        f"<!-- {datetime.now(UTC):%Y-%m-%d}; {load.seconds:g} s measured after {load.warmup_s:g} s warm-up, "
+        f"ring {load.ring_s:g} s, talk {load.talk_s:g} s, seed {load.seed}; baseline: bench/wallboard_relay.py "
+        f"(AmiClient -> one bare frame per AgentConnect to the agent and every wallboard); nproc {os.cpu_count()}, "
+        f"{cpu_model()}, Python {platform.python_version()}, {platform.system()} {platform.machine()} -->",
+        "| benchmark | figure | Hotline | baseline | ratio |",
+        "|---|---|---:|---:|---:|",
+    ]
+    for name, q in (("p50", 0.5), ("p95", 0.95), ("p99", 0.99), ("max", 1.0)):
+        lines.append(
+            f"| {bench} | {name} event-to-screen latency | {_ms(ours.p_ms(q))} | {_ms(floor.p_ms(q))} | "
+            f"{_ratio(ours.p_ms(q), floor.p_ms(q))} |"
+        )
+    lines.append(
+        f"| {bench} | deliveries received / expected (missed) | {len(ours.latencies_s)} / {ours.expected} "
+        f"({ours.missed}) | {len(floor.latencies_s)} / {floor.expected} ({floor.missed}) | – |"
+    )
+    lines.append(
+        f"| {bench} | server CPU per AgentConnect event | {_ms(ours.cpu_ms_per_event)} | "
+        f"{_ms(floor.cpu_ms_per_event)} | {_ratio(ours.cpu_ms_per_event, floor.cpu_ms_per_event)} |"
+    )
+    return lines
+
+
+def notes(results: Sequence[Result]) -> list[str]:
+    """Side figures that tell whether the run itself can be trusted."""
+    return [
+        f"{r.label}: {r.events} AgentConnect events in the window, {r.frames} frames read in all; server CPU "
+        f"{_share(r.usage.server_share)} of one core, load generator (this process) "
+        f"{_share(r.usage.generator_share)}; whole machine {_share(r.usage.machine_busy)} busy across its "
+        f"{os.cpu_count()} cores; sockets closed by the server: {r.closed_early}"
+        for r in results
+    ]
+
+
+async def run(fanout: Fanout, database_url: str | None) -> list[str]:
+    """Prepare the database, measure Hotline then the floor, and return the report lines."""
+    where = "an embedded PostgreSQL" if database_url is None else "a scratch database"
+    print(
+        f"seeding {fanout.load.agents} agents and {fanout.wallboards} wallboards in {where}", file=sys.stderr
+    )
+    database = embedded_database() if database_url is None else scratch_database(database_url)
+    async with database as url:
+        callers = await prepare_database(url, fanout.load)
+        await seed_wallboards(url, fanout.wallboards)
+        results = [await run_contender(label, fanout, url, callers) for label in ("Hotline", "floor")]
+    ours, floor = results
+    return [*table(fanout, ours, floor), "", *notes(results)]
+
+
+def main() -> int:
+    """Parse the options, run both servers, print the table."""
+    cli = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    cli.add_argument(
+        "--sockets", type=int, default=2000, help="sockets in all: agents' desktops and wallboards"
+    )
+    cli.add_argument("--wallboards", type=int, default=100, help="of which wallboards (supervisors)")
+    cli.add_argument("--calls-per-s", type=float, default=50.0, help="calls offered per second")
+    cli.add_argument("--seconds", type=float, default=20.0, help="length of the measuring window")
+    cli.add_argument("--warmup-s", type=float, default=8.0, help="traffic before measuring starts")
+    cli.add_argument("--drain-s", type=float, default=5.0, help="wait this long for the last deliveries")
+    cli.add_argument("--ring-s", type=float, default=1.0, help="how long an agent's phone rings")
+    cli.add_argument("--talk-s", type=float, default=6.0, help="how long an answered call lasts")
+    cli.add_argument("--seed", type=int, default=1, help="traffic seed (the same for both servers)")
+    cli.add_argument(
+        "--database-url",
+        default=os.environ.get(DATABASE_URL_ENV),
+        help=f"PostgreSQL superuser URL (default ${DATABASE_URL_ENV}, else an embedded PostgreSQL)",
+    )
+    args = cli.parse_args()
+    if not 0 < args.wallboards < args.sockets <= 20_000 or args.calls_per_s <= 0 or args.seconds <= 0:
+        cli.error("need 0 < --wallboards < --sockets <= 20000, and --calls-per-s and --seconds above 0")
+    raise_open_file_limit(args.sockets)
+    load = Load(
+        agents=args.sockets - args.wallboards,
+        calls_per_s=args.calls_per_s,
+        seconds=args.seconds,
+        warmup_s=args.warmup_s,
+        drain_s=args.drain_s,
+        ring_s=args.ring_s,
+        talk_s=args.talk_s,
+        seed=args.seed,
+    )
+    logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(levelname)-7s %(name)s: %(message)s")
+    try:
+        lines = asyncio.run(run(Fanout(load, args.wallboards), args.database_url))
+    except KeyboardInterrupt:
+        print("interrupted; servers stopped", file=sys.stderr)
+        return 130
+    print("\n".join(lines))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

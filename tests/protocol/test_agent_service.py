@@ -1,0 +1,179 @@
+"""Agent-state actions on a fake Asterisk replaying the queue-member recording (ami_f)."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator, Sequence
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
+
+import pytest
+
+from cti.agent_service import AgentStateService, AgentStateSettings, StaffingWarning
+from cti.agent_states import AgentStatus, Presence, StatePeriod
+from cti.ami_client import AmiClient
+from cti.errors import (
+    AmiActionError,
+    AmiInjectionError,
+    AmiNotConnectedError,
+    NotInQueueError,
+    UnknownPauseReasonError,
+)
+from cti.kpi import QueueFigures
+from hotline.app import CallPipeline
+from hotline.bus import EventBus
+from tests.conftest import eventually
+from tests.protocol.fake_ami import FakeAmi
+from tests.protocol.test_ami_client import running, settings_for
+
+ADMIN = ("ami_f_queue_member_admin.txt", 1)
+RESTARTED = ("ami_k_restart.txt", 2)
+AGENT = "Local/1002@agents"
+
+
+@dataclass
+class Sink:
+    """What the service pushed towards the browsers, and what it stored."""
+
+    states: list[AgentStatus] = field(default_factory=list)
+    figures: list[Sequence[QueueFigures]] = field(default_factory=list)
+    warnings: list[StaffingWarning] = field(default_factory=list)
+    periods: list[StatePeriod] = field(default_factory=list)
+
+    def agent_state(self, status: AgentStatus) -> None:
+        self.states.append(status)
+
+    def queue_figures(self, figures: Sequence[QueueFigures], at: float) -> None:
+        self.figures.append(figures)
+
+    def staffing_warning(self, warning: StaffingWarning) -> None:
+        self.warnings.append(warning)
+
+    async def record_periods(self, periods: Sequence[StatePeriod]) -> None:
+        self.periods.extend(periods)
+
+    def last_figure(self, queue: str, name: str) -> object:
+        """A figure of `queue` in the latest push, or None before one arrived."""
+        latest = {f.queue: f for f in self.figures[-1]} if self.figures else {}
+        return getattr(latest[queue], name) if queue in latest else None
+
+
+@asynccontextmanager
+async def service_on_fake(
+    *sources: tuple[str, int],
+) -> AsyncIterator[tuple[FakeAmi, AgentStateService, Sink]]:
+    sink = Sink()
+    service = AgentStateService(AgentStateSettings(publish_delay_s=0.01, tick_s=60), sink, sink)
+    async with FakeAmi(*sources, repeats_in_order=True) as fake:
+        client = AmiClient(settings_for(fake), on_event=service.on_ami_event)
+        service.attach(client)
+        async with running(client), asyncio.TaskGroup() as group:
+            background = group.create_task(service.run())
+            await eventually(lambda: client.connected)
+            yield fake, service, sink
+            background.cancel()
+        await service.close()
+
+
+def presence(service: AgentStateService) -> tuple[Presence, str] | None:
+    status = service.status(AGENT)
+    return None if status is None else (status.presence, status.reason)
+
+
+async def test_log_in_pause_unpause_and_log_out_go_through_asterisk() -> None:
+    async with asyncio.timeout(10), service_on_fake(ADMIN) as (fake, service, sink):
+        await service.log_in(AGENT, "noanswer", member_name="Agent 1002", penalty=1)
+        await eventually(lambda: presence(service) == (Presence.READY, ""))
+        # The wallboard hears of it without being asked: the figures follow the AMI event.
+        await eventually(lambda: sink.last_figure("noanswer", "ready") == 1)
+
+        await service.pause(AGENT, "Lunch")
+        await eventually(lambda: presence(service) == (Presence.PAUSED, "Lunch"))
+        await service.unpause(AGENT)
+        await eventually(lambda: presence(service) == (Presence.READY, ""))
+        status = service.status(AGENT)
+        assert status is not None
+        assert [m.queue for m in status.queues] == ["noanswer", "support", "vip"]
+
+        await service.log_out(AGENT, "noanswer")
+        await eventually(lambda: [m.queue for m in service.status(AGENT).queues] == ["support", "vip"])  # type: ignore[union-attr]
+        with pytest.raises(AmiActionError, match="Unable to remove interface"):
+            await service.log_out(AGENT, "noanswer")
+
+        # What went on the wire is exactly what the recorder sent to the real Asterisk.
+        assert fake.unmatched == []
+        sent = [(a.name, a.get("Queue"), a.get("Paused"), a.get("Reason")) for a in fake.actions[1:]]
+        assert sent == [
+            ("QueueAdd", "noanswer", "false", None),
+            ("QueuePause", "noanswer", "true", "Lunch"),
+            ("QueuePause", None, "false", None),
+            ("QueueRemove", "noanswer", None, None),
+            ("QueueRemove", "noanswer", None, None),
+        ]
+        assert [(s.presence, s.reason) for s in sink.states] == [
+            (Presence.READY, ""),
+            (Presence.PAUSED, "Lunch"),
+            (Presence.READY, ""),
+        ]
+        # The empty "logged out" stretch before Asterisk first mentioned the agent is not stored.
+        await eventually(lambda: len(sink.periods) == 2)
+        assert [(p.presence, p.reason) for p in sink.periods] == [
+            (Presence.READY, ""),
+            (Presence.PAUSED, "Lunch"),
+        ]
+
+
+async def test_requests_that_cannot_be_carried_out_send_nothing() -> None:
+    async with asyncio.timeout(10), service_on_fake(ADMIN) as (fake, service, _):
+        with pytest.raises(NotInQueueError):
+            await service.pause(AGENT, "Lunch")
+        with pytest.raises(NotInQueueError):
+            await service.unpause(AGENT)
+        await service.log_in(AGENT, "noanswer", member_name="Agent 1002", penalty=1)
+        await eventually(lambda: presence(service) == (Presence.READY, ""))
+        with pytest.raises(UnknownPauseReasonError):
+            await service.pause(AGENT, "Coffee")
+        with pytest.raises(AmiInjectionError):
+            await service.log_in(AGENT, "noanswer\r\nAction: Originate", member_name="Agent 1002")
+        with pytest.raises(AmiInjectionError):
+            await service.log_in(AGENT, "support", member_name="Eve\nAction: Hangup")
+        assert [a.name for a in fake.actions[1:]] == ["QueueAdd"]
+
+
+async def test_after_the_pbx_restarts_the_resync_clears_a_pause_asterisk_forgot() -> None:
+    sink = Sink()
+    service = AgentStateService(AgentStateSettings(publish_delay_s=0.01, tick_s=60), sink, sink)
+    pipeline = CallPipeline(EventBus(), agent_states=service)
+    # The queue-member session first; after the reconnect, the login and lists of the restarted PBX.
+    async with asyncio.timeout(10), FakeAmi(ADMIN, RESTARTED, repeats_in_order=True) as fake:
+        logins = 0
+
+        async def on_connected() -> None:
+            # The story starts with Hotline already up: its first login's resync is not part of it.
+            nonlocal logins
+            logins += 1
+            if logins > 1:
+                await pipeline.resync(client)
+
+        client = AmiClient(settings_for(fake), on_event=pipeline.on_ami_event, on_connected=on_connected)
+        service.attach(client)
+        async with running(client):
+            await eventually(lambda: client.connected)
+            await service.log_in(AGENT, "noanswer", member_name="Agent 1002", penalty=1)
+            await service.pause(AGENT, "Lunch")
+            await eventually(lambda: presence(service) == (Presence.PAUSED, "Lunch"))
+
+            fake.cut_next("QueuePause", after_messages=0)  # the PBX goes down under the next request
+            with pytest.raises(AmiNotConnectedError):
+                await service.unpause(AGENT)
+            await eventually(lambda: fake.connections == 2 and client.connected)
+            await eventually(lambda: presence(service) == (Presence.READY, ""))
+            status = service.status(AGENT)
+            assert status is not None
+            assert [m.queue for m in status.queues] == ["support", "vip"]  # the dynamic membership is gone
+            assert [a.name for a in fake.actions if a.connection == 2] == [
+                "Login",
+                "CoreShowChannels",
+                "QueueStatus",
+            ]
+        await service.close()
