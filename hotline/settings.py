@@ -117,11 +117,16 @@ def _choice(*allowed: str, upper: bool = False) -> Callable[[Any], str]:
     return parse
 
 
-def _categories(value: Any) -> tuple[str, ...]:
+def _words(value: Any, what: str) -> tuple[str, ...]:
+    """A TOML list of strings, or one comma-separated string (environment), trimmed and without blanks."""
     items = value.split(",") if isinstance(value, str) else value
     if not isinstance(items, list | tuple) or not all(isinstance(i, str) for i in items):
-        raise ValueError(f"expected a list of category names, got {value!r}")
-    names = tuple(dict.fromkeys(i.strip().lower() for i in items if i.strip()))
+        raise ValueError(f"expected a list of {what}, got {value!r}")
+    return tuple(i.strip() for i in items if i.strip())
+
+
+def _categories(value: Any) -> tuple[str, ...]:
+    names = tuple(dict.fromkeys(name.lower() for name in _words(value, "category names")))
     bad = [n for n in names if not re.fullmatch(r"[a-z0-9_-]{1,40}", n)]
     if bad or not names:
         raise ValueError(
@@ -131,10 +136,7 @@ def _categories(value: Any) -> tuple[str, ...]:
 
 
 def _reasons(value: Any) -> tuple[str, ...]:
-    items = value.split(",") if isinstance(value, str) else value
-    if not isinstance(items, list | tuple) or not all(isinstance(i, str) for i in items):
-        raise ValueError(f"expected a list of reasons, got {value!r}")
-    reasons = tuple(i.strip() for i in items if i.strip())
+    reasons = _words(value, "reasons")
     if not reasons or any(len(r) > 40 or "\r" in r or "\n" in r for r in reasons):
         raise ValueError("expected 1 or more reasons of at most 40 characters, without line breaks")
     return reasons

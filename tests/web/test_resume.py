@@ -195,3 +195,39 @@ async def test_a_browser_dropped_for_reading_too_slowly_resumes_and_keeps_its_ne
         assert seqs == list(range(1, 302))
         assert hub.connection_count == 1
         await new.close()
+
+
+async def test_ticket_events_missed_during_a_blip_arrive_on_resume_for_the_agent_and_supervisors(
+    small_buffer_web: Web,
+) -> None:
+    web = small_buffer_web
+    alice = await web.agent("alice", interfaces=(ALICE,))
+    await web.agent("bob")
+    await web.agent("carol", role=Role.SUPERVISOR)
+    hub = web.client.app[SERVICES].hub
+    async with asyncio.timeout(10):
+        sockets = {}
+        for name in ("alice", "bob", "carol"):
+            ws, hello = await open_socket(web, await web.token(name))
+            assert (await ws.receive_json())["op"] == "snapshot"
+            sockets[name] = (ws, hello)
+        for ws, _ in sockets.values():
+            await ws.close()
+        await eventually(lambda: hub.connection_count == 0)
+
+        hub.send_to_agents([alice.id], "ticket_changed", {"change": "assigned", "ticket": {"id": 7}})
+
+        for name, expected in (("alice", [7]), ("carol", [7]), ("bob", [])):
+            _, hello = sockets[name]
+            ws, again = await open_socket(web, await web.token(name), f"&scope={hello['scope']}&since=0")
+            assert again["resumed"] is True
+            got = []
+            if expected:
+                frame = await ws.receive_json()
+                got.append(frame["data"]["ticket"]["id"])
+                assert (frame["type"], frame["seq"]) == ("ticket_changed", 1)
+            with pytest.raises(TimeoutError):
+                async with asyncio.timeout(0.2):
+                    await ws.receive_json()
+            assert got == expected, name
+            await ws.close()
