@@ -49,6 +49,7 @@ $(VENV)/.test-installed: pyproject.toml | $(VENV)/bin/python
 bench: $(VENV)/.test-installed
 	$(BIN)/python bench/ami_ingest.py
 	$(BIN)/python bench/screen_pop_latency.py
+	$(BIN)/python bench/dialer_sim.py
 
 clean:
 	rm -rf $(VENV) var/test .mypy_cache .ruff_cache .pytest_cache
