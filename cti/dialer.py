@@ -102,6 +102,7 @@ class DialerSettings:
     wrapup_timeout_s: float = 300.0
     reload_s: float = 5.0
     suppression_recheck_s: float = 3600.0
+    skipped_rest_s: float = 900.0
     default_timezone: str = "Asia/Ho_Chi_Minh"
 
 
@@ -505,11 +506,12 @@ class Dialer:
         await self._originate(campaign, lead, interface)
 
     async def skip_preview(self, campaign_id: int, lead_id: int, interfaces: Iterable[str]) -> None:
-        """The agent passes on the lead they preview; it goes back to the pool."""
+        """The agent passes on the lead they preview; it goes back to the pool for a while."""
         _, seat = self._seat_for(interfaces, campaign_id)
         if seat.preview is not None and seat.preview.id == lead_id:
             seat.preview = None
-            await self._store.release_lead(lead_id, None)
+            later = self._now_dt() + timedelta(seconds=self._settings.skipped_rest_s)
+            await self._store.release_lead(lead_id, later)
 
     async def set_disposition(
         self,

@@ -20,10 +20,12 @@ import asyncpg
 from aiohttp import web
 from argon2 import PasswordHasher
 
-from cti.ami_client import AmiClient, AmiSettings
+from cti.ami_client import ActionFields, AmiClient, AmiSettings
 from cti.ami_protocol import AmiMessage
 from cti.calls import CallTracker
-from cti.errors import AmiAuthenticationError, CtiError
+from cti.dialer import Dialer
+from cti.dialer_store import DialerStore
+from cti.errors import AmiAuthenticationError, AmiNotConnectedError, CtiError
 from cti.events import (
     CallAnswered,
     CallEnded,
@@ -35,6 +37,7 @@ from cti.events import (
 )
 from cti.screen_pop import CallerCardLike, ScreenPopService
 from cti.store import CallCustomer, CallLogStore
+from customers.phone import normalise_phone
 from customers.store import CustomerStore
 from hotline.bus import EventBus
 from hotline.db import create_pool, migrate
@@ -42,6 +45,7 @@ from hotline.embedded_pg import EmbeddedPostgres
 from hotline.settings import Settings
 from web_agent.accounts import AccountService
 from web_agent.app import AccessLogger, WebServices, create_app
+from web_agent.campaigns import CampaignServices, HubOutboundSink, add_campaign_routes
 from web_agent.hub import AgentHub
 from web_agent.store import AccountStore
 
@@ -115,6 +119,26 @@ class CallHistoryRecorder:
         )
 
 
+class NoEscalationsYet:
+    """Satisfies cti's EscalatedCustomers port until the tickets feature lands: nobody is escalated."""
+
+    async def has_open_escalation(self, customer_id: int) -> bool:
+        """Always False: without tickets there is no escalated ticket to respect."""
+        return False
+
+
+class OfflinePbx:
+    """Satisfies the dialer's AmiActions port when Hotline runs without a PBX: nothing is dialled."""
+
+    connected = False
+
+    async def action(
+        self, name: str, fields: ActionFields = (), timeout_s: float | None = None
+    ) -> AmiMessage:
+        """Refuse every action: there is no AMI connection."""
+        raise AmiNotConnectedError(f"cannot send AMI action {name}: no PBX is configured")
+
+
 class CallPipeline:
     """AMI events -> call tracker -> bus; and the resync after every (re)connect."""
 
@@ -174,12 +198,29 @@ def build_web_app(
     for kind in CALL_EVENT_TYPES:
         bus.subscribe(kind, pops.handle)
     pipeline = CallPipeline(bus)
+    dialer_store = DialerStore(pool)
+    dialer_events: list[Callable[[AmiMessage], None]] = []
+
+    def on_ami_event(message: AmiMessage) -> None:
+        pipeline.on_ami_event(message)
+        for handle in dialer_events:
+            handle(message)
+
     client: AmiClient | None = None
     if ami is not None:
-        ami_client = AmiClient(
-            ami, on_event=pipeline.on_ami_event, on_connected=lambda: pipeline.resync(ami_client)
-        )
+        ami_client = AmiClient(ami, on_event=on_ami_event, on_connected=lambda: pipeline.resync(ami_client))
         client = ami_client
+    dialer = Dialer(
+        dialer_store,
+        client if client is not None else OfflinePbx(),
+        customers,
+        NoEscalationsYet(),
+        HubOutboundSink(hub),
+        settings=settings.dialer,
+    )
+    dialer_events.append(dialer.on_ami_event)
+    for kind in CALL_EVENT_TYPES:
+        bus.subscribe(kind, dialer.on_call_event)
 
     async def database_ok() -> bool:
         return bool(await pool.fetchval("SELECT true"))
@@ -196,9 +237,24 @@ def build_web_app(
         )
     )
 
+    country = settings.customers.default_country
+    add_campaign_routes(
+        app,
+        CampaignServices(
+            dialer=dialer,
+            store=dialer_store,
+            normalise_phone=lambda raw: normalise_phone(raw, country),
+            default_timezone=settings.dialer.default_timezone,
+        ),
+    )
+
     async def ami_and_pops(app: web.Application) -> AsyncIterator[None]:
         task = asyncio.get_running_loop().create_task(run_ami(client)) if client is not None else None
+        dialing = asyncio.get_running_loop().create_task(dialer.run(), name="dialer")
         yield
+        dialing.cancel()
+        await asyncio.gather(dialing, return_exceptions=True)
+        await dialer.close()
         if client is not None and task is not None:
             task.cancel()
             await asyncio.gather(task, return_exceptions=True)

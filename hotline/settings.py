@@ -8,14 +8,17 @@ Every problem found is collected into one `ConfigError`, so a user fixes them al
 
 from __future__ import annotations
 
+import re
 import tomllib
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from cti.ami_client import AmiSettings
+from cti.dialer import DialerSettings
 from customers.phone import COUNTRIES
 from customers.settings import CustomerSettings
 from web_agent.settings import WebSettings
@@ -43,6 +46,7 @@ class Settings:
     customers: CustomerSettings
     ami: AmiSettings | None
     database_url: str | None = field(repr=False)
+    dialer: DialerSettings
     data_dir: Path
     log_level: str
     log_format: str
@@ -112,6 +116,22 @@ def _country(value: Any) -> str:
     return text
 
 
+def _context(value: Any) -> str:
+    text = _text(value).strip()
+    if not re.fullmatch(r"[\w.-]{1,80}", text):
+        raise ValueError(f"{value!r} is not a dialplan context name")
+    return text
+
+
+def _timezone(value: Any) -> str:
+    text = _text(value).strip()
+    try:
+        ZoneInfo(text)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ValueError(f"{value!r} is not a time zone such as Asia/Ho_Chi_Minh") from None
+    return text
+
+
 def _url(*schemes: str) -> Callable[[Any], str]:
     def parse(value: Any) -> str:
         text = _text(value).strip()
@@ -136,6 +156,8 @@ _KEYS = (
     _Key("ami", "action_timeout_s", _seconds, 10.0),
     _Key("ami", "reconnect_max_s", _seconds, 30.0),
     _Key("customers", "default_country", _country, "VN"),
+    _Key("dialer", "trunk_context", _context, "customers"),
+    _Key("dialer", "default_timezone", _timezone, "Asia/Ho_Chi_Minh"),
     _Key("paths", "data_dir", _text, "var"),
     _Key("logging", "level", _choice(*LOG_LEVELS, upper=True), "INFO"),
     _Key("logging", "format", _choice(*LOG_FORMATS), "text"),
@@ -198,6 +220,9 @@ def load_settings(path: Path | None, environ: Mapping[str, str]) -> Settings:
         customers=CustomerSettings(default_country=values["customers.default_country"]),
         ami=ami,
         database_url=values["database.url"] or None,
+        dialer=DialerSettings(
+            trunk_context=values["dialer.trunk_context"], default_timezone=values["dialer.default_timezone"]
+        ),
         data_dir=data_dir,
         log_level=values["logging.level"],
         log_format=values["logging.format"],

@@ -24,7 +24,10 @@ from web_agent.app import SERVICES
 ALICE, BOB = "Local/1001@agents", "Local/1002@agents"
 
 FAST_HASHER = PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)
-TABLES = "auth_tokens, agent_interfaces, agents, call_log, interactions, customer_phones, customers"
+TABLES = (
+    "auth_tokens, agent_interfaces, agents, call_log, interactions, customer_phones, customers,"
+    " do_not_call, dial_attempts, leads, campaigns"
+)
 
 
 @pytest.fixture

@@ -18,6 +18,7 @@ from aiohttp import WSMsgType, web
 from aiohttp.abc import AbstractAccessLogger
 from aiohttp.typedefs import Handler
 
+from cti.errors import CampaignNotFoundError, InvalidCampaignError, LeadNotFoundError, NotDiallableError
 from cti.store import CallLogStore
 from customers.errors import CustomerNotFoundError, CustomersError, InvalidCustomerError
 from customers.model import NewCustomer, Tier
@@ -71,6 +72,10 @@ _ERRORS: tuple[tuple[type[Exception], int, str], ...] = (
     (DuplicateAccountError, 409, "account.duplicate"),
     (CustomerNotFoundError, 404, "customers.not_found"),
     (CustomersError, 409, "customers.conflict"),
+    (CampaignNotFoundError, 404, "campaigns.not_found"),
+    (LeadNotFoundError, 404, "campaigns.lead_not_found"),
+    (NotDiallableError, 409, "campaigns.not_diallable"),
+    (InvalidCampaignError, 422, "validation.failed"),
     (asyncpg.PostgresConnectionError, 503, "service.database_unavailable"),
     (asyncpg.InterfaceError, 503, "service.database_unavailable"),
     (OSError, 503, "service.database_unavailable"),
@@ -99,7 +104,7 @@ async def errors_middleware(request: web.Request, handler: Handler) -> web.Strea
                 extra: dict[str, Any] = {}
                 if isinstance(exc, ValidationFailedError):
                     extra["details"] = exc.details
-                elif isinstance(exc, InvalidCustomerError):
+                elif isinstance(exc, InvalidCustomerError | InvalidCampaignError):
                     extra["details"] = exc.problems
                 response = error_response(status, error_id, _public_message(exc, status), **extra)
                 if isinstance(exc, RateLimitedError):

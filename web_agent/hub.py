@@ -186,6 +186,15 @@ class AgentHub:
         for connection in targets:
             self._push(connection, type_, data_json)
 
+    def send_event(self, interfaces: Collection[str], type_: str, data: dict[str, Any]) -> None:
+        """Deliver one event of another feature (e.g. `outbound_pop`) to the owners of `interfaces`."""
+        targets: set[AgentConnection] = set()
+        for interface in interfaces:
+            targets.update(self._by_interface.get(interface, ()))
+        data_json = json.dumps(data, ensure_ascii=False)
+        for connection in targets:
+            self._push(connection, type_, data_json)
+
     def _push(self, connection: AgentConnection, type_: str, data_json: str) -> None:
         if connection.dropped or connection.push(type_, data_json):
             return

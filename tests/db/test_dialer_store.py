@@ -155,22 +155,31 @@ async def test_two_dialer_nodes_never_reserve_one_lead_twice(shared_pool: asyncp
     setup = DialerStore(shared_pool)
     campaign = await setup.create_campaign(spec())
     await setup.add_leads(campaign.id, leads(300))
-    nodes = {"node-a": DialerStore(shared_pool), "node-b": DialerStore(shared_pool)}
-    taken: dict[str, list[int]] = {name: [] for name in nodes}
-
-    async def dial_all(name: str, store: DialerStore) -> None:
-        while True:
-            batch = await store.reserve_leads(campaign.id, 7, node=name, now=NOW, lease_s=600)
-            if not batch:
-                return
-            taken[name].extend(lead.id for lead in batch)
-
+    taken: dict[str, list[int]] = {"node-a": [], "node-b": []}
     async with asyncio.timeout(30):
-        await asyncio.gather(*(dial_all(name, store) for name, store in nodes.items()))
+        # Node A's reservation is still uncommitted (its row locks held) when node B asks:
+        # B must neither wait for A nor get A's leads.
+        async with shared_pool.acquire() as conn_a, conn_a.transaction():
+            first_a = await DialerStore(conn_a).reserve_leads(
+                campaign.id, 7, node="node-a", now=NOW, lease_s=600
+            )
+            async with asyncio.timeout(5):
+                first_b = await DialerStore(shared_pool).reserve_leads(
+                    campaign.id, 7, node="node-b", now=NOW, lease_s=600
+                )
+        taken["node-a"] += [lead.id for lead in first_a]
+        taken["node-b"] += [lead.id for lead in first_b]
+        assert len(first_b) == 7
+        assert not {lead.id for lead in first_a} & {lead.id for lead in first_b}
+
+        async def dial_all(name: str) -> None:
+            store = DialerStore(shared_pool)
+            while batch := await store.reserve_leads(campaign.id, 7, node=name, now=NOW, lease_s=600):
+                taken[name].extend(lead.id for lead in batch)
+
+        await asyncio.gather(dial_all("node-a"), dial_all("node-b"))
     every = taken["node-a"] + taken["node-b"]
     assert len(every) == 300
     assert len(set(every)) == 300
-    assert taken["node-a"], "node-a took no lead: the race was not a race"
-    assert taken["node-b"], "node-b took no lead: the race was not a race"
     owners = await shared_pool.fetch("SELECT reserved_by, count(*) FROM leads GROUP BY reserved_by")
     assert {r["reserved_by"]: r["count"] for r in owners} == {name: len(ids) for name, ids in taken.items()}

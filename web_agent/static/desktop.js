@@ -506,8 +506,13 @@
   };
 
   function handleEvent(type, data) {
+    if (!data || typeof data !== "object") return;
     // hasOwn: a type such as "constructor" must not reach Object.prototype.
-    if (!Object.hasOwn(EVENT_HANDLERS, type) || !data || typeof data !== "object") return;
+    if (!Object.hasOwn(EVENT_HANDLERS, type)) {
+      // Other features' panels (outbound.js) listen for the types this file does not handle.
+      document.dispatchEvent(new CustomEvent("hotline:event", { detail: { type: type, data: data } }));
+      return;
+    }
     if (data.call_id === undefined || data.call_id === null) return;
     EVENT_HANDLERS[type](data);
   }
