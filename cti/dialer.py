@@ -230,9 +230,14 @@ class Dialer:
             if seat is not None and seat.state is SeatState.FREE:
                 seat.state, seat.since = SeatState.INBOUND, now
         elif isinstance(event, CallEnded):
-            attempt = self._attempts.pop(event.call_id, None)
-            if attempt is not None and attempt.drop_timer is not None:
-                attempt.drop_timer.cancel()
+            attempt = self._attempts.get(event.call_id)
+            if attempt is not None and attempt.answered_at is not None:
+                del self._attempts[event.call_id]
+                if not attempt.connected:
+                    # The customer hung up inside the grace: no agent reached them, so it is a drop.
+                    if attempt.drop_timer is not None:
+                        attempt.drop_timer.cancel()
+                    self._spawn(self._drop(attempt, end_call=False))
             interface = event.interface
             seat = self._seats.get(interface) if interface is not None else None
             if seat is None:
@@ -434,8 +439,11 @@ class Dialer:
 
     async def _drop_unless_connected(self, attempt: _Attempt) -> None:
         await asyncio.sleep(self._settings.drop_grace_s)
-        if attempt.connected:
-            return
+        if not attempt.connected:
+            await self._drop(attempt, end_call=True)
+
+    async def _drop(self, attempt: _Attempt, *, end_call: bool) -> None:
+        """Count an answered call no agent took as dropped, rest its number, and end it."""
         self._attempts.pop(attempt.channel_id, None)
         pacer = self._pacers.get(attempt.campaign.id)
         if pacer is not None:
@@ -449,7 +457,7 @@ class Dialer:
         )
         await self._store.record_drop(attempt.channel_id, self._now_dt())
         spec = attempt.campaign.spec
-        if not attempt.channel:
+        if not end_call or not attempt.channel:
             return
         try:
             if spec.drop_action is DropAction.MESSAGE:
@@ -464,6 +472,7 @@ class Dialer:
                 )
             else:
                 await self._ami.action("Hangup", [("Channel", attempt.channel), ("Cause", "16")])
+            log.info("dropped call %s ended by %s", attempt.channel_id, spec.drop_action.value)
         except CtiError as exc:
             log.warning("could not end dropped call %s: %s", attempt.channel_id, exc)
 

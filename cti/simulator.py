@@ -294,6 +294,7 @@ class PbxSimulator:
         scenario: str,
         agents: tuple[_AgentInterface, ...] | None,
         uids: tuple[str, str] | None = None,
+        originate_action_id: str | None = None,
     ) -> str:
         assert self._loop is not None
         plan = self._plans[scenario]
@@ -307,7 +308,9 @@ class PbxSimulator:
         values["queue"] = self._queue_name
         values["bridge"] = str(uuid.uuid4())
         self._call_seq += 1
-        values["orig_action_id"] = f"hotline-sim-{self._call_seq}"
+        values["orig_action_id"] = (
+            f"hotline-sim-{self._call_seq}" if originate_action_id is None else originate_action_id
+        )
         values["login_time"] = str(int(self._started_epoch))
         call = _Call(values["c1_uid"], plan, values, agents, self._loop.time())
         self._calls[call.linkedid] = call
@@ -713,6 +716,7 @@ class PbxSimulator:
     def _originate(self, session: _Session, action: _Action) -> None:
         """Queue an asynchronous Originate to `Local/<number>@<context>` and play how it ends.
 
+        Busy and unanswered dials get the recorded failure OriginateResponse (ami_d5, ami_d3).
         Answered dials run the answered queue call (or, with no agent free, the abandon call),
         with the caller's channels carrying the requested ChannelId and OtherChannelId.
         """
@@ -750,19 +754,15 @@ class PbxSimulator:
         if draw < s.originate_answer_share:
             await asyncio.sleep(s.originate_ring_s)
             free = not self._agent_waiters and any(not m.busy for m in self._members.values())
-            self._send_event(
-                session,
-                "OriginateResponse",
-                p.originate_answered,
-                {
-                    **values,
-                    "channel": f"{channel}-{self._next_channel_seq()};1",
-                    "uid": channel_id,
-                },
-            )
-            scenario = "answered" if free else "abandon"
+            # The recorded queue calls were themselves originated by the lab: their own
+            # OriginateResponse (Reason 4, Uniqueid = the first channel's id) answers this one.
             self._start_call(
-                number if _CALLER_RE.match(number) else "unknown", "", scenario, None, (channel_id, other_id)
+                number if _CALLER_RE.match(number) else "unknown",
+                "",
+                "answered" if free else "abandon",
+                None,
+                (channel_id, other_id),
+                action.fields.get("actionid", ""),
             )
             return
         if draw < s.originate_answer_share + s.originate_busy_share:
@@ -1356,7 +1356,6 @@ class _ProtocolTemplates:
     channels_complete: str
     shutdown: str
     originate_queued: str
-    originate_answered: str
     originate_busy: str
     originate_no_answer: str
     channel_hungup: str
@@ -1468,7 +1467,6 @@ def _protocol_templates() -> _ProtocolTemplates:
         channels_complete=_session_template(e[224], list_complete),
         shutdown=_session_template(k[169], {}),
         originate_queued=_session_template(d5[7], {}),
-        originate_answered=_session_template(d5[28], _ORIGINATE_HOLES),
         originate_busy=_session_template(d5[53], _ORIGINATE_HOLES),
         originate_no_answer=_session_template(d3[25], _ORIGINATE_HOLES),
         channel_hungup=_session_template(e[244], {}),

@@ -162,8 +162,20 @@ async def test_progressive_dials_one_lead_per_free_agent_and_pops_the_lead_with_
         assert await rig.dialer.tick() == 1
 
 
-@pytest.mark.parametrize("rig", [{"agent_interfaces": ("Local/1009@agents",), "talk_s": 30.0}], indirect=True)
-async def test_a_call_the_pbx_cannot_give_to_an_agent_is_dropped_and_its_number_rested(rig: Rig) -> None:
+@pytest.mark.parametrize(
+    ("rig", "ended_by_dialer"),
+    [
+        # The waiting customer rings out (hangs up) after 2 s: the 0.3 s grace ends first.
+        ({"agent_interfaces": ("Local/1009@agents",), "talk_s": 30.0, "ring_s": 2.0}, True),
+        # The customer hangs up after 0.1 s, inside the grace: still a drop, nothing to hang up.
+        ({"agent_interfaces": ("Local/1009@agents",), "talk_s": 30.0, "ring_s": 0.1}, False),
+    ],
+    indirect=["rig"],
+)
+async def test_a_call_the_pbx_cannot_give_to_an_agent_is_dropped_and_its_number_rested(
+    rig: Rig, ended_by_dialer: bool, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level("INFO", logger="cti.dialer")
     async with asyncio.timeout(20):
         campaign_id = await rig.campaign(DialMethod.PREDICTIVE, leads(1))
         # The dialer believes Alice is free, but the PBX's only agent (1009) is on a long inbound
@@ -188,6 +200,10 @@ async def test_a_call_the_pbx_cannot_give_to_an_agent_is_dropped_and_its_number_
         until = await rig.pool.fetchval("SELECT until - now() FROM do_not_call WHERE phone = '+84900000000'")
         assert until.total_seconds() > 71 * 3600
         assert rig.pops.received == []
+        if ended_by_dialer:
+            await eventually(lambda: "ended by hangup" in caplog.text, timeout_s=5)
+        else:
+            assert "ended by hangup" not in caplog.text
 
 
 async def test_no_sales_call_to_a_customer_with_an_open_escalated_ticket(rig: Rig) -> None:
