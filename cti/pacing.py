@@ -7,10 +7,11 @@ answers, drops, handle times) and asks `calls_to_place()` on every tick.
 Predictive pacing dials ahead: with `p` the live answer rate, it places enough calls that the
 answers expected from the lines in flight match the agents expected free by the time those
 answers come (free agents now, plus busy ones whose average handle time runs out meanwhile),
-scaled by a *pacing level*. Every `recompute_every_s` the level is lowered when the recent drop
-rate is above a safety target below the cap, and raised slowly when it is below. Whenever the
-rate over 24 hours or over 30 days reaches the cap, predictive falls back to progressive (one
-call per free agent, which cannot drop) until it is under the cap again.
+scaled by a *pacing level*. Every `recompute_every_s` the level is lowered when the drop rate
+of the last hour is above the target (the cap by default), and raised slowly back towards its
+ceiling when it is not. Whenever the rate over 24 hours or over 30 days reaches the cap,
+predictive dials at the floor level (never less than progressive's one call per free agent),
+which almost never drops, until the rate is under the cap again.
 """
 
 from __future__ import annotations
@@ -34,13 +35,13 @@ class PacingSettings:
     """The knobs of the pacer; the defaults are the issue's rules (3% cap, 30 days and 24 hours)."""
 
     abandon_cap: float = 0.03
-    # Aim the controller below the cap, so that noise above the target still stays under it.
-    target_share_of_cap: float = 0.85
+    # The controller's target as a share of the cap (1.0: trim only when the last hour is over it).
+    target_share_of_cap: float = 1.0
     recompute_every_s: float = 5.0
     control_window_s: float = 3600.0
-    # The level scales the agents expected free; 0.3 was the best fixed level on the simulated
-    # shift (bench/dialer_sim.py), and the controller only trims it when drops run high.
-    initial_level: float = 0.3
+    # The level scales the agents expected free. 0.35 was the best level under a 3% cap on the
+    # simulated shift (bench/dialer_sim.py); the controller only trims it when drops run high.
+    initial_level: float = 0.35
     min_level: float = 0.1
     max_level: float = 0.35
     level_up_step: float = 0.0005
@@ -56,6 +57,8 @@ class PacingSettings:
     min_answers_for_control: int = 100
     # Recent answer delays, unanswered ring durations and handle times the forecasts draw on.
     sample_size: int = 300
+    # How far ahead busy agents count as about to be free, as a share of the mean answer delay.
+    horizon_share: float = 1.0
     min_samples: int = 30
 
     def __post_init__(self) -> None:
@@ -260,18 +263,25 @@ class Pacer:
             return 0  # the agent dials each lead
         in_flight = len(in_flight_ages_s)
         progressive = max(0, free_agents - in_flight)
-        if method is DialMethod.PROGRESSIVE or self.capped():
+        if method is DialMethod.PROGRESSIVE:
             return progressive
-        self.maybe_recompute()
+        capped = self.capped()
+        if not capped:
+            self.maybe_recompute()
         staffed = free_agents + len(busy_elapsed_s)
         if staffed == 0:
             return 0
         p = max(self.answer_rate, 0.01)
-        horizon_s = self._answer_delay_s
+        horizon_s = self._answer_delay_s * self._s.horizon_share
         # Agents free when the answers come: the free ones, and busy ones likely done by then.
         available = free_agents + sum(self._finish_within(e, horizon_s) for e in busy_elapsed_s)
         expected_answers = sum(self._answer_chance(age, p) for age in in_flight_ages_s)
-        dial = math.floor((self.level * available - expected_answers) / p)
+        # At the cap, dial at the floor level: it almost never drops, yet keeps agents busier
+        # than one call per free agent would.
+        level = self._s.min_level if capped else self.level
+        dial = math.floor((level * available - expected_answers) / p)
+        if capped:
+            dial = max(dial, progressive)
         ceiling = math.floor(self._s.max_lines_per_agent * staffed) - in_flight
         return max(0, min(dial, ceiling))
 

@@ -58,7 +58,7 @@ async def test_a_supervisor_creates_loads_and_starts_a_campaign(web: Web) -> Non
         "agents_busy": 0,
         "agents_idle": 0,
         "in_flight": 0,
-        "pacing_level": 0.3,
+        "pacing_level": 0.35,
         "answer_rate": 0.3,
         "capped": False,
         "leads_total": 1,
