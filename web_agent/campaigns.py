@@ -177,14 +177,22 @@ def _spec(body: dict[str, Any]) -> CampaignSpec:
     except ValueError:
         problems["drop_action"] = "one of hangup, message"
         drop = DropAction.HANGUP
-    fields = {
-        "name": text("name", max_len=80),
-        "queue": text("queue", max_len=80),
-        "caller_id": text("caller_id", max_len=80),
-        "script": text("script", "", 20_000),
-        "window_start": clock("window_start", "08:00"),
-        "window_end": clock("window_end", "21:00"),
-        "abandon_cap": number("abandon_cap", 0.03),
+    name = text("name", max_len=80).strip()
+    queue = text("queue", max_len=80).strip()
+    caller_id = text("caller_id", max_len=80).strip()
+    script = text("script", "", 20_000)
+    window_start = clock("window_start", "08:00")
+    window_end = clock("window_end", "21:00")
+    abandon_cap = number("abandon_cap", 0.03)
+    retry_numbers = {
+        name: int(number(key, default))
+        for name, key, default in (
+            ("max_attempts", "max_attempts", 3),
+            ("busy_s", "retry_busy_s", 600),
+            ("no_answer_s", "retry_no_answer_s", 3600),
+            ("failed_s", "retry_failed_s", 1800),
+            ("machine_s", "retry_machine_s", 7200),
+        )
     }
     sales = body.get("sales", True)
     if not isinstance(sales, bool):
@@ -192,25 +200,18 @@ def _spec(body: dict[str, Any]) -> CampaignSpec:
     if problems:
         raise ValidationFailedError(problems)
     try:
-        retry = RetryPolicy(
-            max_attempts=int(number("max_attempts", 3)),
-            busy_s=int(number("retry_busy_s", 600)),
-            no_answer_s=int(number("retry_no_answer_s", 3600)),
-            failed_s=int(number("retry_failed_s", 1800)),
-            machine_s=int(number("retry_machine_s", 7200)),
-        )
         return CampaignSpec(
-            name=str(fields["name"]).strip(),
-            queue=str(fields["queue"]).strip(),
+            name=name,
+            queue=queue,
             dial_method=method,
-            caller_id=str(fields["caller_id"]).strip(),
-            script=str(fields["script"]),
-            window_start=fields["window_start"],  # type: ignore[arg-type]
-            window_end=fields["window_end"],  # type: ignore[arg-type]
-            retry=retry,
+            caller_id=caller_id,
+            script=script,
+            window_start=window_start,
+            window_end=window_end,
+            retry=RetryPolicy(**retry_numbers),
             sales=bool(sales),
             drop_action=drop,
-            abandon_cap=float(fields["abandon_cap"]),  # type: ignore[arg-type]
+            abandon_cap=abandon_cap,
         )
     except InvalidCampaignError as exc:
         raise ValidationFailedError({"campaign": "; ".join(exc.problems)}) from None
