@@ -215,3 +215,42 @@ async def test_no_sales_call_to_a_customer_with_an_open_escalated_ticket(rig: Ri
         assert await rig.attempts() == []
         row = await rig.pool.fetchrow("SELECT status, next_attempt_at > now() AS later FROM leads")
         assert (row["status"], row["later"]) == ("new", True)
+
+
+@pytest.mark.parametrize("rig", [{"originate_answer_share": 0.0, "originate_busy_share": 1.0}], indirect=True)
+async def test_two_dialer_nodes_on_one_database_never_dial_one_lead_twice(rig: Rig) -> None:
+    async with asyncio.timeout(30):
+        campaign_id = await rig.campaign(DialMethod.PROGRESSIVE, leads(12))
+        simulator_port = rig.simulator.port
+        other_client = AmiClient(
+            AmiSettings(host="127.0.0.1", port=simulator_port, username="hotline", secret="sim"),
+            on_event=lambda message: other.on_ami_event(message),
+        )
+        other = Dialer(
+            rig.store,
+            other_client,
+            NoCustomers(),
+            rig.escalations,
+            rig.pops,
+            settings=DialerSettings(node="other-node", drop_grace_s=0.3, reload_s=0.0),
+        )
+        runner = asyncio.get_running_loop().create_task(other_client.run())
+        try:
+            await eventually(lambda: other_client.connected, timeout_s=10)
+            rig.dialer.join(campaign_id, [ALICE, BOB])
+            other.join(campaign_id, ["Local/1003@agents", "Local/1004@agents"])
+
+            async def all_dialled() -> bool:
+                await asyncio.gather(rig.dialer.tick(), other.tick())
+                return await rig.pool.fetchval("SELECT count(*) FROM leads WHERE attempts = 0") == 0
+
+            await eventually(all_dialled, timeout_s=20)
+        finally:
+            await other.close()
+            await other_client.close()
+            runner.cancel()
+            await asyncio.gather(runner, return_exceptions=True)
+        rows = await rig.pool.fetch("SELECT lead_id, node FROM dial_attempts")
+        assert len(rows) == 12
+        assert len({r["lead_id"] for r in rows}) == 12  # every lead once
+        assert {r["node"] for r in rows} == {"test-node", "other-node"}  # both nodes dialled
