@@ -51,6 +51,7 @@ bench: $(VENV)/.test-installed
 	$(BIN)/python bench/screen_pop_latency.py
 	$(BIN)/python bench/tickets.py
 	$(BIN)/python bench/wallboard_fanout.py
+	$(BIN)/python bench/dialer_sim.py
 
 clean:
 	rm -rf $(VENV) var/test .mypy_cache .ruff_cache .pytest_cache

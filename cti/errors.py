@@ -7,9 +7,14 @@ CtiError
 ├── AmiAuthenticationError  the PBX refused our login (wrong user or secret)
 ├── AmiNotConnectedError    an action was sent while there is no logged-in connection
 ├── AmiTimeoutError         the PBX did not answer an action within its deadline
-└── AgentStateError         an agent-state request that cannot be carried out
-    ├── UnknownPauseReasonError  the pause reason is not one of the configured reasons
-    └── NotInQueueError          the agent is in no queue (or not in the one named)
+├── AgentStateError         an agent-state request that cannot be carried out
+│   ├── UnknownPauseReasonError  the pause reason is not one of the configured reasons
+│   └── NotInQueueError          the agent is in no queue (or not in the one named)
+└── DialerError             outbound campaigns
+    ├── InvalidCampaignError    a campaign's settings or a lead file are not usable (lists every problem)
+    ├── CampaignNotFoundError   no campaign has that id
+    ├── LeadNotFoundError       no lead has that id in that campaign
+    └── NotDiallableError       the lead may not be dialled now (state, window, do-not-call, suppression)
 """
 
 from __future__ import annotations
@@ -84,3 +89,40 @@ class NotInQueueError(AgentStateError):
         super().__init__(f"{interface} is not logged in to {where}")
         self.interface = interface
         self.queue = queue
+
+
+class DialerError(CtiError):
+    """Base class of the outbound dialer's errors."""
+
+
+class InvalidCampaignError(DialerError, ValueError):
+    """A campaign's settings or a lead file cannot be used; `problems` lists every reason."""
+
+    def __init__(self, problems: list[str]) -> None:
+        super().__init__("; ".join(problems))
+        self.problems = problems
+
+
+class CampaignNotFoundError(DialerError):
+    """No campaign has this id."""
+
+    def __init__(self, campaign_id: int) -> None:
+        super().__init__(f"campaign {campaign_id} does not exist")
+        self.campaign_id = campaign_id
+
+
+class LeadNotFoundError(DialerError):
+    """No lead has this id in this campaign."""
+
+    def __init__(self, lead_id: int) -> None:
+        super().__init__(f"lead {lead_id} does not exist")
+        self.lead_id = lead_id
+
+
+class NotDiallableError(DialerError):
+    """The lead may not be dialled now; `reason` says why."""
+
+    def __init__(self, lead_id: int, reason: str) -> None:
+        super().__init__(f"lead {lead_id} cannot be dialled: {reason}")
+        self.lead_id = lead_id
+        self.reason = reason

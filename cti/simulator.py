@@ -82,6 +82,12 @@ class SimulatorSettings:
     seed: int | None = None
     auth_failure_delay_s: float = 1.0
     client_buffer_bytes: int = 4 * 1024 * 1024
+    # Originate (outbound dialling): the share of dials answered and busy (the rest ring out),
+    # seconds until answer or busy, and seconds until an unanswered dial gives up.
+    originate_answer_share: float = 0.5
+    originate_busy_share: float = 0.2
+    originate_ring_s: float = 3.0
+    originate_no_answer_s: float = 8.0
 
     def __post_init__(self) -> None:
         problems: list[str] = []
@@ -100,7 +106,14 @@ class SimulatorSettings:
                 _AgentInterface.parse(interface)
             except ValueError as exc:
                 problems.append(str(exc))
-        for name in ("calls_per_minute", "ring_s", "talk_s", "auth_failure_delay_s"):
+        for name in (
+            "calls_per_minute",
+            "ring_s",
+            "talk_s",
+            "auth_failure_delay_s",
+            "originate_ring_s",
+            "originate_no_answer_s",
+        ):
             if not getattr(self, name) >= 0:
                 problems.append(f"{name} must be >= 0")
         if not self.time_scale > 0:
@@ -108,6 +121,9 @@ class SimulatorSettings:
         shares = (self.abandon_share, self.ringall_share)
         if not all(0 <= s <= 1 for s in shares) or sum(shares) > 1:
             problems.append("abandon_share and ringall_share must be within 0..1 and sum to at most 1")
+        originate = (self.originate_answer_share, self.originate_busy_share)
+        if not all(0 <= x <= 1 for x in originate) or sum(originate) > 1:
+            problems.append("originate_answer_share and originate_busy_share must be within 0..1, sum <= 1")
         if self.client_buffer_bytes < 64 * 1024:
             problems.append("client_buffer_bytes must be at least 64 KiB")
         for number, name in self.caller_numbers:
@@ -273,7 +289,13 @@ class PbxSimulator:
         return "answered"
 
     def _start_call(
-        self, number: str, name: str, scenario: str, agents: tuple[_AgentInterface, ...] | None
+        self,
+        number: str,
+        name: str,
+        scenario: str,
+        agents: tuple[_AgentInterface, ...] | None,
+        uids: tuple[str, str] | None = None,
+        originate_action_id: str | None = None,
     ) -> str:
         assert self._loop is not None
         plan = self._plans[scenario]
@@ -281,14 +303,15 @@ class PbxSimulator:
         seq = self._next_channel_seq()
         values["c1"] = f"{plan.scenario.caller_prefix}-{seq};1"
         values["c2"] = f"{plan.scenario.caller_prefix}-{seq};2"
-        values["c1_uid"] = self._next_uid()
-        values["c2_uid"] = self._next_uid()
+        values["c1_uid"], values["c2_uid"] = uids or (self._next_uid(), self._next_uid())
         values["c_num"] = number
         values["c_name"] = _c_escape(name) if name else "<unknown>"
         values["queue"] = self._queue_name
         values["bridge"] = str(uuid.uuid4())
         self._call_seq += 1
-        values["orig_action_id"] = f"hotline-sim-{self._call_seq}"
+        values["orig_action_id"] = (
+            f"hotline-sim-{self._call_seq}" if originate_action_id is None else originate_action_id
+        )
         values["login_time"] = str(int(self._started_epoch))
         call = _Call(values["c1_uid"], plan, values, agents, self._loop.time())
         self._calls[call.linkedid] = call
@@ -689,12 +712,96 @@ class PbxSimulator:
             self._queue_status(session, action)
         elif verb in ("queueadd", "queueremove", "queuepause"):
             self._queue_member_action(session, verb, action)
+        elif verb == "originate":
+            self._originate(session, action)
+        elif verb == "hangup":
+            self._hangup(session, action)
         else:
             self._send(session, p.unknown_command, {**reply, "action": name})
             self._broadcast(
                 "RequestBadFormat", p.request_bad_format, {**self._security_values(session), "action": name}
             )
         return True
+
+    def _originate(self, session: _Session, action: _Action) -> None:
+        """Queue an asynchronous Originate to `Local/<number>@<context>` and play how it ends.
+
+        Busy and unanswered dials get the recorded failure OriginateResponse (ami_d5, ami_d3).
+        Answered dials run the answered queue call (or, with no agent free, the abandon call),
+        with the caller's channels carrying the requested ChannelId and OtherChannelId.
+        """
+        assert self._protocol is not None
+        p = self._protocol
+        reply = {"action_id_line": action.action_id_line}
+        channel = action.get("channel")
+        if not channel:
+            self._send(session, p.error, {**reply, "message": "Channel not specified"})
+            return
+        self._send(session, p.originate_queued, reply)
+        task = asyncio.create_task(self._play_originate(session, action), name=f"sim-originate-{channel}")
+        self._call_tasks.add(task)
+        task.add_done_callback(self._call_tasks.discard)
+
+    async def _play_originate(self, session: _Session, action: _Action) -> None:
+        assert self._protocol is not None
+        p = self._protocol
+        s = self._settings
+        channel = action.get("channel")
+        number = channel.partition("/")[2].partition("@")[0] or "unknown"
+        channel_id = action.get("channelid") or self._next_uid()
+        other_id = action.get("otherchannelid") or self._next_uid()
+        caller_num, _, caller_name = _split_caller_id(action.get("callerid"))
+        values = {
+            "action_id_line": action.action_id_line,
+            "channel": channel,
+            "context": action.get("context"),
+            "exten": action.get("exten"),
+            "uid": channel_id if action.get("channelid") else "<unknown>",
+            "cid_num": caller_num,
+            "cid_name": caller_name,
+        }
+        draw = self._rng.random()
+        if draw < s.originate_answer_share:
+            await asyncio.sleep(s.originate_ring_s)
+            free = not self._agent_waiters and any(not m.busy for m in self._members.values())
+            # The recorded queue calls were themselves originated by the lab: their own
+            # OriginateResponse (Reason 4, Uniqueid = the first channel's id) answers this one.
+            self._start_call(
+                number if _CALLER_RE.match(number) else "unknown",
+                "",
+                "answered" if free else "abandon",
+                None,
+                (channel_id, other_id),
+                action.fields.get("actionid", ""),
+            )
+            return
+        if draw < s.originate_answer_share + s.originate_busy_share:
+            await asyncio.sleep(s.originate_ring_s)
+            self._send_event(session, "OriginateResponse", p.originate_busy, values)
+            return
+        await asyncio.sleep(s.originate_no_answer_s)
+        self._send_event(session, "OriginateResponse", p.originate_no_answer, values)
+
+    def _send_event(self, session: _Session, name: str, template: str, values: Mapping[str, str]) -> None:
+        """An event that answers one session's action (OriginateResponse goes to its sender only)."""
+        if session in self._sessions and session.subscribed:
+            frame = (template % values).encode()
+            session.pending.append(frame)
+            if self._frame_callbacks:
+                self._sent.append((name, frame))
+            self._schedule_flush()
+
+    def _hangup(self, session: _Session, action: _Action) -> None:
+        """Hangup of a known call's channel is acknowledged; the call plays on to its recorded end."""
+        assert self._protocol is not None
+        p = self._protocol
+        reply = {"action_id_line": action.action_id_line}
+        wanted = action.get("channel")
+        known = any(wanted in (c.values.get("c1"), c.values.get("c2")) for c in self._calls.values())
+        if known:
+            self._send(session, p.channel_hungup, reply)
+        else:
+            self._send(session, p.error, {**reply, "message": "No such channel"})
 
     async def _login(self, session: _Session, action: _Action) -> bool:
         assert self._protocol is not None
@@ -1334,6 +1441,10 @@ class _ProtocolTemplates:
     remove_not_there: str
     member_removed: str
     pause_not_found: str
+    originate_queued: str
+    originate_busy: str
+    originate_no_answer: str
+    channel_hungup: str
 
 
 _MEMBER_EVENT_HOLES: dict[str, str | tuple[str, str]] = {
@@ -1363,6 +1474,25 @@ _SECURITY_HOLES: dict[str, str | tuple[str, str]] = {
 }
 
 
+_ORIGINATE_HOLES: dict[str, str | tuple[str, str]] = {
+    "Channel": "channel",
+    "Context": "context",
+    "Exten": "exten",
+    "Uniqueid": "uid",
+    "CallerIDNum": "cid_num",
+    "CallerIDName": "cid_name",
+}
+_CALLER_RE = re.compile(r"^\+?[0-9]{2,20}$")
+
+
+def _split_caller_id(raw: str) -> tuple[str, str, str]:
+    """(number, '', name) of `"Name" <number>`; `<unknown>` for what is missing, as Asterisk writes."""
+    match = re.fullmatch(r'\s*(?:"([^"]*)"\s*)?<([^>]*)>\s*', raw)
+    if match is None:
+        return (raw.strip() or "<unknown>", "", "<unknown>")
+    return (match.group(2) or "<unknown>", "", match.group(1) or "<unknown>")
+
+
 @functools.cache
 def _protocol_templates() -> _ProtocolTemplates:
     a = _read_transcript("ami_a_login.txt")
@@ -1370,6 +1500,8 @@ def _protocol_templates() -> _ProtocolTemplates:
     e = _read_transcript("ami_e_list_actions.txt")
     k = _read_transcript("ami_k_restart.txt")
     f = _read_transcript("ami_f_queue_member_admin.txt")
+    d5 = _read_transcript("ami_d5_originate_channelid.txt")
+    d3 = _read_transcript("ami_d3_originate_noanswer.txt")
     if a[1].data != b"Asterisk Call Manager/11.0.0\r\n":
         raise _RecordingError("ami_a_login.txt record 1 is not the AMI banner")
     list_complete: dict[str, str | tuple[str, str]] = {"ListItems": "list_items"}
@@ -1453,6 +1585,10 @@ def _protocol_templates() -> _ProtocolTemplates:
         remove_not_there=_session_template(f[37], {}),
         member_removed=_session_template(f[35], _MEMBER_EVENT_HOLES),
         pause_not_found=_session_template(f[39], {}),
+        originate_queued=_session_template(d5[7], {}),
+        originate_busy=_session_template(d5[53], _ORIGINATE_HOLES),
+        originate_no_answer=_session_template(d3[25], _ORIGINATE_HOLES),
+        channel_hungup=_session_template(e[244], {}),
     )
 
 

@@ -21,10 +21,12 @@ from aiohttp import web
 from argon2 import PasswordHasher
 
 from cti.agent_service import AgentStateService
-from cti.ami_client import AmiClient, AmiSettings
+from cti.ami_client import ActionFields, AmiClient, AmiSettings
 from cti.ami_protocol import AmiMessage
 from cti.calls import CallTracker
-from cti.errors import AmiAuthenticationError, CtiError
+from cti.dialer import Dialer
+from cti.dialer_store import DialerStore
+from cti.errors import AmiAuthenticationError, AmiNotConnectedError, CtiError
 from cti.events import (
     CallAnswered,
     CallEnded,
@@ -37,6 +39,7 @@ from cti.events import (
 from cti.screen_pop import CallerCardLike, ScreenPopService
 from cti.store import AgentStateStore, CallCustomer, CallLogStore
 from customers.errors import CustomerNotFoundError
+from customers.phone import normalise_phone
 from customers.store import CustomerStore
 from hotline.bus import EventBus
 from hotline.db import create_pool, migrate
@@ -62,6 +65,7 @@ from web_agent.accounts import AccountService
 from web_agent.app import AccessLogger, WebServices, create_app
 from web_agent.board import BoardPublisher
 from web_agent.board import setup as setup_board
+from web_agent.campaigns import CampaignServices, HubOutboundSink, add_campaign_routes
 from web_agent.hub import AgentHub
 from web_agent.store import AccountStore
 from web_agent.ticket_json import event_json
@@ -268,6 +272,33 @@ def build_tickets(
     return service, dispatcher
 
 
+@dataclass
+class OverdueTickets:
+    """Satisfies cti's EscalatedCustomers port: a customer whose open ticket is past its deadline.
+
+    A breached deadline is what escalates a ticket; the escalation ladder itself (issue 4) will
+    narrow this to tickets that actually climbed it.
+    """
+
+    tickets: TicketService
+
+    async def has_open_escalation(self, customer_id: int) -> bool:
+        """True while the customer has an open ticket past its first-response or resolution deadline."""
+        return await self.tickets.has_overdue_ticket(customer_id)
+
+
+class OfflinePbx:
+    """Satisfies the dialer's AmiActions port when Hotline runs without a PBX: nothing is dialled."""
+
+    connected = False
+
+    async def action(
+        self, name: str, fields: ActionFields = (), timeout_s: float | None = None
+    ) -> AmiMessage:
+        """Refuse every action: there is no AMI connection."""
+        raise AmiNotConnectedError(f"cannot send AMI action {name}: no PBX is configured")
+
+
 class CallPipeline:
     """AMI events -> call tracker -> bus; and the resync after every (re)connect."""
 
@@ -281,6 +312,11 @@ class CallPipeline:
         self._clock = clock
         self._tracker = CallTracker()
         self._agent_states = agent_states
+        self._listeners: list[Callable[[AmiMessage], None]] = []
+
+    def add_listener(self, listener: Callable[[AmiMessage], None]) -> None:
+        """Also hand every raw AMI event to `listener` (the dialer follows its own originates)."""
+        self._listeners.append(listener)
 
     def on_ami_event(self, message: AmiMessage) -> None:
         """Feed one AMI event to the tracker and publish what it derives."""
@@ -288,6 +324,8 @@ class CallPipeline:
             self._bus.publish(event)
         if self._agent_states is not None:
             self._agent_states.on_ami_event(message)
+        for listener in self._listeners:
+            listener(message)
 
     async def resync(self, client: AmiClient) -> None:
         """After a (re)connect, ask the PBX what is really going on and reconcile."""
@@ -357,6 +395,7 @@ def build_web_app(
         bus.subscribe(ticket_kind, follow_ups.handle)
     bus.subscribe(NoticeAttempted, follow_ups.handle_notice)
     pipeline = CallPipeline(bus, agent_states=agent_states)
+    dialer_store = DialerStore(pool)
     client: AmiClient | None = None
     if ami is not None:
         ami_client = AmiClient(
@@ -364,6 +403,17 @@ def build_web_app(
         )
         client = ami_client
         agent_states.attach(ami_client)
+    dialer = Dialer(
+        dialer_store,
+        client if client is not None else OfflinePbx(),
+        customers,
+        OverdueTickets(tickets),
+        HubOutboundSink(hub),
+        settings=settings.dialer,
+    )
+    pipeline.add_listener(dialer.on_ami_event)
+    for kind in CALL_EVENT_TYPES:
+        bus.subscribe(kind, dialer.on_call_event)
 
     async def database_ok() -> bool:
         return bool(await pool.fetchval("SELECT true"))
@@ -382,14 +432,28 @@ def build_web_app(
     )
 
     setup_board(app, agent_states, board, state_store)
+    country = settings.customers.default_country
+    add_campaign_routes(
+        app,
+        CampaignServices(
+            dialer=dialer,
+            store=dialer_store,
+            normalise_phone=lambda raw: normalise_phone(raw, country),
+            default_timezone=settings.dialer.default_timezone,
+        ),
+    )
 
     async def ami_and_pops(app: web.Application) -> AsyncIterator[None]:
         states_task = asyncio.get_running_loop().create_task(agent_states.run())
         task = asyncio.get_running_loop().create_task(run_ami(client)) if client is not None else None
+        dialing = asyncio.get_running_loop().create_task(dialer.run(), name="dialer")
         yield
         states_task.cancel()
         await asyncio.gather(states_task, return_exceptions=True)
         await agent_states.close()
+        dialing.cancel()
+        await asyncio.gather(dialing, return_exceptions=True)
+        await dialer.close()
         if client is not None and task is not None:
             task.cancel()
             await asyncio.gather(task, return_exceptions=True)

@@ -1,4 +1,4 @@
-"""The `hotline` command: serve, demo, migrate, agents and customers."""
+"""The `hotline` command: serve, demo, migrate, agents, customers and campaigns."""
 
 from __future__ import annotations
 
@@ -81,6 +81,14 @@ def _parser() -> argparse.ArgumentParser:
     )
     imp = customers.add_parser("import", help="import customers from a CSV file")
     imp.add_argument("file", type=Path, help="CSV with columns customer_no,name,phone,email,tier,birthday")
+
+    campaigns = commands.add_parser("campaigns", help="outbound campaigns").add_subparsers(
+        dest="campaigns_command", required=True, metavar="ACTION"
+    )
+    campaigns.add_parser("list", help="list campaigns with their state and leads left")
+    leads = campaigns.add_parser("import-leads", help="add leads to a campaign from a CSV file")
+    leads.add_argument("campaign_id", type=int, help="the campaign's id (see `hotline campaigns list`)")
+    leads.add_argument("file", type=Path, help="CSV with columns phone,name and optionally timezone")
     return parser
 
 
@@ -128,6 +136,8 @@ async def _run(args: argparse.Namespace, settings: Settings) -> int:
             return await _agents(args, settings, pool)
         if args.command == "customers":
             return await _customers(args, settings, pool)
+        if args.command == "campaigns":
+            return await _campaigns(args, settings, pool)
     raise AssertionError(f"unhandled command {args.command}")
 
 
@@ -230,6 +240,39 @@ async def _customers(args: argparse.Namespace, settings: Settings, pool: asyncpg
         print(f"hotline: cannot read {args.file}: {exc}", file=sys.stderr)
         return 1
     report = await import_csv(store, text, default_country=settings.customers.default_country)
+    print(format_report(report))
+    return 0 if not report.rejected else 1
+
+
+async def _campaigns(args: argparse.Namespace, settings: Settings, pool: asyncpg.Pool) -> int:
+    from datetime import UTC, datetime
+
+    from cti.dialer_store import DialerStore
+    from cti.errors import CampaignNotFoundError
+    from cti.leads_import import format_report, import_leads, parse_leads
+    from customers.phone import normalise_phone
+
+    store = DialerStore(pool)
+    if args.campaigns_command == "list":
+        for campaign in await store.campaigns():
+            counts = await store.counts(campaign.id, datetime.now(UTC))
+            print(
+                f"{campaign.id:>4} {campaign.spec.name:<30} {campaign.spec.dial_method.value:<12} "
+                f"{campaign.state.value:<8} {counts.leads_remaining} of {counts.leads_total} leads left"
+            )
+        return 0
+    try:
+        text = args.file.read_text("utf-8-sig")
+    except (OSError, UnicodeDecodeError) as exc:
+        print(f"hotline: cannot read {args.file}: {exc}", file=sys.stderr)
+        return 1
+    country = settings.customers.default_country
+    parsed = parse_leads(text, lambda raw: normalise_phone(raw, country), settings.dialer.default_timezone)
+    try:
+        report = await import_leads(store, args.campaign_id, parsed)
+    except CampaignNotFoundError as exc:
+        print(f"hotline: {exc}", file=sys.stderr)
+        return 1
     print(format_report(report))
     return 0 if not report.rejected else 1
 

@@ -15,9 +15,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from cti.agent_service import DEFAULT_PAUSE_REASONS, AgentStateSettings
 from cti.ami_client import AmiSettings
+from cti.dialer import DialerSettings
 from cti.kpi import KpiSettings
 from customers.model import Tier
 from customers.phone import COUNTRIES
@@ -57,6 +59,7 @@ class Settings:
     ami: AmiSettings | None
     agent_states: AgentStateSettings
     database_url: str | None = field(repr=False)
+    dialer: DialerSettings
     data_dir: Path
     log_level: str
     log_format: str
@@ -169,6 +172,22 @@ def _country(value: Any) -> str:
     return text
 
 
+def _context(value: Any) -> str:
+    text = _text(value).strip()
+    if not re.fullmatch(r"[\w.-]{1,80}", text):
+        raise ValueError(f"{value!r} is not a dialplan context name")
+    return text
+
+
+def _timezone(value: Any) -> str:
+    text = _text(value).strip()
+    try:
+        ZoneInfo(text)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ValueError(f"{value!r} is not a time zone such as Asia/Ho_Chi_Minh") from None
+    return text
+
+
 def _url(*schemes: str) -> Callable[[Any], str]:
     def parse(value: Any) -> str:
         text = _text(value).strip()
@@ -206,6 +225,8 @@ _KEYS = (
     _Key("agents", "wrap_up_s", _seconds_or_zero, 0.0),
     _Key("wallboard", "service_level_s", _seconds, 20.0),
     _Key("wallboard", "service_level_target", _share, 0.8),
+    _Key("dialer", "trunk_context", _context, "customers"),
+    _Key("dialer", "default_timezone", _timezone, "Asia/Ho_Chi_Minh"),
     _Key("paths", "data_dir", _text, "var"),
     _Key("logging", "level", _choice(*LOG_LEVELS, upper=True), "INFO"),
     _Key("logging", "format", _choice(*LOG_FORMATS), "text"),
@@ -303,6 +324,9 @@ def load_settings(path: Path | None, environ: Mapping[str, str]) -> Settings:
         smtp=smtp,
         ami=ami,
         database_url=values["database.url"] or None,
+        dialer=DialerSettings(
+            trunk_context=values["dialer.trunk_context"], default_timezone=values["dialer.default_timezone"]
+        ),
         data_dir=data_dir,
         log_level=values["logging.level"],
         log_format=values["logging.format"],

@@ -407,6 +407,10 @@ class TicketService:
         clean, known = handler_profile(department, skills, capacity, self._settings.categories)
         await self._store.set_handler(agent_id, clean, known, capacity)
 
+    async def has_overdue_ticket(self, customer_id: int) -> bool:
+        """Whether the customer has an open ticket past a deadline whose clock is running."""
+        return await self._store.has_overdue_ticket(customer_id, self._clock())
+
     async def reopen_counts(self, since: datetime) -> list[ReopenCount]:
         """Resolutions and reopens per handler and category since `since`, most reopened first."""
         return await self._store.reopen_counts(since)

@@ -466,6 +466,22 @@ class TicketStore:
         except asyncpg.ForeignKeyViolationError:
             raise InvalidTicketError({"agent_id": f"there is no agent {agent_id}"}) from None
 
+    async def has_overdue_ticket(self, customer_id: int, now: datetime) -> bool:
+        """An open, unpaused ticket of the customer past its first-response or resolution deadline."""
+        return bool(
+            await self._pool.fetchval(
+                f"""
+                SELECT EXISTS (
+                    SELECT 1 FROM tickets t
+                    WHERE t.customer_id = $1 AND t.{_IS_OPEN} AND t.sla_paused_at IS NULL
+                      AND (t.resolution_due < $2 OR (t.first_responded_at IS NULL AND t.first_response_due < $2))
+                )
+                """,
+                customer_id,
+                now,
+            )
+        )
+
     async def reopen_counts(self, since: datetime) -> list[ReopenCount]:
         """Per handler and category since `since`: resolutions and how many of them were reopened."""
         rows = await self._pool.fetch(

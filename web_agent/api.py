@@ -44,6 +44,8 @@ class WebServices:
 
 SERVICES = web.AppKey("services", WebServices)
 ANY_ROLE = (Role.AGENT, Role.SUPERVISOR, Role.ADMIN)
+# Who watches the floor: supervisors and admins.
+SUPERVISORS = (Role.SUPERVISOR, Role.ADMIN)
 
 
 def require(

@@ -21,6 +21,10 @@ from cti.errors import (
     AmiInjectionError,
     AmiNotConnectedError,
     AmiTimeoutError,
+    CampaignNotFoundError,
+    InvalidCampaignError,
+    LeadNotFoundError,
+    NotDiallableError,
     NotInQueueError,
     UnknownPauseReasonError,
 )
@@ -37,8 +41,8 @@ from tickets.errors import (
     TicketsError,
     UnknownHandlerError,
 )
-from web_agent.accounts import Agent, Role
-from web_agent.api import MAX_BODY_BYTES, bearer, json_object, require, text_field
+from web_agent.accounts import Agent
+from web_agent.api import ANY_ROLE, MAX_BODY_BYTES, bearer, json_object, require, text_field
 from web_agent.api import SERVICES as SERVICES
 from web_agent.api import WebServices as WebServices
 from web_agent.errors import (
@@ -92,6 +96,10 @@ _ERRORS: tuple[tuple[type[Exception], int, str], ...] = (
     (AmiActionError, 409, "pbx.refused"),
     (AmiNotConnectedError, 503, "pbx.unavailable"),
     (AmiTimeoutError, 504, "pbx.timeout"),
+    (CampaignNotFoundError, 404, "campaigns.not_found"),
+    (LeadNotFoundError, 404, "campaigns.lead_not_found"),
+    (NotDiallableError, 409, "campaigns.not_diallable"),
+    (InvalidCampaignError, 422, "validation.failed"),
     (asyncpg.PostgresConnectionError, 503, "service.database_unavailable"),
     (asyncpg.InterfaceError, 503, "service.database_unavailable"),
     (OSError, 503, "service.database_unavailable"),
@@ -133,6 +141,9 @@ def _extra(exc: Exception) -> dict[str, Any]:
         return {"details": exc.details}
     if isinstance(exc, InvalidCustomerError | InvalidTicketError):
         return {"details": exc.problems}
+    if isinstance(exc, InvalidCampaignError):
+        # Its problems are sentences, not per-field: one entry, so `details` has one shape everywhere.
+        return {"details": {"campaign": "; ".join(exc.problems)}}
     if isinstance(exc, IllegalTransitionError):
         return {"status": exc.status, "allowed": list(exc.allowed)}
     if isinstance(exc, TicketConflictError):
@@ -224,7 +235,7 @@ async def login(request: web.Request) -> web.Response:
     )
 
 
-@require(Role.AGENT, Role.SUPERVISOR, Role.ADMIN)
+@require(*ANY_ROLE)
 async def logout(request: web.Request, agent: Agent) -> web.Response:
     """POST /api/auth/logout: revoke the token used for this request."""
     token = bearer(request)
@@ -233,13 +244,13 @@ async def logout(request: web.Request, agent: Agent) -> web.Response:
     return web.Response(status=204)
 
 
-@require(Role.AGENT, Role.SUPERVISOR, Role.ADMIN)
+@require(*ANY_ROLE)
 async def me(request: web.Request, agent: Agent) -> web.Response:
     """GET /api/me: the signed-in account."""
     return web.json_response({"agent": agent_json(agent)})
 
 
-@require(Role.AGENT, Role.SUPERVISOR, Role.ADMIN)
+@require(*ANY_ROLE)
 async def calls_today(request: web.Request, agent: Agent) -> web.Response:
     """GET /api/calls/today: the calls this agent took since local midnight, newest first."""
     services = request.app[SERVICES]
@@ -271,7 +282,7 @@ async def calls_today(request: web.Request, agent: Agent) -> web.Response:
     )
 
 
-@require(Role.AGENT, Role.SUPERVISOR, Role.ADMIN)
+@require(*ANY_ROLE)
 async def create_customer(request: web.Request, agent: Agent) -> web.Response:
     """POST /api/customers {name, phone, email?, tier?}: the "new customer" action of a pop."""
     body = await json_object(request)
@@ -292,7 +303,7 @@ async def create_customer(request: web.Request, agent: Agent) -> web.Response:
     return web.json_response({"customer": customer_json(customer)}, status=201)
 
 
-@require(Role.AGENT, Role.SUPERVISOR, Role.ADMIN)
+@require(*ANY_ROLE)
 async def search_customers(request: web.Request, agent: Agent) -> web.Response:
     """GET /api/customers?q=…: customers by customer number, phone, or name words (any diacritics)."""
     query = request.query.get("q", "")

@@ -29,15 +29,14 @@ from cti.agent_states import AgentStatus
 from cti.errors import NotInQueueError
 from cti.kpi import Forecast, QueueFigures
 from cti.store import AgentStateStore
-from web_agent.accounts import Agent, Role
-from web_agent.api import ANY_ROLE, json_object, require, text_field
+from web_agent.accounts import Agent
+from web_agent.api import ANY_ROLE, SUPERVISORS, json_object, require, text_field
 from web_agent.app import STATIC_DIR
 from web_agent.errors import ValidationFailedError
 from web_agent.hub import AgentHub
 
 log = logging.getLogger(__name__)
 
-SUPERVISORS = (Role.SUPERVISOR, Role.ADMIN)
 AGENT_STATES = web.AppKey("agent_states", AgentStateService)
 STATE_STORE = web.AppKey("agent_state_store", AgentStateStore)
 MAX_REPORT_DAYS = 93

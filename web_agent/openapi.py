@@ -285,11 +285,16 @@ _RESPONSES = {
     for name, description in (
         ("Unauthorized", "auth.required or auth.invalid_credentials"),
         ("Forbidden", "auth.forbidden (role) or tickets.not_yours"),
-        ("NotFound", "tickets.not_found, customers.not_found or tickets.confirmation_invalid"),
+        (
+            "NotFound",
+            "tickets.not_found, customers.not_found, tickets.confirmation_invalid, campaigns.not_found "
+            "or campaigns.lead_not_found",
+        ),
         (
             "Conflict",
             "tickets.illegal_transition, tickets.version_conflict, tickets.no_handler_available, "
-            "tickets.conflict, customers.conflict, agent_state.not_in_queue, pbx.refused or service.retry",
+            "tickets.conflict, customers.conflict, agent_state.not_in_queue, pbx.refused, "
+            "campaigns.not_diallable or service.retry",
         ),
         (
             "ValidationFailed",
@@ -794,6 +799,214 @@ _PATHS.update(
                     {"name": "since", "in": "query", "required": True, "schema": _TIME},
                     {"name": "until", "in": "query", "required": True, "schema": _TIME},
                 ],
+            )
+        },
+    }
+)
+
+_CAMPAIGN_ID = _path("campaign_id", "the campaign's id")
+_LEAD_ID = _path("lead_id", "the lead's id")
+_CAMPAIGN_ERRORS = ("403", "404", "409", "422")
+_SCHEMAS.update(
+    {
+        "Campaign": _obj(
+            {
+                "id": _INT,
+                "name": _STR,
+                "queue": _STR,
+                "dial_method": _enum(["preview", "progressive", "predictive"]),
+                "state": _enum(["running", "paused", "stopped"]),
+                "caller_id": _STR,
+                "script": _STR,
+                "window": _obj({"start": _STR, "end": _STR}),
+                "max_attempts": _INT,
+                "retry_s": _obj({"busy": _INT, "no_answer": _INT, "failed": _INT, "machine": _INT}),
+                "sales": _BOOL,
+                "drop_action": _STR,
+                "abandon_cap": _NUMBER,
+            }
+        ),
+        "Lead": _obj(
+            {
+                "id": _INT,
+                "campaign_id": _INT,
+                "name": _STR,
+                "phone": _STR,
+                "timezone": _STR,
+                "attempts": _INT,
+                "status": _STR,
+                "disposition": _OPT_STR,
+            }
+        ),
+    }
+)
+_PATHS.update(
+    {
+        "/api/campaigns": {
+            "get": _op(
+                "Every campaign with its live figures: dialled, answered, dropped, abandon rate over 24 h "
+                "and 30 days, agents busy and idle, pacing level, leads left (supervisor, admin)",
+                "campaigns",
+                {
+                    **_ok(
+                        "the campaigns",
+                        _obj(
+                            {
+                                "campaigns": _array(
+                                    {"allOf": [_ref("Campaign"), _obj({"live": {"type": "object"}})]}
+                                )
+                            }
+                        ),
+                    ),
+                    **_errors(*_AUTHED, "403"),
+                },
+            ),
+            "post": _op(
+                "Create a campaign, paused (supervisor, admin)",
+                "campaigns",
+                {
+                    **_ok("created", _obj({"campaign": _ref("Campaign")}), status="201"),
+                    **_errors(*_AUTHED, "403", "422"),
+                },
+                body=_obj(
+                    {
+                        "name": _STR,
+                        "queue": _STR,
+                        "dial_method": _enum(["preview", "progressive", "predictive"]),
+                        "caller_id": _STR,
+                        "script": _STR,
+                        "window_start": _STR,
+                        "window_end": _STR,
+                        "max_attempts": _INT,
+                        "retry_busy_s": _INT,
+                        "retry_no_answer_s": _INT,
+                        "retry_failed_s": _INT,
+                        "retry_machine_s": _INT,
+                        "sales": _BOOL,
+                        "drop_action": _STR,
+                        "abandon_cap": _NUMBER,
+                    },
+                    required=("name", "queue", "dial_method", "caller_id"),
+                ),
+            ),
+        },
+        "/api/campaigns/mine": {
+            "get": _op(
+                "The running campaigns an agent may join, and the one they joined",
+                "campaigns",
+                {
+                    **_ok(
+                        "the campaigns",
+                        _obj(
+                            {
+                                "campaigns": _array(_ref("Campaign")),
+                                "joined": {"type": ["object", "null"]},
+                            }
+                        ),
+                    ),
+                    **_errors(*_AUTHED),
+                },
+            )
+        },
+        "/api/campaigns/leave": {
+            "post": _op(
+                "Stop taking campaign calls",
+                "campaigns",
+                {**_ok("left", _obj({"joined": {"type": "null"}})), **_errors(*_AUTHED)},
+            )
+        },
+        "/api/campaigns/{campaign_id}/state": {
+            "post": _op(
+                "Start, pause or stop a campaign (supervisor, admin)",
+                "campaigns",
+                {
+                    **_ok("the campaign", _obj({"campaign": _ref("Campaign")})),
+                    **_errors(*_AUTHED, *_CAMPAIGN_ERRORS),
+                },
+                body=_obj({"state": _enum(["running", "paused", "stopped"])}),
+                parameters=[_CAMPAIGN_ID],
+            )
+        },
+        "/api/campaigns/{campaign_id}/leads": {
+            "post": _op(
+                "Import leads from a CSV file (text/csv; columns phone,name[,timezone]); bad rows are listed "
+                "and duplicates merged (supervisor, admin)",
+                "campaigns",
+                {
+                    **_ok(
+                        "the import report",
+                        _obj(
+                            {
+                                "created": _INT,
+                                "updated": _INT,
+                                "rejected": _array(_obj({"line": _INT, "reason": _STR})),
+                                "merged": _array(_obj({"line": _INT, "into_line": _INT, "reason": _STR})),
+                            }
+                        ),
+                    ),
+                    **_errors(*_AUTHED, *_CAMPAIGN_ERRORS),
+                },
+                parameters=[_CAMPAIGN_ID],
+            )
+        },
+        "/api/campaigns/{campaign_id}/join": {
+            "post": _op(
+                "Take this campaign's calls",
+                "campaigns",
+                {
+                    **_ok("joined", _obj({"joined": _obj({"campaign_id": _INT, "state": _STR})})),
+                    **_errors(*_AUTHED, *_CAMPAIGN_ERRORS),
+                },
+                parameters=[_CAMPAIGN_ID],
+            )
+        },
+        "/api/campaigns/{campaign_id}/preview": {
+            "get": _op(
+                "The next lead for the agent to look at and dial (preview campaigns)",
+                "campaigns",
+                {
+                    **_ok(
+                        "the lead, or null when none is due",
+                        _obj(
+                            {
+                                "campaign": _ref("Campaign"),
+                                "lead": {"oneOf": [_ref("Lead"), {"type": "null"}]},
+                            }
+                        ),
+                    ),
+                    **_errors(*_AUTHED, *_CAMPAIGN_ERRORS),
+                },
+                parameters=[_CAMPAIGN_ID],
+            )
+        },
+        "/api/campaigns/{campaign_id}/leads/{lead_id}/dial": {
+            "post": _op(
+                "Dial the previewed lead (Originate)",
+                "campaigns",
+                {
+                    **_ok("dialling", _obj({"dialling": _BOOL}), status="202"),
+                    **_errors(*_AUTHED, *_CAMPAIGN_ERRORS),
+                },
+                parameters=[_CAMPAIGN_ID, _LEAD_ID],
+            )
+        },
+        "/api/campaigns/{campaign_id}/leads/{lead_id}/skip": {
+            "post": _op(
+                "Pass on the previewed lead",
+                "campaigns",
+                {**_ok("skipped", _obj({"skipped": _BOOL})), **_errors(*_AUTHED, *_CAMPAIGN_ERRORS)},
+                parameters=[_CAMPAIGN_ID, _LEAD_ID],
+            )
+        },
+        "/api/leads/{lead_id}/disposition": {
+            "post": _op(
+                "The agent's disposition of a campaign call",
+                "campaigns",
+                {**_ok("the lead", _obj({"lead": _ref("Lead")})), **_errors(*_AUTHED, *_CAMPAIGN_ERRORS)},
+                body=_obj(
+                    {"disposition": _STR, "note": _STR, "callback_at": _OPT_TIME}, required=("disposition",)
+                ),
+                parameters=[_LEAD_ID],
             )
         },
     }

@@ -24,7 +24,7 @@ from tickets.model import Actor, Channel, NewTicket, Priority, Ticket, TicketSta
 from tickets.service import TicketService
 from tickets.store import MAX_PAGE, TicketQuery
 from web_agent.accounts import Agent, Role
-from web_agent.api import ANY_ROLE, MAX_BODY_BYTES, MAX_ID, SERVICES, json_object, require
+from web_agent.api import ANY_ROLE, MAX_BODY_BYTES, MAX_ID, SERVICES, SUPERVISORS, json_object, require
 from web_agent.errors import RateLimitedError, ValidationFailedError
 from web_agent.hub import customer_json
 from web_agent.ratelimit import AttemptLimiter
@@ -383,7 +383,7 @@ async def suggestions(request: web.Request, agent: Agent) -> web.Response:
 # --- handlers and reports (supervisors) ----------------------------------------------------
 
 
-@require(Role.SUPERVISOR, Role.ADMIN)
+@require(*SUPERVISORS)
 async def list_handlers(request: web.Request, agent: Agent) -> web.Response:
     """GET /api/handlers: every handler's department, skills, capacity and open workload."""
     loads = await request.app[SERVICES].tickets.handlers()
@@ -391,7 +391,7 @@ async def list_handlers(request: web.Request, agent: Agent) -> web.Response:
     return web.json_response({"handlers": [handler_json(h, names) for h in loads]})
 
 
-@require(Role.SUPERVISOR, Role.ADMIN)
+@require(*SUPERVISORS)
 async def put_handler(request: web.Request, agent: Agent) -> web.Response:
     """PUT /api/handlers/{agent_id}: set who handles what (department, skills, capacity)."""
     services = request.app[SERVICES]
@@ -413,7 +413,7 @@ async def put_handler(request: web.Request, agent: Agent) -> web.Response:
     return web.Response(status=204)
 
 
-@require(Role.SUPERVISOR, Role.ADMIN)
+@require(*SUPERVISORS)
 async def reopen_report(request: web.Request, agent: Agent) -> web.Response:
     """GET /api/reports/reopens?days=30: resolutions and reopens per handler and category."""
     services = request.app[SERVICES]

@@ -116,3 +116,30 @@ def test_agents_handle_sets_department_skills_and_capacity(
     assert "capacity: 0..1000" in err
     assert main(["agents", "handle", "--username", "nobody", "--department", "x"]) == 1
     assert "there is no account 'nobody'" in capsys.readouterr().err
+
+
+async def test_campaign_lead_import_prints_the_report(
+    database: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    conn = await asyncpg.connect(database)
+    try:
+        campaign_id = await conn.fetchval(
+            "INSERT INTO campaigns (name, queue, dial_method, caller_id, window_start, window_end, max_attempts,"
+            " retry_busy_s, retry_no_answer_s, retry_failed_s, retry_machine_s, dial_context, drop_action,"
+            " drop_message_context, abandon_cap, dial_timeout_s) VALUES ('CLI campaign', 'sales', 'predictive',"
+            " '0281234567', '08:00', '21:00', 3, 600, 3600, 1800, 7200, 'outbound-agent', 'hangup',"
+            " 'outbound-drop', 0.03, 25) RETURNING id"
+        )
+    finally:
+        await conn.close()
+    csv_file = tmp_path / "leads.csv"
+    csv_file.write_text("phone,name\n0934567890,Lê Minh Đức\n0934567891,Le Minh Duc\nabc,Nobody\n", "utf-8")
+    exit_code = await asyncio.to_thread(main, ["campaigns", "import-leads", str(campaign_id), str(csv_file)])
+    assert exit_code == 1
+    out = capsys.readouterr().out
+    assert "1 leads added, 0 updated, 1 merged as duplicates, 1 refused" in out
+    assert "line 3: merged into line 2" in out
+    assert await asyncio.to_thread(main, ["campaigns", "list"]) == 0
+    assert "CLI campaign" in capsys.readouterr().out
+    assert await asyncio.to_thread(main, ["campaigns", "import-leads", "999999", str(csv_file)]) == 1
+    assert "campaign 999999 does not exist" in capsys.readouterr().err

@@ -589,3 +589,26 @@ async def test_two_dispatchers_on_two_nodes_deliver_each_notice_once(flow: Flow)
         assert sum(counts) == 12
         assert sorted(channel.delivered) == sorted(set(channel.delivered))
         assert len(channel.delivered) == 12
+
+
+async def test_a_customer_with_a_ticket_past_its_deadline_counts_as_escalated(flow: Flow) -> None:
+    async with asyncio.timeout(TIMEOUT_S):
+        alice = Actor.agent(flow.alice)
+        ticket = await flow.service.open(flow.new(), alice, assignee_id=flow.alice)
+        assert not await flow.service.has_overdue_ticket(flow.jane)
+        assert ticket.first_response_due is not None
+        flow.clock.now = ticket.first_response_due + timedelta(minutes=1)
+        assert await flow.service.has_overdue_ticket(flow.jane)
+        assert not await flow.service.has_overdue_ticket(flow.vera)
+        responded = await flow.service.respond(ticket.id, alice, "On it")
+        assert responded.resolution_due is not None
+        assert responded.resolution_due > flow.clock.now
+        assert not await flow.service.has_overdue_ticket(flow.jane)
+        await flow.service.wait_on_customer(ticket.id, alice, "Send the invoice number")
+        flow.clock.now = responded.resolution_due + timedelta(days=1)
+        # The clock is stopped while waiting on the customer: not overdue.
+        assert not await flow.service.has_overdue_ticket(flow.jane)
+        await flow.service.resume(ticket.id, alice)
+        assert await flow.service.has_overdue_ticket(flow.jane) is False
+        await flow.service.resolve(ticket.id, alice, "Done")
+        assert not await flow.service.has_overdue_ticket(flow.jane)
