@@ -11,8 +11,12 @@ from datetime import UTC, date, datetime, timedelta
 import asyncpg
 
 from cti.ami_client import AmiSettings
+from cti.campaigns import CampaignSpec, DialMethod
+from cti.dialer_store import DialerStore
+from cti.leads_import import import_leads, parse_leads
 from cti.simulator import PbxSimulator, SimulatorSettings
 from customers.model import NewCustomer, Tier
+from customers.phone import normalise_phone
 from customers.store import CustomerStore
 from hotline import app
 from hotline.settings import Settings
@@ -107,7 +111,29 @@ async def seed(pool: asyncpg.Pool, settings: Settings) -> bool:
             when = now - timedelta(days=3 * days_ago + 1, hours=index)
             await customers.add_interaction(customer.id, when, "call", summary, None)
     await _seed_tickets(pool, settings, customers, {c.name: c.id for c in created})
+    await _seed_campaign(pool, settings)
     return True
+
+
+async def _seed_campaign(pool: asyncpg.Pool, settings: Settings) -> None:
+    """A paused progressive campaign with a dozen leads: a supervisor starts it from /campaigns."""
+    store = DialerStore(pool)
+    campaign = await store.create_campaign(
+        CampaignSpec(
+            name="Winter upgrade offer",
+            queue="support",
+            dial_method=DialMethod.PROGRESSIVE,
+            caller_id='"Hotline" <0281234567>',
+            script="Hello, this is Hotline. Your plan qualifies for a free speed upgrade this winter; "
+            "may I tell you about it?",
+        )
+    )
+    country = settings.customers.default_country
+    rows = "\n".join(f"09030000{n:02d},Lead {n:02d}" for n in range(1, 13))
+    parsed = parse_leads(
+        f"phone,name\n{rows}\n", lambda raw: normalise_phone(raw, country), settings.dialer.default_timezone
+    )
+    await import_leads(store, campaign.id, parsed)
 
 
 async def _seed_tickets(

@@ -542,6 +542,9 @@ async def test_supervisors_see_reopens_per_handler_and_category_and_agents_do_no
     )
 
     carol, carol_errors = await signed_in(browser, desk, "carol")
+    # Supervisors reach their other pages from the top bar; agents do not see the links.
+    await expect(carol.locator("[data-testid=nav-wallboard]")).to_have_attribute("href", "/wallboard")
+    await expect(carol.locator("[data-testid=nav-campaigns]")).to_be_visible()
     tab = carol.locator("[data-testid=tab-reopens]")
     await tab.click()
     await expect(tab).to_have_attribute("aria-selected", "true")
@@ -563,6 +566,7 @@ async def test_supervisors_see_reopens_per_handler_and_category_and_agents_do_no
 
     alice, alice_errors = await signed_in(browser, desk, "alice")
     await expect(alice.locator("[data-testid=tab-mine]")).to_be_visible()
+    await expect(alice.locator("[data-testid=nav-wallboard]")).to_be_hidden()
     await expect(alice.locator("[data-testid=tab-reopens]")).to_be_hidden()
     await expect(alice.locator("[data-testid=reopens-table]")).to_be_hidden()
     assert carol_errors.seen == []

@@ -27,5 +27,8 @@ async def test_seed_fills_the_work_lists_once(pool: asyncpg.Pool) -> None:
         assert all(t["status"] == "assigned" and t["assignee_id"] is not None for t in tickets)
         on_timeline = await pool.fetchval("SELECT count(*) FROM interactions WHERE channel = 'ticket'")
         assert on_timeline == len(DEMO_TICKETS)
+        campaigns = await pool.fetch("SELECT name, state, dial_method FROM campaigns")
+        assert [tuple(c) for c in campaigns] == [("Winter upgrade offer", "paused", "progressive")]
+        assert await pool.fetchval("SELECT count(*) FROM leads") == 12
         assert await seed(pool, settings) is False
         assert await pool.fetchval("SELECT count(*) FROM tickets") == len(DEMO_TICKETS)

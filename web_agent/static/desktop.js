@@ -377,6 +377,7 @@
   function renderAgent(agent) {
     dom.agentName.textContent = text(agent.display_name) || text(agent.username);
     dom.agentRole.textContent = Object.hasOwn(ROLE_LABEL, agent.role) ? ROLE_LABEL[agent.role] : text(agent.role);
+    dom.supervisorNav.hidden = agent.role !== "supervisor" && agent.role !== "admin";
   }
 
   // ---------------------------------------------------------------- WebSocket
@@ -1185,6 +1186,7 @@
       desktopView: byId("desktop-view"),
       agentName: byId("agent-name"),
       agentRole: byId("agent-role"),
+      supervisorNav: byId("supervisor-nav"),
       connection: byId("connection-status"),
       connectionLabel: byId("connection-status").querySelector(".connection-label"),
       signOut: byId("sign-out"),

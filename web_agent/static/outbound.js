@@ -50,15 +50,20 @@
   }
 
   function build() {
-    const workspace = document.querySelector(".workspace");
-    if (!workspace || view.panel) return;
+    // In the right-hand column, above today's calls; the panel shows only while there is campaign work.
+    const column = document.querySelector(".workspace .column");
+    if (!column || view.panel) return;
     const panel = el("section", "panel panel--outbound");
+    panel.hidden = true;
     panel.setAttribute("aria-labelledby", "outbound-heading");
     panel.dataset.testid = "outbound-panel";
+    const head = el("div", "panel-head");
     const title = el("h2", "panel-title", "Outbound campaign");
     title.id = "outbound-heading";
+    head.appendChild(title);
     const row = el("div", "outbound-join");
-    view.select = el("select");
+    view.select = el("select", "outbound-select");
+    view.select.setAttribute("aria-label", "Campaign");
     view.select.dataset.testid = "campaign-select";
     view.join = el("button", "button button--small", "Join");
     view.join.type = "button";
@@ -69,8 +74,8 @@
     view.status.dataset.testid = "outbound-status";
     view.preview = el("div", "outbound-preview");
     view.calls = el("div", "outbound-calls");
-    panel.append(title, row, view.status, view.preview, view.calls);
-    workspace.appendChild(panel);
+    panel.append(head, row, view.status, view.preview, view.calls);
+    column.insertBefore(panel, column.querySelector(".panel--today"));
     view.panel = panel;
   }
 
@@ -90,6 +95,7 @@
       });
       if (local.joined) view.select.value = String(local.joined.campaign_id);
       else if (chosen) view.select.value = chosen;
+      view.panel.hidden = !local.joined && mine.campaigns.length === 0 && !view.calls.childElementCount;
       view.join.textContent = local.joined ? "Leave" : "Join";
       view.join.disabled = !local.joined && mine.campaigns.length === 0;
       view.status.textContent = local.joined
@@ -160,6 +166,7 @@
 
   function onOutboundPop(data) {
     build();
+    view.panel.hidden = false;
     const card = el("div", "pop-card outbound-call");
     card.dataset.testid = "outbound-call";
     card.dataset.callId = String(data.call_id);
