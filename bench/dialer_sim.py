@@ -3,7 +3,9 @@
 20 agents, 25% of dials answered, 180 s average handle time, 8 simulated hours (runs in seconds):
 agent talk minutes per agent-hour and the abandon (drop) rate of each method on the same traffic,
 and the predictive/progressive ratio. Target: predictive >= 1.3x progressive talk time with
-abandon <= 3%. Run: `.venv/bin/python bench/dialer_sim.py [--seeds N]`.
+abandon <= 3%. `--frontier` adds the trade-off curve: predictive at fixed pacing levels (the drop
+risk a call may carry), with the cap and its controller out of the way.
+Run: `.venv/bin/python bench/dialer_sim.py [--seeds N] [--frontier]`.
 """
 
 from __future__ import annotations
@@ -21,11 +23,15 @@ from machine import cpu_model
 
 from cti.campaigns import DialMethod
 from cti.outbound_sim import SimulationResult, TrafficSettings, simulate
+from cti.pacing import PacingSettings
+
+FRONTIER_LEVELS = (0.005, 0.01, 0.015, 0.02, 0.03, 0.05, 0.1)
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seeds", type=int, default=5, help="shifts to simulate per method (default 5)")
+    parser.add_argument("--frontier", action="store_true", help="also run predictive at fixed pacing levels")
     args = parser.parse_args()
     started = time.perf_counter()
     runs: dict[DialMethod, list[SimulationResult]] = {DialMethod.PROGRESSIVE: [], DialMethod.PREDICTIVE: []}
@@ -63,6 +69,30 @@ def main() -> None:
         f"| **predictive / progressive** | | | | worst shift {worst:.2%} | **{ratio:.2f}×** "
         f"(target ≥ 1.3× at ≤ 3%: {'met' if met else 'not met'}) |"
     )
+    if args.frontier:
+        print_frontier(args.seeds, talk[DialMethod.PROGRESSIVE])
+
+
+def print_frontier(seeds: int, progressive_talk: float) -> None:
+    """Predictive at fixed levels on the same shifts: talk ratio against abandon rate."""
+    print()
+    print("| fixed level | abandon rate | worst shift | talk min per agent-hour | × progressive |")
+    print("|---:|---:|---:|---:|---:|")
+    for level in FRONTIER_LEVELS:
+        # A cap no shift reaches: the level alone decides.
+        fixed = PacingSettings(abandon_cap=0.9, initial_level=level, min_level=level, max_level=level)
+        results = [
+            simulate(
+                DialMethod.PREDICTIVE,
+                TrafficSettings(agents=20, answer_rate=0.25, aht_s=180.0, seed=seed),
+                fixed,
+            )
+            for seed in range(1, seeds + 1)
+        ]
+        talk = statistics.mean(r.talk_minutes_per_agent_hour for r in results)
+        abandon = sum(r.dropped for r in results) / sum(r.answered for r in results)
+        worst = max(r.abandon_rate for r in results)
+        print(f"| {level:g} | {abandon:.2%} | {worst:.2%} | {talk:.1f} | {talk / progressive_talk:.2f}× |")
 
 
 if __name__ == "__main__":

@@ -4,14 +4,20 @@ Pure arithmetic on an injected clock (seconds, any epoch), so the live dialer, t
 benchmark and the tests share every line. The live dialer feeds it what happened (attempts,
 answers, drops, handle times) and asks `calls_to_place()` on every tick.
 
-Predictive pacing dials ahead: with `p` the live answer rate, it places enough calls that the
-answers expected from the lines in flight match the agents expected free by the time those
-answers come (free agents now, plus busy ones whose average handle time runs out meanwhile),
-scaled by a *pacing level*. Every `recompute_every_s` the level is lowered when the drop rate
-of the last hour is above the target (the cap by default), and raised slowly back towards its
-ceiling when it is not. Whenever the rate over 24 hours or over 30 days reaches the cap,
-predictive dials at the floor level (never less than progressive's one call per free agent),
-which almost never drops, until the rate is under the cap again.
+Predictive pacing weighs each call it could place now by its *drop risk*: the chance that,
+once answered, it finds no agent free within the grace (2 s). For a call answered `t` seconds
+from now, the agents it can have are the free ones plus the busy ones done by `t + grace`, less
+the answers that come before it from the calls already ringing and from the calls placed
+earlier in the same tick. Each busy agent counts by the chance of finishing given how long they
+have been talking, and each ringing call by the chance of being answered given how long it has
+rung, both read off the handle times, answer delays and ring durations seen lately (not an
+assumed distribution). That sum of Bernoulli terms is taken as normal, and the risk is averaged
+over the answer-delay distribution. Calls are placed while the risk stays under the *pacing
+level*; every `recompute_every_s` the level is steered (multiplicatively, slowly) so the drop
+rate of the last control window tracks a set point below the cap. Whenever the rate over
+24 hours or over 30 days reaches the cap (with a budget of cap x 100 answers before there are
+100), predictive dials as progressive does, one call per free agent, which never drops an answer,
+until the rate is under the cap again; and so it does until it has seen enough calls to forecast.
 """
 
 from __future__ import annotations
@@ -35,17 +41,18 @@ class PacingSettings:
     """The knobs of the pacer; the defaults are the issue's rules (3% cap, 30 days and 24 hours)."""
 
     abandon_cap: float = 0.03
-    # The controller's target as a share of the cap (1.0: trim only when the last hour is over it).
-    target_share_of_cap: float = 1.0
+    # The controller's set point as a share of the cap: it steers the last hour's drop rate there.
+    target_share_of_cap: float = 0.85
     recompute_every_s: float = 5.0
     control_window_s: float = 3600.0
-    # The level scales the agents expected free. 0.35 was the best level under a 3% cap on the
-    # simulated shift (bench/dialer_sim.py); the controller only trims it when drops run high.
-    initial_level: float = 0.35
-    min_level: float = 0.1
-    max_level: float = 0.35
-    level_up_step: float = 0.0005
-    level_down_factor: float = 0.995
+    # The level is the drop risk a call may carry: a call is placed while the chance that it is
+    # answered and finds no agent within the grace, per expected answer, is under the level.
+    initial_level: float = 0.012
+    min_level: float = 0.002
+    max_level: float = 0.6
+    # Each recompute multiplies the level by exp(-gain x (recent - target) / target).
+    level_gain: float = 0.002
+    drop_grace_s: float = 2.0
     max_lines_per_agent: float = 4.0
     prior_answer_rate: float = 0.3
     prior_weight: float = 20.0
@@ -56,20 +63,22 @@ class PacingSettings:
     # Fewer answered calls than this in the control window: the drop rate says too little yet.
     min_answers_for_control: int = 100
     # Recent answer delays, unanswered ring durations and handle times the forecasts draw on.
-    sample_size: int = 300
-    # How far ahead busy agents count as about to be free, as a share of the mean answer delay.
-    horizon_share: float = 1.0
+    sample_size: int = 500
     min_samples: int = 30
+    # Points of the answer-delay distribution at which a new call's drop risk is weighed.
+    risk_points: int = 6
 
     def __post_init__(self) -> None:
         if not 0.0 < self.abandon_cap < 1.0:
             raise ValueError("abandon_cap must be within 0..1")
         if not 0.0 < self.target_share_of_cap <= 1.0:
             raise ValueError("target_share_of_cap must be within 0..1")
-        if not 0.0 < self.min_level <= self.initial_level <= self.max_level:
-            raise ValueError("levels must satisfy 0 < min_level <= initial_level <= max_level")
+        if not 0.0 < self.min_level <= self.initial_level <= self.max_level <= 1.0:
+            raise ValueError("levels must satisfy 0 < min_level <= initial_level <= max_level <= 1")
         if self.recompute_every_s <= 0 or self.control_window_s <= 0:
             raise ValueError("recompute_every_s and control_window_s must be > 0")
+        if self.risk_points < 1 or self.min_samples < 1:
+            raise ValueError("risk_points and min_samples must be >= 1")
 
 
 class RollingRatio:
@@ -148,7 +157,8 @@ class Pacer:
         self._answer_delays: deque[float] = deque(maxlen=settings.sample_size)
         self._unanswered_durations: deque[float] = deque(maxlen=settings.sample_size)
         self._handle_times: deque[float] = deque(maxlen=settings.sample_size)
-        self._sorted: dict[int, list[float]] = {}  # sorted copies of the samples, by id()
+        self._tables: _RiskTables | None = None
+        self._new_samples = 0  # samples recorded since the tables were built
 
     # -- what happened ---------------------------------------------------------------------
 
@@ -162,7 +172,7 @@ class Pacer:
         if duration_s is not None and duration_s >= 0:
             sample = self._answer_delays if answered else self._unanswered_durations
             sample.append(duration_s)
-            self._sorted.pop(id(sample), None)
+            self._new_samples += 1
             if answered:
                 self._answer_delay_s += self._s.ewma_alpha * (duration_s - self._answer_delay_s)
 
@@ -177,7 +187,7 @@ class Pacer:
         if handle_s > 0:
             self._aht_s += self._s.ewma_alpha * (handle_s - self._aht_s)
             self._handle_times.append(handle_s)
-            self._sorted.pop(id(self._handle_times), None)
+            self._new_samples += 1
 
     def seed_history(self, answered_30d: int, dropped_30d: int, answered_24h: int, dropped_24h: int) -> None:
         """Carry the windows over a restart, from the counts the store keeps."""
@@ -198,6 +208,15 @@ class Pacer:
     def aht_s(self) -> float:
         """Average handle time of connected calls (moving average)."""
         return self._aht_s
+
+    def warmed_up(self) -> bool:
+        """True once `min_samples` answer delays and handle times were seen (forecasts need them).
+
+        Before that the answer rate is biased low (busy and failed dials end first) and nothing
+        says when a busy agent will finish, so predictive dials as progressive does.
+        """
+        n = self._s.min_samples
+        return len(self._answer_delays) >= n and len(self._handle_times) >= n
 
     def capped(self) -> bool:
         """True while the 24-hour or 30-day drop rate is at or over the cap."""
@@ -231,7 +250,12 @@ class Pacer:
     # -- the decision ----------------------------------------------------------------------
 
     def maybe_recompute(self) -> bool:
-        """Adjust the pacing level when `recompute_every_s` has passed; True when it did."""
+        """Steer the level when `recompute_every_s` has passed; True when it did.
+
+        The level moves by a factor exp(-gain x (recent - target) / target): down while the last
+        control window dropped more than the set point, up while it dropped less. With fewer than
+        `min_answers_for_control` answers in the window it stays where it is.
+        """
         now = self._clock()
         if now < self._next_recompute:
             return False
@@ -239,10 +263,10 @@ class Pacer:
         s = self._s
         target = s.abandon_cap * s.target_share_of_cap
         recent = self._control.rate(now)
-        if self._control.answered >= s.min_answers_for_control and recent > target:
-            self.level = max(s.min_level, self.level * s.level_down_factor)
-        elif not self.capped():
-            self.level = min(s.max_level, self.level + s.level_up_step)
+        if self._control.answered >= s.min_answers_for_control:
+            factor = math.exp(-s.level_gain * (recent - target) / target)
+            if factor < 1.0 or not self.capped():
+                self.level = min(s.max_level, max(s.min_level, self.level * factor))
         return True
 
     def calls_to_place(
@@ -265,49 +289,170 @@ class Pacer:
         progressive = max(0, free_agents - in_flight)
         if method is DialMethod.PROGRESSIVE:
             return progressive
+        self.maybe_recompute()  # also while capped: the level keeps falling if drops run high
         capped = self.capped()
-        if not capped:
-            self.maybe_recompute()
         staffed = free_agents + len(busy_elapsed_s)
         if staffed == 0:
             return 0
-        p = max(self.answer_rate, 0.01)
-        horizon_s = self._answer_delay_s * self._s.horizon_share
-        # Agents free when the answers come: the free ones, and busy ones likely done by then.
-        available = free_agents + sum(self._finish_within(e, horizon_s) for e in busy_elapsed_s)
-        expected_answers = sum(self._answer_chance(age, p) for age in in_flight_ages_s)
-        # At the cap, dial at the floor level: it almost never drops, yet keeps agents busier
-        # than one call per free agent would.
-        level = self._s.min_level if capped else self.level
-        dial = math.floor((level * available - expected_answers) / p)
-        if capped:
-            dial = max(dial, progressive)
+        if capped or not self.warmed_up():
+            # At the cap, and until enough calls were seen to forecast from: one call per free
+            # agent, which never leaves an answer unattended.
+            return progressive
         ceiling = math.floor(self._s.max_lines_per_agent * staffed) - in_flight
+        dial = self._calls_under_risk(self.level, free_agents, busy_elapsed_s, in_flight_ages_s, ceiling)
         return max(0, min(dial, ceiling))
 
-    def _sorted_sample(self, sample: deque[float]) -> list[float]:
-        cached = self._sorted.get(id(sample))
-        if cached is None:
-            cached = self._sorted[id(sample)] = sorted(sample)
-        return cached
+    def drop_risks(
+        self,
+        extra_calls: int,
+        *,
+        free_agents: int,
+        busy_elapsed_s: Sequence[float],
+        in_flight_ages_s: Sequence[float],
+    ) -> list[float]:
+        """The drop risk of each of `extra_calls` new calls placed now, in order (for tests, tuning)."""
+        forecast = self._forecast(free_agents, busy_elapsed_s, in_flight_ages_s)
+        return [self._risk(forecast, k) for k in range(extra_calls)]
 
-    def _finish_within(self, elapsed_s: float, horizon_s: float) -> float:
-        """Chance that a call already `elapsed_s` long ends within `horizon_s` (from recent calls)."""
-        if len(self._handle_times) >= self._s.min_samples:
-            times = self._sorted_sample(self._handle_times)
-            first_longer = bisect.bisect_right(times, elapsed_s)
-            longer = len(times) - first_longer
-            if longer >= 5:
-                return (bisect.bisect_right(times, elapsed_s + horizon_s) - first_longer) / longer
-        return min(1.0, horizon_s / max(self._aht_s, 1.0))
+    def _calls_under_risk(
+        self,
+        level: float,
+        free_agents: int,
+        busy_elapsed_s: Sequence[float],
+        in_flight_ages_s: Sequence[float],
+        ceiling: int,
+    ) -> int:
+        forecast = self._forecast(free_agents, busy_elapsed_s, in_flight_ages_s)
+        k = 0
+        while k < ceiling and self._risk(forecast, k) < level:
+            k += 1
+        return k
 
-    def _answer_chance(self, age_s: float, p: float) -> float:
-        """Chance that a call still ringing after `age_s` is answered (from recent dials)."""
-        answered, unanswered = self._answer_delays, self._unanswered_durations
-        if len(answered) + len(unanswered) < self._s.min_samples:
-            return p
-        # Weigh the samples by the answer rate: the sample sizes are capped separately.
-        a_sorted, u_sorted = self._sorted_sample(answered), self._sorted_sample(unanswered)
-        a = (len(a_sorted) - bisect.bisect_right(a_sorted, age_s)) / max(len(a_sorted), 1) * p
-        u = (len(u_sorted) - bisect.bisect_right(u_sorted, age_s)) / max(len(u_sorted), 1) * (1 - p)
-        return a / (a + u) if a + u > 0 else 0.0
+    def _forecast(
+        self, free_agents: int, busy_elapsed_s: Sequence[float], in_flight_ages_s: Sequence[float]
+    ) -> _Forecast:
+        """Agents available minus answers ahead of a new call, at each point of its answer delay.
+
+        For a new call answered `t_j` from now: the agents free now plus the busy ones finished
+        by `t_j + grace` (each from how long they have been talking), less the calls now ringing
+        that are answered before `t_j` (each from how long it has rung). Mean and variance of that
+        sum of Bernoulli terms, one entry per point.
+        """
+        tables = self._risk_tables()
+        points = len(tables.delay_points)
+        mean = [float(free_agents)] * points
+        var = [0.0] * points
+        last_h = len(tables.finish) - 1
+        rows = [tables.finish[min(int(e + 0.5), last_h)] for e in busy_elapsed_s]
+        if rows:
+            for j, column in enumerate(zip(*rows, strict=True)):
+                mean[j] += sum(column)
+                var[j] += sum(q * (1.0 - q) for q in column)
+        last_a = len(tables.answer) - 1
+        rows = [tables.answer[min(int(a + 0.5), last_a)] for a in in_flight_ages_s]
+        if rows:
+            for j, column in enumerate(zip(*rows, strict=True)):
+                mean[j] -= sum(column)
+                var[j] += sum(q * (1.0 - q) for q in column)
+        return _Forecast(mean, var, tables.new_answer)
+
+    @staticmethod
+    def _risk(forecast: _Forecast, earlier: int) -> float:
+        """Chance that a new call, once answered, finds no agent (after `earlier` new calls)."""
+        total = 0.0
+        for mean, var, c in zip(forecast.mean, forecast.var, forecast.new_answer, strict=True):
+            m = mean - earlier * c
+            v = var + earlier * c * (1.0 - c)
+            # The count is an integer: the call is dropped when it is 0 or less.
+            if v <= 1e-9:
+                total += 1.0 if m < 0.5 else 0.0
+            else:
+                total += 0.5 * math.erfc((m - 0.5) / math.sqrt(2.0 * v))
+        return total / len(forecast.mean)
+
+    def _risk_tables(self) -> _RiskTables:
+        """The forecast tables, rebuilt when enough new samples came in or the answer rate moved."""
+        p = max(self.answer_rate, 0.01)
+        tables = self._tables
+        sizes = len(self._handle_times) + len(self._answer_delays) + len(self._unanswered_durations)
+        due = max(1, min(100, sizes // 4))
+        if tables is None or self._new_samples >= due or abs(tables.answer_rate - p) > 0.005:
+            tables = self._tables = self._build_tables(p)
+            self._new_samples = 0
+        return tables
+
+    def _build_tables(self, p: float) -> _RiskTables:
+        s = self._s
+        n = s.risk_points
+        grace = s.drop_grace_s
+        # Points of the answer delay: the midpoints of n equally likely slices of it.
+        shares = [(j + 0.5) / n for j in range(n)]
+        delays = sorted(self._answer_delays)
+        if len(delays) >= s.min_samples:
+            points = [delays[min(len(delays) - 1, int(q * len(delays)))] for q in shares]
+            answered_cdf = _EmpiricalCdf(delays)
+        else:
+            points = [q * 2.0 * self._answer_delay_s for q in shares]
+            answered_cdf = _EmpiricalCdf([q * 2.0 * self._answer_delay_s for q in shares])
+        # A new call is answered before the j-th point with chance p x F(t_j).
+        new_answer = [p * answered_cdf(t) for t in points]
+        # Busy agents: chance of being free by t_j + grace, given e seconds on the call so far.
+        handle = sorted(self._handle_times)
+        finish: list[list[float]] = []
+        if len(handle) >= s.min_samples:
+            cdf = _EmpiricalCdf(handle)
+            tail = 5  # elapsed beyond the point with this few longer calls: as at that point
+            last = max(0, int(handle[-tail]) if len(handle) > tail else 0)
+            for e in range(last + 1):
+                alive = 1.0 - cdf(e)
+                if alive <= 0:
+                    finish.append(finish[-1] if finish else [1.0] * n)
+                    continue
+                base = cdf(e)
+                finish.append([min(1.0, (cdf(e + t + grace) - base) / alive) for t in points])
+        else:
+            # Too few calls finished to say when the others will: count on none finishing.
+            finish.append([0.0] * n)
+        # Calls ringing: chance of an answer before t_j, given a rings already.
+        unanswered = sorted(self._unanswered_durations)
+        unanswered_cdf = _EmpiricalCdf(unanswered) if len(unanswered) >= s.min_samples else None
+        answer: list[list[float]] = []
+        horizon = int(max(delays[-1] if delays else 0.0, 2.0 * self._answer_delay_s)) + 1
+        for a in range(horizon + 1):
+            still_answer = p * (1.0 - answered_cdf(a))
+            still_other = (1.0 - p) * (1.0 - unanswered_cdf(a) if unanswered_cdf else 1.0)
+            ringing = still_answer + still_other
+            if ringing <= 0 or still_answer <= 0:
+                answer.append([0.0] * n)
+                continue
+            base = answered_cdf(a)
+            answer.append([p * (answered_cdf(a + t) - base) / ringing for t in points])
+        answer.append([0.0] * n)  # rung longer than any answer seen: no answer to expect
+        return _RiskTables(p, points, new_answer, finish, answer)
+
+
+@dataclass(frozen=True, slots=True)
+class _Forecast:
+    mean: list[float]
+    var: list[float]
+    new_answer: list[float]
+
+
+@dataclass(frozen=True, slots=True)
+class _RiskTables:
+    answer_rate: float
+    delay_points: list[float]
+    new_answer: list[float]  # a new call answered before each point
+    finish: list[list[float]]  # [whole seconds on the call][point]: free by the point + grace
+    answer: list[list[float]]  # [whole seconds ringing][point]: answered before the point
+
+
+class _EmpiricalCdf:
+    """Share of a sorted sample at or below x."""
+
+    def __init__(self, ordered: list[float]) -> None:
+        self._ordered = ordered
+        self._n = len(ordered)
+
+    def __call__(self, x: float) -> float:
+        return bisect.bisect_right(self._ordered, x) / self._n if self._n else 0.0

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from cti.pacing import PacingSettings
 from tests.app_fixtures import Web
 from web_agent.accounts import Role
 
@@ -58,7 +59,7 @@ async def test_a_supervisor_creates_loads_and_starts_a_campaign(web: Web) -> Non
         "agents_busy": 0,
         "agents_idle": 0,
         "in_flight": 0,
-        "pacing_level": 0.35,
+        "pacing_level": PacingSettings().initial_level,
         "answer_rate": 0.3,
         "capped": False,
         "leads_total": 1,
