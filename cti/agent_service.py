@@ -12,7 +12,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Callable, Coroutine, Iterable, Mapping, Sequence
+from collections.abc import Callable, Coroutine, Sequence
 from dataclasses import dataclass, field
 from typing import Protocol
 
@@ -25,6 +25,7 @@ from cti.agent_states import (
     StatePeriod,
     member_interface,
 )
+from cti.ami_client import AmiActions
 from cti.ami_protocol import AmiMessage
 from cti.errors import AmiNotConnectedError, CtiError, NotInQueueError, UnknownPauseReasonError
 from cti.kpi import Forecast, KpiSettings, QueueBoard, QueueFigures
@@ -62,19 +63,6 @@ class StaffingWarning:
     reason: str
     projected_now: Forecast
     projected_after: Forecast
-
-
-class AmiActions(Protocol):
-    """Port: send one AMI action (the AMI client satisfies it; it refuses CR/LF in values)."""
-
-    async def action(
-        self,
-        name: str,
-        fields: Mapping[str, str] | Iterable[tuple[str, str]] = (),
-        timeout_s: float | None = None,
-    ) -> AmiMessage:
-        """Send `name` with `fields` and return Asterisk's response."""
-        ...
 
 
 class BoardSink(Protocol):

@@ -20,7 +20,7 @@ import re
 from collections import deque
 from collections.abc import Awaitable, Callable, Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import Literal, NoReturn
+from typing import Literal, NoReturn, Protocol
 from urllib.parse import parse_qs, unquote, urlsplit
 
 from cti.ami_protocol import AmiMessage, AmiParser, FieldValue, MessageKind, encode_action
@@ -39,6 +39,25 @@ _wire = logging.getLogger("cti.ami.wire")
 
 AuthMethod = Literal["plain", "md5"]
 ActionFields = Mapping[str, FieldValue] | Iterable[tuple[str, str]]
+
+
+class AmiActions(Protocol):
+    """Port: send one AMI action and get Asterisk's answer (`AmiClient` satisfies it).
+
+    What the agent-state service and the dialer need of the PBX; tests hand them a fake.
+    """
+
+    @property
+    def connected(self) -> bool:
+        """True while actions can be sent."""
+        ...
+
+    async def action(
+        self, name: str, fields: ActionFields = (), timeout_s: float | None = None
+    ) -> AmiMessage:
+        """Send `name` with `fields` and return the response (CR/LF in a value is refused)."""
+        ...
+
 
 _AUTH_METHODS: dict[str, AuthMethod] = {"plain": "plain", "md5": "md5"}
 _READ_CHUNK_BYTES = 64 * 1024

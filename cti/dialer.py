@@ -19,11 +19,12 @@ import os
 import socket
 import time
 import uuid
-from collections.abc import Callable, Coroutine, Iterable, Mapping
+from collections.abc import Callable, Coroutine, Iterable
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol
 
+from cti.ami_client import AmiActions
 from cti.ami_protocol import AmiMessage
 from cti.campaigns import (
     DISPOSITIONS,
@@ -42,24 +43,6 @@ from cti.pacing import Pacer, PacingSettings, PacingSnapshot
 from cti.screen_pop import CallerCardLike, CallerLookup
 
 log = logging.getLogger(__name__)
-
-
-class AmiActions(Protocol):
-    """Port: the AMI client's action sending (cti.ami_client.AmiClient satisfies it)."""
-
-    @property
-    def connected(self) -> bool:
-        """True while actions can be sent."""
-        ...
-
-    async def action(
-        self,
-        name: str,
-        fields: Mapping[str, str] | Iterable[tuple[str, str]] = (),
-        timeout_s: float | None = None,
-    ) -> AmiMessage:
-        """Send one action and return its response."""
-        ...
 
 
 class EscalatedCustomers(Protocol):
@@ -175,7 +158,8 @@ class Dialer:
         self._escalations = escalations
         self._sink = sink
         self._settings = settings or DialerSettings()
-        self._pacing = pacing or PacingSettings()
+        # The pacer forecasts drops with the same grace the dialer enforces.
+        self._pacing = replace(pacing or PacingSettings(), drop_grace_s=self._settings.drop_grace_s)
         self._clock = clock
         self._campaigns: dict[int, Campaign] = {}
         self._pacers: dict[int, Pacer] = {}
