@@ -32,15 +32,16 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seeds", type=int, default=5, help="shifts to simulate per method (default 5)")
     parser.add_argument("--frontier", action="store_true", help="also run predictive at fixed pacing levels")
+    parser.add_argument("--agents", type=int, default=20, help="agents in the team (default 20, the issue's)")
     args = parser.parse_args()
     started = time.perf_counter()
     runs: dict[DialMethod, list[SimulationResult]] = {DialMethod.PROGRESSIVE: [], DialMethod.PREDICTIVE: []}
     for seed in range(1, args.seeds + 1):
-        traffic = TrafficSettings(agents=20, answer_rate=0.25, aht_s=180.0, hours=8.0, seed=seed)
+        traffic = TrafficSettings(agents=args.agents, answer_rate=0.25, aht_s=180.0, hours=8.0, seed=seed)
         for method, results in runs.items():
             results.append(simulate(method, traffic))
     elapsed = time.perf_counter() - started
-    t = TrafficSettings()
+    t = TrafficSettings(agents=args.agents)
     print(
         f"<!-- {time.strftime('%Y-%m-%d')}; {args.seeds} shifts per method (seeds 1..{args.seeds}), "
         f"{t.agents} agents, answer rate {t.answer_rate:.0%}, AHT {t.aht_s:.0f} s (gamma, shape 2), "
@@ -70,10 +71,10 @@ def main() -> None:
         f"(target ≥ 1.3× at ≤ 3%: {'met' if met else 'not met'}) |"
     )
     if args.frontier:
-        print_frontier(args.seeds, talk[DialMethod.PROGRESSIVE])
+        print_frontier(args.seeds, args.agents, talk[DialMethod.PROGRESSIVE])
 
 
-def print_frontier(seeds: int, progressive_talk: float) -> None:
+def print_frontier(seeds: int, agents: int, progressive_talk: float) -> None:
     """Predictive at fixed levels on the same shifts: talk ratio against abandon rate."""
     print()
     print("| fixed level | abandon rate | worst shift | talk min per agent-hour | × progressive |")
@@ -84,7 +85,7 @@ def print_frontier(seeds: int, progressive_talk: float) -> None:
         results = [
             simulate(
                 DialMethod.PREDICTIVE,
-                TrafficSettings(agents=20, answer_rate=0.25, aht_s=180.0, seed=seed),
+                TrafficSettings(agents=agents, answer_rate=0.25, aht_s=180.0, seed=seed),
                 fixed,
             )
             for seed in range(1, seeds + 1)
