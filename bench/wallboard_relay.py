@@ -16,7 +16,7 @@ import asyncio
 import json
 import os
 
-from aiohttp import web
+from aiohttp import WSMsgType, web
 from pop_relay import AMI_URL_ENV, PopRelay, serve_app
 
 from cti.ami_client import AmiSettings
@@ -58,8 +58,9 @@ class WallboardRelay(PopRelay):
         self.wallboards.add(ws)
         try:
             await ws.send_str('{"op":"hello"}', compress=False)
-            async for _ in ws:
-                pass
+            async for message in ws:
+                if message.type is WSMsgType.ERROR:
+                    break
         finally:
             self.wallboards.discard(ws)
         return ws
