@@ -125,6 +125,11 @@ class AgentStateService:
         """One interface's state (None until Asterisk mentioned it)."""
         return self._tracker.status(interface)
 
+    def takes_calls(self, interface: str) -> bool:
+        """Free for a call now: ready in a queue, or not (yet) reported by Asterisk at all."""
+        status = self._tracker.status(interface)
+        return status is None or status.presence is Presence.READY
+
     def statuses(self) -> list[AgentStatus]:
         """Every agent interface Asterisk reported."""
         return self._tracker.statuses()

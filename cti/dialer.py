@@ -38,7 +38,7 @@ from cti.campaigns import (
 )
 from cti.dialer_store import CampaignCounts, DialerStore
 from cti.errors import CtiError, InvalidCampaignError, NotDiallableError
-from cti.events import CallAnswered, CallEnded, CallEvent
+from cti.events import CallAnswered, CallEnded, CallEvent, CallOffered, OfferRetracted
 from cti.pacing import Pacer, PacingSettings, PacingSnapshot
 from cti.screen_pop import CallerCardLike, CallerLookup
 
@@ -151,6 +151,7 @@ class Dialer:
         settings: DialerSettings | None = None,
         pacing: PacingSettings | None = None,
         clock: Callable[[], float] = time.time,
+        available: Callable[[str], bool] = lambda interface: True,
     ) -> None:
         self._store = store
         self._ami = ami
@@ -161,6 +162,9 @@ class Dialer:
         # The pacer forecasts drops with the same grace the dialer enforces.
         self._pacing = replace(pacing or PacingSettings(), drop_grace_s=self._settings.drop_grace_s)
         self._clock = clock
+        # What Asterisk says of the agent (on an inbound call, paused): a seat free for the
+        # campaign is dialled for only while its agent is also free on the PBX.
+        self._available = available
         self._campaigns: dict[int, Campaign] = {}
         self._pacers: dict[int, Pacer] = {}
         self._seats: dict[str, _Seat] = {}
@@ -205,7 +209,16 @@ class Dialer:
     def on_call_event(self, event: CallEvent) -> None:
         """Take the call tracker's events: connections, and agents busy with other calls."""
         now = self._clock()
-        if isinstance(event, CallAnswered):
+        if isinstance(event, CallOffered):
+            # An inbound call ringing a campaign agent: nothing is dialled for them meanwhile.
+            seat = self._seats.get(event.interface)
+            if event.call_id not in self._attempts and seat is not None and seat.state is SeatState.FREE:
+                seat.state, seat.since = SeatState.INBOUND, now
+        elif isinstance(event, OfferRetracted):
+            seat = self._seats.get(event.interface)
+            if seat is not None and seat.state is SeatState.INBOUND:
+                seat.state, seat.since = SeatState.FREE, now
+        elif isinstance(event, CallAnswered):
             attempt = self._attempts.get(event.call_id)
             if attempt is not None:
                 self._connected(attempt, event.interface, now)
@@ -289,7 +302,7 @@ class Dialer:
 
     async def _pace(self, campaign: Campaign, now: float) -> int:
         seats = [(i, s) for i, s in self._seats.items() if s.campaign_id == campaign.id]
-        free = [i for i, s in seats if s.state is SeatState.FREE]
+        free = [i for i, s in seats if s.state is SeatState.FREE and self._available(i)]
         busy = [now - s.since for _, s in seats if s.state in (SeatState.TALKING, SeatState.WRAPUP)]
         in_flight = [
             now - a.dialled_at

@@ -22,7 +22,7 @@ import secrets
 import time
 import uuid
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from importlib import resources
 from typing import Literal
 
@@ -88,6 +88,9 @@ class SimulatorSettings:
     originate_busy_share: float = 0.2
     originate_ring_s: float = 3.0
     originate_no_answer_s: float = 8.0
+    # An answered campaign call reaches an agent on auto-answer, as predictive dialling needs
+    # (the customer is dropped after 2 s without one): the agent's leg rings this long, not ring_s.
+    outbound_agent_ring_s: float = 0.5
 
     def __post_init__(self) -> None:
         problems: list[str] = []
@@ -113,6 +116,7 @@ class SimulatorSettings:
             "auth_failure_delay_s",
             "originate_ring_s",
             "originate_no_answer_s",
+            "outbound_agent_ring_s",
         ):
             if not getattr(self, name) >= 0:
                 problems.append(f"{name} must be >= 0")
@@ -161,6 +165,7 @@ class PbxSimulator:
         self._server: asyncio.Server | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
         self._plans: dict[str, _Plan] = {}
+        self._outbound_plans: dict[str, _Plan] = {}
         self._protocol: _ProtocolTemplates | None = None
         self._blank_values: dict[str, str] = {}
         self._channel_seq = 0
@@ -177,6 +182,8 @@ class PbxSimulator:
         self._protocol = _protocol_templates()
         scenarios = _scenarios()
         self._plans = {name: _Plan.build(sc, self._settings) for name, sc in scenarios.items()}
+        auto_answer = replace(self._settings, ring_s=self._settings.outbound_agent_ring_s)
+        self._outbound_plans = {"answered": _Plan.build(scenarios["answered"], auto_answer)}
         holes: set[str] = set()
         for sc in scenarios.values():
             holes.update(sc.holes)
@@ -298,7 +305,10 @@ class PbxSimulator:
         originate_action_id: str | None = None,
     ) -> str:
         assert self._loop is not None
-        plan = self._plans[scenario]
+        # An originated call (a campaign call) that reaches an agent rings them as on auto-answer;
+        # one that finds nobody waits (and gives up) like any caller.
+        outbound = originate_action_id is not None and scenario in self._outbound_plans
+        plan = (self._outbound_plans if outbound else self._plans)[scenario]
         values = dict(self._blank_values)
         seq = self._next_channel_seq()
         values["c1"] = f"{plan.scenario.caller_prefix}-{seq};1"

@@ -410,6 +410,7 @@ def build_web_app(
         OverdueTickets(tickets),
         HubOutboundSink(hub),
         settings=settings.dialer,
+        available=agent_states.takes_calls,
     )
     pipeline.add_listener(dialer.on_ami_event)
     for kind in CALL_EVENT_TYPES:

@@ -6,7 +6,7 @@ import asyncio
 import logging
 import secrets
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 
 import asyncpg
 
@@ -126,6 +126,9 @@ async def _seed_campaign(pool: asyncpg.Pool, settings: Settings) -> None:
             caller_id='"Hotline" <0281234567>',
             script="Hello, this is Hotline. Your plan qualifies for a free speed upgrade this winter; "
             "may I tell you about it?",
+            # A real campaign keeps to daytime in the lead's zone; the demo should dial whenever it is tried.
+            window_start=time(0, 0),
+            window_end=time(23, 59),
         )
     )
     country = settings.customers.default_country

@@ -17,6 +17,7 @@ from cti.calls import CallTracker
 from cti.campaigns import CampaignSpec, CampaignState, DialMethod, Lead
 from cti.dialer import Dialer, DialerSettings, OutboundPop, SeatState
 from cti.dialer_store import DialerStore, NewLead
+from cti.events import CallOffered, OfferRetracted, RetractReason
 from cti.screen_pop import CallerCardLike
 from cti.simulator import PbxSimulator, SimulatorSettings
 from tests.conftest import _create_migrated_database, eventually
@@ -55,6 +56,8 @@ class Rig:
     pops: Pops
     escalations: Escalations
     simulator: PbxSimulator
+    # Interfaces the PBX reports busy (an inbound call, a pause): the dialer's `available` port.
+    busy: set[str]
 
     async def campaign(self, method: DialMethod, leads: list[NewLead], **changes: object) -> int:
         spec = CampaignSpec(
@@ -96,6 +99,7 @@ async def rig(request: pytest.FixtureRequest) -> AsyncIterator[Rig]:
         "originate_answer_share": 1.0,
         "originate_busy_share": 0.0,
         "originate_ring_s": 0.05,
+        "outbound_agent_ring_s": 0.05,  # well inside the 0.3 s grace below
         **overrides,
     }
     simulator = PbxSimulator(SimulatorSettings(**sim_settings))
@@ -103,6 +107,7 @@ async def rig(request: pytest.FixtureRequest) -> AsyncIterator[Rig]:
     tracker = CallTracker()
     store = DialerStore(pool)
     pops, escalations = Pops(), Escalations()
+    busy: set[str] = set()
     holder: list[Dialer] = []
 
     def on_event(message: AmiMessage) -> None:
@@ -122,13 +127,14 @@ async def rig(request: pytest.FixtureRequest) -> AsyncIterator[Rig]:
         escalations,
         pops,
         settings=DialerSettings(node="test-node", drop_grace_s=0.3, reload_s=0.0),
+        available=lambda interface: interface not in busy,
     )
     holder.append(dialer)
     runner = asyncio.get_running_loop().create_task(client.run())
     try:
         async with asyncio.timeout(10):
             await eventually(lambda: client.connected, timeout_s=10)
-        yield Rig(dialer, store, pool, pops, escalations, simulator)
+        yield Rig(dialer, store, pool, pops, escalations, simulator, busy)
     finally:
         await dialer.close()
         await client.close()
@@ -158,6 +164,31 @@ async def test_progressive_dials_one_lead_per_free_agent_and_pops_the_lead_with_
         assert await rig.dialer.tick() == 0  # in wrap-up until the disposition
         lead: Lead = await rig.dialer.set_disposition([ALICE], pop.lead.id, "sale", "Took the plan", None)
         assert (lead.status, lead.disposition) == ("done", "sale")
+        assert rig.dialer.seat_of([ALICE]) == (ALICE, campaign_id, SeatState.FREE)
+        assert await rig.dialer.tick() == 1
+
+
+async def test_no_call_is_placed_for_an_agent_the_pbx_says_is_busy(rig: Rig) -> None:
+    async with asyncio.timeout(20):
+        campaign_id = await rig.campaign(DialMethod.PROGRESSIVE, leads(3))
+        # Both took inbound calls before joining: their campaign seats are free, they are not.
+        rig.busy.update((ALICE, BOB))
+        rig.dialer.join(campaign_id, [ALICE, BOB])
+        assert await rig.dialer.tick() == 0
+        assert await rig.attempts() == []
+        rig.busy.discard(BOB)
+        assert await rig.dialer.tick() == 1  # one call, for Bob alone
+
+
+async def test_an_inbound_call_ringing_a_campaign_agent_holds_their_dialling(rig: Rig) -> None:
+    async with asyncio.timeout(20):
+        campaign_id = await rig.campaign(DialMethod.PROGRESSIVE, leads(3))
+        rig.dialer.join(campaign_id, [ALICE])
+        rig.dialer.on_call_event(CallOffered("in-1", ALICE, "support", "0901234567", "Jane", time.time()))
+        assert rig.dialer.seat_of([ALICE]) == (ALICE, campaign_id, SeatState.INBOUND)
+        assert await rig.dialer.tick() == 0
+        # Bob answered it: Alice's phone stops ringing and she is the campaign's again.
+        rig.dialer.on_call_event(OfferRetracted("in-1", ALICE, RetractReason.ANSWERED_ELSEWHERE))
         assert rig.dialer.seat_of([ALICE]) == (ALICE, campaign_id, SeatState.FREE)
         assert await rig.dialer.tick() == 1
 

@@ -71,6 +71,28 @@ async def test_an_answered_dial_carries_the_channel_id_and_rings_an_agent(
         assert called.get("CallerIDNum") == "0555000111"
 
 
+async def test_the_agent_of_an_answered_dial_picks_up_as_on_auto_answer(
+    start_simulator: Factory, open_client: Opener
+) -> None:
+    async with asyncio.timeout(15):
+        # Inbound calls ring an agent for 3 s; a campaign call must reach one inside the 2 s rule.
+        simulator = await start_simulator(
+            originate_answer_share=1.0,
+            originate_busy_share=0.0,
+            originate_ring_s=0.05,
+            ring_s=3.0,
+            outbound_agent_ring_s=0.05,
+        )
+        client = await open_client(simulator.port)
+        await client.login()
+        originate(client, "dial-1", "0555000111", "cti-0002")
+        await client.until(lambda m: m.name == "AgentCalled" and m.get("Linkedid") == "cti-0002")
+        loop = asyncio.get_running_loop()
+        called_at = loop.time()
+        await client.until(lambda m: m.name == "AgentConnect" and m.get("Linkedid") == "cti-0002")
+        assert loop.time() - called_at < 1.0
+
+
 @pytest.mark.parametrize(
     ("shares", "reason", "transcript"),
     [

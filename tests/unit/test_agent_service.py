@@ -101,3 +101,20 @@ async def test_a_pause_that_would_miss_the_service_level_warns_the_supervisor_an
     assert await relaxed.pause(AGENT_1001, "Break") == []
     await service.close()
     await relaxed.close()
+
+
+async def test_an_agent_takes_calls_only_while_ready_as_asterisk_reports_them() -> None:
+    sink = Sink()
+    service = AgentStateService(AgentStateSettings(), sink, sink, clock=Clock(1_800_000_000.0))
+    # Before Asterisk mentioned the interface the dialer's own seat state decides.
+    assert service.takes_calls(AGENT_1001)
+    seen: list[bool] = []
+    for message in recorded_events("ami_b_inbound_answered.txt"):
+        service.on_ami_event(message)
+        status = service.status(AGENT_1001)
+        if status is not None:
+            assert service.takes_calls(AGENT_1001) is (status.presence is Presence.READY)
+            seen.append(service.takes_calls(AGENT_1001))
+    assert False in seen  # on the call it was not free for another one
+    assert seen[-1] is True  # and after it, ready again
+    await service.close()
