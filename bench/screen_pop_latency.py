@@ -478,52 +478,60 @@ async def wait_ready(process: asyncio.subprocess.Process, port: int) -> None:
 # -- the agents' sockets ---------------------------------------------------------------------
 
 
-class AgentSockets:
-    """The agents' open WebSockets, each read by its own task that times the pops."""
+class BenchSockets:
+    """Open WebSockets, each read by its own task that hands every text frame to `on_frame`.
 
-    def __init__(self, clock: PopClock) -> None:
-        self._clock = clock
+    `on_frame(raw, owner, received_at)` gets the frame unparsed: a benchmark parses only the
+    frames it times, since this process's own delays count against both servers.
+    """
+
+    def __init__(self, on_frame: Callable[[str, str, float], None], *, open_timeout_s: float = 10.0) -> None:
+        self._on_frame = on_frame
+        self._open_timeout_s = open_timeout_s
         self._sockets: list[ClientConnection] = []
         self._readers: set[asyncio.Task[None]] = set()
         self._closing = False
         self.closed_early = 0
+        self.frames = 0
 
     async def connect(self, urls: Sequence[tuple[str, str]]) -> None:
-        """Open one socket per (interface, url) and wait for each server's hello."""
+        """Open one socket per (owner, url) and wait for each server's hello."""
         semaphore = asyncio.Semaphore(CONNECT_CONCURRENCY)
+        timeout_s = self._open_timeout_s
 
-        async def open_one(interface: str, url: str) -> None:
+        async def open_one(owner: str, url: str) -> None:
             async with semaphore:
                 # No client pings (the server sends its own heartbeat), no compression (the
                 # server declines it), and no proxy from the environment: loopback only.
                 ws = await connect(
-                    url, open_timeout=10, close_timeout=2, ping_interval=None, compression=None, proxy=None
+                    url,
+                    open_timeout=timeout_s,
+                    close_timeout=2,
+                    ping_interval=None,
+                    compression=None,
+                    proxy=None,
                 )
                 self._sockets.append(ws)
-                async with asyncio.timeout(10):
+                async with asyncio.timeout(timeout_s):
                     hello = await ws.recv()
                 if not isinstance(hello, str) or '"hello"' not in hello:
-                    raise RuntimeError(f"expected a hello frame on {interface}'s socket, got {hello!r}")
-                task = asyncio.get_running_loop().create_task(self._read(ws, interface))
+                    raise RuntimeError(f"expected a hello frame on {owner}'s socket, got {hello!r}")
+                task = asyncio.get_running_loop().create_task(self._read(ws, owner))
                 self._readers.add(task)
                 task.add_done_callback(self._readers.discard)
 
         async with asyncio.TaskGroup() as group:
-            for interface, url in urls:
-                group.create_task(open_one(interface, url))
+            for owner, url in urls:
+                group.create_task(open_one(owner, url))
 
-    async def _read(self, ws: ClientConnection, interface: str) -> None:
-        on_pop = self._clock.on_pop
+    async def _read(self, ws: ClientConnection, owner: str) -> None:
+        on_frame = self._on_frame
         with contextlib.suppress(ConnectionClosed):
             async for raw in ws:
                 received_at = time.perf_counter()
-                # Only pops are timed; not parsing the other frames keeps this process light,
-                # since its own delays would count against both servers.
-                if not isinstance(raw, str) or '"screen_pop"' not in raw:
-                    continue
-                message = json.loads(raw)
-                if message.get("type") == "screen_pop":
-                    on_pop(message["data"]["call_id"], interface, received_at)
+                self.frames += 1
+                if isinstance(raw, str):
+                    on_frame(raw, owner, received_at)
         if not self._closing:
             self.closed_early += 1
 
@@ -541,6 +549,19 @@ class AgentSockets:
         for task in self._readers:
             task.cancel()
         await asyncio.gather(*self._readers, return_exceptions=True)
+
+
+def pop_timer(clock: PopClock) -> Callable[[str, str, float], None]:
+    """The frame handler of an agent's socket: time its screen pops, skip the rest unparsed."""
+
+    def on_frame(raw: str, interface: str, received_at: float) -> None:
+        if '"screen_pop"' not in raw:
+            return
+        message = json.loads(raw)
+        if message.get("type") == "screen_pop":
+            clock.on_pop(message["data"]["call_id"], interface, received_at)
+
+    return on_frame
 
 
 # -- one run ---------------------------------------------------------------------------------
@@ -566,7 +587,7 @@ async def run_contender(
         )
     )
     clock = PopClock()
-    sockets = AgentSockets(clock)
+    sockets = BenchSockets(pop_timer(clock))
     loop = asyncio.get_running_loop()
     async with contextlib.AsyncExitStack() as stack:
         # Unwound in reverse: traffic, sockets, server, simulator, so the server never sees

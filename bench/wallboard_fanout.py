@@ -32,7 +32,7 @@ import resource
 import secrets
 import sys
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from urllib.parse import urlencode
@@ -43,13 +43,12 @@ from machine import cpu_model
 from pop_relay import AMI_URL_ENV
 from screen_pop_latency import (
     AMI_USER,
-    CONNECT_CONCURRENCY,
     DATABASE_URL_ENV,
     LOGIN_CONCURRENCY,
     PASSWORD,
     PROGRESS_EVERY_S,
     SIGN_IN_TIMEOUT_S,
-    STOP_TIMEOUT_S,
+    BenchSockets,
     CpuSample,
     Load,
     Usage,
@@ -64,8 +63,6 @@ from screen_pop_latency import (
     username,
     wait_ready,
 )
-from websockets.asyncio.client import ClientConnection, connect
-from websockets.exceptions import ConnectionClosed
 
 from cti.ami_protocol import AmiMessage
 from cti.calls import normalise_interface
@@ -141,69 +138,17 @@ class FanoutClock:
             self.drained.set()
 
 
-class Screens:
-    """Every open socket (agents' desktops and wallboards), each read by its own task."""
+def on_call_timer(clock: FanoutClock) -> Callable[[str, str, float], None]:
+    """The frame handler of every screen: time the on-call states, skip the rest unparsed."""
 
-    def __init__(self, clock: FanoutClock) -> None:
-        self._clock = clock
-        self._sockets: list[ClientConnection] = []
-        self._readers: set[asyncio.Task[None]] = set()
-        self._closing = False
-        self.closed_early = 0
-        self.frames = 0
+    def on_frame(raw: str, owner: str, received_at: float) -> None:
+        if '"on_call"' not in raw or '"agent_state"' not in raw:
+            return
+        data = json.loads(raw)["data"]
+        if data.get("state") == "on_call":
+            clock.on_screen(data["interface"], received_at)
 
-    async def connect(self, urls: Sequence[tuple[str, str]]) -> None:
-        """Open one socket per (owner, url) and wait for each server's hello."""
-        semaphore = asyncio.Semaphore(CONNECT_CONCURRENCY)
-
-        async def open_one(owner: str, url: str) -> None:
-            async with semaphore:
-                ws = await connect(
-                    url, open_timeout=20, close_timeout=2, ping_interval=None, compression=None, proxy=None
-                )
-                self._sockets.append(ws)
-                async with asyncio.timeout(20):
-                    hello = await ws.recv()
-                if not isinstance(hello, str) or '"hello"' not in hello:
-                    raise RuntimeError(f"expected a hello frame on {owner}'s socket, got {hello!r}")
-                task = asyncio.get_running_loop().create_task(self._read(ws))
-                self._readers.add(task)
-                task.add_done_callback(self._readers.discard)
-
-        async with asyncio.TaskGroup() as group:
-            for owner, url in urls:
-                group.create_task(open_one(owner, url))
-
-    async def _read(self, ws: ClientConnection) -> None:
-        on_screen = self._clock.on_screen
-        with contextlib.suppress(ConnectionClosed):
-            async for raw in ws:
-                received_at = time.perf_counter()
-                self.frames += 1
-                # Only on-call states are timed; the other frames are not parsed, so this
-                # process's own delays weigh as little as possible on both servers.
-                if not isinstance(raw, str) or '"on_call"' not in raw or '"agent_state"' not in raw:
-                    continue
-                data = json.loads(raw)["data"]
-                if data.get("state") == "on_call":
-                    on_screen(data["interface"], received_at)
-        if not self._closing:
-            self.closed_early += 1
-
-    @property
-    def count(self) -> int:
-        """Sockets opened."""
-        return len(self._sockets)
-
-    async def close(self) -> None:
-        """Close every socket (bounded), then stop the readers."""
-        self._closing = True
-        with contextlib.suppress(TimeoutError):
-            async with asyncio.timeout(STOP_TIMEOUT_S):
-                await asyncio.gather(*(ws.close() for ws in self._sockets), return_exceptions=True)
-        for task in self._readers:
-            task.cancel()
-        await asyncio.gather(*self._readers, return_exceptions=True)
+    return on_frame
 
 
 @dataclass(frozen=True)
@@ -317,7 +262,7 @@ async def run_contender(
         )
     )
     clock = FanoutClock(fanout.wallboards)
-    screens = Screens(clock)
+    screens = BenchSockets(on_call_timer(clock), open_timeout_s=20.0)
     loop = asyncio.get_running_loop()
     async with contextlib.AsyncExitStack() as stack:
         await simulator.start()
