@@ -1457,10 +1457,9 @@ class _ProtocolTemplates:
     channel_hungup: str
 
 
-_MEMBER_EVENT_HOLES: dict[str, str | tuple[str, str]] = {
+# A queue member's state, as both QueueMember (list reply) and the QueueMember* events carry it.
+_MEMBER_STATE_HOLES: dict[str, str | tuple[str, str]] = {
     "Queue": "queue",
-    "MemberName": "name",
-    "Interface": "location",
     "StateInterface": "location",
     "Membership": "membership",
     "Penalty": "penalty",
@@ -1472,6 +1471,12 @@ _MEMBER_EVENT_HOLES: dict[str, str | tuple[str, str]] = {
     "Status": "status",
     "Paused": "paused",
     "PausedReason": "paused_reason",
+}
+# The events name the member MemberName/Interface; the QueueStatus list names it Name/Location.
+_MEMBER_EVENT_HOLES: dict[str, str | tuple[str, str]] = {
+    **_MEMBER_STATE_HOLES,
+    "MemberName": "name",
+    "Interface": "location",
 }
 
 _SECURITY_HOLES: dict[str, str | tuple[str, str]] = {
@@ -1550,22 +1555,7 @@ def _protocol_templates() -> _ProtocolTemplates:
         ),
         queue_member=_session_template(
             e[178],
-            {
-                "Queue": "queue",
-                "Name": "name",
-                "Location": "location",
-                "StateInterface": "location",
-                "Membership": "membership",
-                "Penalty": "penalty",
-                "CallsTaken": "calls_taken",
-                "LastCall": "last_call",
-                "LastPause": "last_pause",
-                "LoginTime": "login_time",
-                "InCall": "in_call",
-                "Status": "status",
-                "Paused": "paused",
-                "PausedReason": "paused_reason",
-            },
+            {**_MEMBER_STATE_HOLES, "Name": "name", "Location": "location"},
         ),
         queue_entry=_session_template(
             e[185],
