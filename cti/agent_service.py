@@ -34,6 +34,8 @@ log = logging.getLogger(__name__)
 
 DEFAULT_PAUSE_REASONS = ("Break", "Lunch", "Training", DEFAULT_WRAP_UP_REASON)
 _PERIOD_BACKLOG = 10_000
+_PERIOD_BATCH = 500
+_PERIOD_RETRY_MAX_S = 60.0
 
 
 @dataclass(frozen=True)
@@ -46,12 +48,14 @@ class AgentStateSettings:
     # Figures follow an AMI event within this delay; bursts of events cost one computation.
     publish_delay_s: float = 0.5
     tick_s: float = 5.0
+    # A failed write of state periods is retried after this, doubling up to a minute.
+    store_retry_s: float = 1.0
 
     def __post_init__(self) -> None:
         if not self.pause_reasons or any(not r.strip() or len(r) > 40 for r in self.pause_reasons):
             raise ValueError("pause_reasons must be a non-empty list of reasons of 1..40 characters")
-        if not 0 < self.publish_delay_s <= 1 or not self.tick_s > 0:
-            raise ValueError("publish_delay_s must be in (0, 1] and tick_s greater than 0")
+        if not 0 < self.publish_delay_s <= 1 or not self.tick_s > 0 or not self.store_retry_s > 0:
+            raise ValueError("publish_delay_s must be in (0, 1], tick_s and store_retry_s greater than 0")
 
 
 @dataclass(frozen=True, slots=True)
@@ -241,16 +245,28 @@ class AgentStateService:
             self._publish()
 
     async def _store_periods(self) -> None:
+        # A batch that failed (the database went away) is kept and retried; new periods wait in
+        # the bounded backlog meanwhile, which says so when it overflows.
+        batch: list[StatePeriod] = []
+        retry_s = self._settings.store_retry_s
         while True:
-            batch = [await self._periods.get()]
-            while not self._periods.empty() and len(batch) < 500:
+            if not batch:
+                batch.append(await self._periods.get())
+            while not self._periods.empty() and len(batch) < _PERIOD_BATCH:
                 batch.append(self._periods.get_nowait())
             try:
                 await self._recorder.record_periods(batch)
             except asyncio.CancelledError:
                 raise
             except Exception:
-                log.exception("could not store %d agent state periods; they are lost", len(batch))
+                log.exception(
+                    "could not store %d agent state periods; retrying in %.0f s", len(batch), retry_s
+                )
+                await asyncio.sleep(retry_s)
+                retry_s = min(retry_s * 2, _PERIOD_RETRY_MAX_S)
+                continue
+            batch = []
+            retry_s = self._settings.store_retry_s
 
     def _apply(self, changes: Sequence[AgentStateChanged]) -> None:
         for change in changes:

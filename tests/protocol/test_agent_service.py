@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import itertools
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
@@ -12,6 +13,7 @@ import pytest
 from cti.agent_service import AgentStateService, AgentStateSettings, StaffingWarning
 from cti.agent_states import AgentStatus, Presence, StatePeriod
 from cti.ami_client import AmiClient
+from cti.ami_protocol import AmiParser, MessageKind
 from cti.errors import (
     AmiActionError,
     AmiInjectionError,
@@ -25,6 +27,7 @@ from hotline.bus import EventBus
 from tests.conftest import eventually
 from tests.protocol.fake_ami import FakeAmi
 from tests.protocol.test_ami_client import running, settings_for
+from tests.recordings import server_stream
 
 ADMIN = ("ami_f_queue_member_admin.txt", 1)
 RESTARTED = ("ami_k_restart.txt", 2)
@@ -177,3 +180,43 @@ async def test_after_the_pbx_restarts_the_resync_clears_a_pause_asterisk_forgot(
                 "QueueStatus",
             ]
         await service.close()
+
+
+@dataclass
+class FlakyRecorder:
+    """A store that is down for its first `failures` writes (the database went away)."""
+
+    failures: int
+    periods: list[StatePeriod] = field(default_factory=list)
+    attempts: int = 0
+
+    async def record_periods(self, periods: Sequence[StatePeriod]) -> None:
+        self.attempts += 1
+        if self.attempts <= self.failures:
+            raise OSError("connection refused")
+        self.periods.extend(periods)
+
+
+async def stored_periods(recorder: FlakyRecorder) -> list[StatePeriod]:
+    """Play a recorded answered call through a service writing to `recorder`; what it stored."""
+    settings = AgentStateSettings(publish_delay_s=0.01, tick_s=60, store_retry_s=0.01)
+    ticks = itertools.count(1_800_000_000)  # one second per reading: periods have a length
+    service = AgentStateService(settings, Sink(), recorder, clock=lambda: float(next(ticks)))
+    async with asyncio.TaskGroup() as group:
+        background = group.create_task(service.run())
+        for message in AmiParser().feed(server_stream("ami_b_inbound_answered.txt")):
+            if message.kind is MessageKind.EVENT:
+                service.on_ami_event(message)
+        await eventually(lambda: recorder.attempts > recorder.failures)
+        background.cancel()
+    await service.close()
+    return recorder.periods
+
+
+async def test_state_periods_that_fail_to_store_are_kept_and_stored_once_the_database_is_back() -> None:
+    async with asyncio.timeout(10):
+        expected = await stored_periods(FlakyRecorder(failures=0))
+        flaky = FlakyRecorder(failures=2)
+        assert await stored_periods(flaky) == expected
+    assert expected
+    assert flaky.attempts == 3  # two refused writes of the same batch, then the one that worked
