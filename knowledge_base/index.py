@@ -13,6 +13,7 @@ from __future__ import annotations
 import bisect
 import enum
 import heapq
+import itertools
 import math
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -22,9 +23,9 @@ from rapidfuzz import fuzz, process
 from knowledge_base.model import Article, Visibility, normalise, words
 
 MAX_QUERY_WORDS = 12
-# A query word whose postings are larger than this is too common to find candidates with;
-# it still counts in the score of the candidates the rarer words found.
-CANDIDATE_POSTINGS_CAP = 4_000
+# At most this many articles are scored per query: the fast path's bound on work.
+CANDIDATES_CAP = 1_000
+PREFIX_MIN_CHARS = 3
 FUZZY_SHORTLIST = 48
 PREFIX_TERMS_CAP = 40
 FUZZY_TERMS = 4
@@ -162,29 +163,14 @@ class ArticleIndex:
         if not query_words or limit <= 0:
             return []
         resolved = [self._resolve(w, last=i == len(query_words) - 1) for i, w in enumerate(query_words)]
-        weights = [self._weight(terms) for terms in resolved]
+        holders = [self._union(terms, self._postings) for terms in resolved]
+        weights = [self._weight(len(found)) for found in holders]
         total_weight = sum(weights)
-        coverage: dict[int, float] = {}
-        rare = [
-            i for i, terms in enumerate(resolved) if terms and self._size(terms) <= CANDIDATE_POSTINGS_CAP
-        ]
-        if rare:
-            for i in rare:
-                for article_id, quality in self._qualities(resolved[i]).items():
-                    coverage[article_id] = coverage.get(article_id, 0.0) + weights[i] * quality
-            common = [i for i in range(len(resolved)) if resolved[i] and i not in rare]
-        else:
-            # Every word is common: candidates are the articles holding all of them.
-            present = [terms for terms in resolved if terms]
-            if not present:
-                return []
-            sets = sorted((self._union(terms) for terms in present), key=len)
-            candidates = set.intersection(*sets) if sets else set()
-            coverage = dict.fromkeys(heapq.nlargest(CANDIDATE_POSTINGS_CAP, candidates), 0.0)
-            common = [i for i in range(len(resolved)) if resolved[i]]
-        for i in common:
-            for article_id in coverage:
-                coverage[article_id] += weights[i] * self._quality_in(self._entries[article_id], resolved[i])
+        candidates = self._candidates(resolved, holders)
+        coverage = dict.fromkeys(candidates, 0.0)
+        for terms, weight in zip(resolved, weights, strict=True):
+            for article_id, quality in self._qualities(terms, candidates).items():
+                coverage[article_id] += weight * quality
         shortlist = heapq.nlargest(
             FUZZY_SHORTLIST,
             (
@@ -212,12 +198,35 @@ class ArticleIndex:
         best = heapq.nlargest(limit, scored)
         return [_hit(self._entries[article_id], round(score, 2)) for score, article_id in best]
 
+    def _candidates(self, resolved: list[dict[str, float]], holders: list[set[int]]) -> set[int]:
+        """The articles worth scoring, at most CANDIDATES_CAP of them.
+
+        Best first: articles holding every word in their title, then holding every word anywhere,
+        then (a word misspelt beyond repair, or absent) those holding the rarer words.
+        """
+        present = sorted((h for h in holders if h), key=len)
+        if not present:
+            return set()
+        everywhere = set.intersection(*present) if len(present) > 1 else present[0]
+        if len(everywhere) > CANDIDATES_CAP:
+            titled = sorted((self._union(t, self._title_postings) for t in resolved if t), key=len)
+            in_titles = set.intersection(*titled) & everywhere
+            if len(in_titles) >= CANDIDATES_CAP:
+                return set(itertools.islice(in_titles, CANDIDATES_CAP))
+            return in_titles | set(itertools.islice(everywhere - in_titles, CANDIDATES_CAP - len(in_titles)))
+        chosen = set(everywhere)
+        for found in present:
+            if len(found) > CANDIDATES_CAP - len(chosen):
+                break
+            chosen |= found
+        return chosen
+
     def _resolve(self, word: str, *, last: bool) -> dict[str, float]:
         """The vocabulary terms a query word stands for, each with how well it matches (0..1)."""
         terms: dict[str, float] = {}
         if word in self._postings:
             terms[word] = 1.0
-        if last and len(word) >= 2 and not _is_cjk(word):
+        if last and len(word) >= PREFIX_MIN_CHARS and not _is_cjk(word):
             start = bisect.bisect_left(self._vocabulary, word)
             for term in self._vocabulary[start : start + PREFIX_TERMS_CAP + 1]:
                 if not term.startswith(word):
@@ -235,38 +244,30 @@ class ArticleIndex:
                 terms[term] = 0.9 * ratio / 100.0
         return terms
 
-    def _size(self, terms: dict[str, float]) -> int:
-        return sum(len(self._postings[t]) for t in terms)
+    @staticmethod
+    def _union(terms: dict[str, float], postings: dict[str, set[int]]) -> set[int]:
+        """The articles holding any of `terms` (the postings' own set when there is one: no copy)."""
+        sets = [postings[t] for t in terms if t in postings]
+        if len(sets) == 1:
+            return sets[0]
+        return set().union(*sets)
 
-    def _union(self, terms: dict[str, float]) -> set[int]:
-        return set().union(*(self._postings[t] for t in terms))
-
-    def _weight(self, terms: dict[str, float]) -> float:
+    def _weight(self, holders: int) -> float:
         """Rarer words weigh more (inverse document frequency); an unknown word still counts."""
         count = len(self._entries) or 1
-        df = min(self._size(terms), count) if terms else 0
-        return math.log(1.0 + count / (1 + df)) + 0.1
+        return math.log(1.0 + count / (1 + min(holders, count))) + 0.1
 
-    def _qualities(self, terms: dict[str, float]) -> dict[int, float]:
+    def _qualities(self, terms: dict[str, float], candidates: set[int]) -> dict[int, float]:
+        """How well each candidate holds the word: in its title, else in its body (less)."""
         best: dict[int, float] = {}
         for term, quality in terms.items():
             body_quality = quality * BODY_WORD_FACTOR
-            for article_id in self._postings[term]:
+            for article_id in self._postings[term] & candidates:
                 if best.get(article_id, 0.0) < body_quality:
                     best[article_id] = body_quality
-            for article_id in self._title_postings.get(term, ()):
+            for article_id in self._title_postings.get(term, set()) & candidates:
                 if best[article_id] < quality:
                     best[article_id] = quality
-        return best
-
-    @staticmethod
-    def _quality_in(entry: _Entry, terms: dict[str, float]) -> float:
-        best = 0.0
-        for term, quality in terms.items():
-            if term in entry.title_words:
-                best = max(best, quality)
-            elif term in entry.all_words:
-                best = max(best, quality * BODY_WORD_FACTOR)
         return best
 
     @staticmethod
