@@ -70,6 +70,35 @@ class CallerLookup(Protocol):
         ...
 
 
+class SuggestionLike(Protocol):
+    """An answer from the knowledge base the agent may need on this call."""
+
+    @property
+    def article_id(self) -> int: ...
+    @property
+    def title(self) -> str: ...
+    @property
+    def body(self) -> str: ...
+    @property
+    def category(self) -> str: ...
+
+
+class PopSuggestions(Protocol):
+    """Port: answers for a call, by the caller's open tickets' categories and the IVR choice."""
+
+    async def for_call(self, customer_id: int | None, ivr_category: str | None) -> Sequence[SuggestionLike]:
+        """The suggested answers, best first (empty when there is nothing to go on)."""
+        ...
+
+
+class IvrChoices(Protocol):
+    """Port: the menu category a caller chose in the IVR before reaching the queue."""
+
+    async def category_for_call(self, call_id: str) -> str | None:
+        """The chosen category of the call, or None when the caller chose none."""
+        ...
+
+
 @dataclass(frozen=True, slots=True)
 class ScreenPop:
     """What a ringing agent sees: the caller and, when known, the customer and their history."""
@@ -80,6 +109,7 @@ class ScreenPop:
     caller_name: str
     offered_at: float
     card: CallerCardLike | None
+    suggestions: tuple[SuggestionLike, ...] = ()
 
 
 PopMessage = ScreenPop | OfferRetracted | CallAnswered | CallEnded
@@ -104,6 +134,7 @@ class CallRecorder(Protocol):
 @dataclass
 class _CallState:
     card: asyncio.Task[CallerCardLike | None] | None = None
+    suggestions: asyncio.Task[tuple[SuggestionLike, ...]] | None = None
     offered: set[str] | None = None
     tail: asyncio.Task[None] | None = None
 
@@ -118,8 +149,12 @@ class ScreenPopService:
         recorder: CallRecorder,
         *,
         record_retry_delays_s: Sequence[float] = RECORD_RETRY_DELAYS_S,
+        suggestions: PopSuggestions | None = None,
+        ivr_choices: IvrChoices | None = None,
     ) -> None:
         self._lookup = lookup
+        self._suggestions = suggestions
+        self._ivr_choices = ivr_choices
         self._sink = sink
         self._recorder = recorder
         self._retry_delays_s = tuple(record_retry_delays_s)
@@ -138,8 +173,15 @@ class ScreenPopService:
         # The first offer looks the caller up; a call that ends unoffered still needs it for the log.
         if isinstance(event, CallOffered | CallEnded) and state.card is None:
             state.card = self._spawn(self._lookup_caller(event.caller_number))
+        if (
+            isinstance(event, CallOffered)
+            and state.card is not None
+            and state.suggestions is None
+            and self._suggestions is not None
+        ):
+            state.suggestions = self._spawn(self._suggest(self._suggestions, state.card, event.call_id))
         if state.tail is None and not isinstance(event, CallOffered | CallEnded):
-            self._dispatch(state, event, None)
+            self._dispatch(state, event, None, ())
             return
         state.tail = self._spawn(self._after(state.tail, state, event))
 
@@ -171,23 +213,50 @@ class ScreenPopService:
             log.exception("customer lookup for caller %r failed; popping as unknown caller", number)
             return None
 
+    async def _suggest(
+        self, port: PopSuggestions, card_task: asyncio.Task[CallerCardLike | None], call_id: str
+    ) -> tuple[SuggestionLike, ...]:
+        try:
+            ivr_category = await self._ivr_choices.category_for_call(call_id) if self._ivr_choices else None
+            card = await asyncio.shield(card_task)
+            return tuple(await port.for_call(card.customer.id if card else None, ivr_category))
+        except asyncio.CancelledError:
+            raise
+        except Exception:
+            # Suggestions are a help, never a reason to hold or lose the pop.
+            log.exception("suggestions for call %s failed; popping without them", call_id)
+            return ()
+
     async def _after(self, previous: asyncio.Task[None] | None, state: _CallState, event: CallEvent) -> None:
         if previous is not None and not previous.done():
             await asyncio.wait([previous])
         card = await state.card if state.card is not None else None
-        self._dispatch(state, event, card)
+        suggestions = await state.suggestions if state.suggestions is not None else ()
+        self._dispatch(state, event, card, suggestions)
         if isinstance(event, CallEnded):
             await self._record(event, card)
         if state.tail is asyncio.current_task():
             state.tail = None
 
-    def _dispatch(self, state: _CallState, event: CallEvent, card: CallerCardLike | None) -> None:
+    def _dispatch(
+        self,
+        state: _CallState,
+        event: CallEvent,
+        card: CallerCardLike | None,
+        suggestions: tuple[SuggestionLike, ...],
+    ) -> None:
         if isinstance(event, CallOffered):
             if state.offered is None:
                 state.offered = set()
             state.offered.add(event.interface)
             pop = ScreenPop(
-                event.call_id, event.queue, event.caller_number, event.caller_name, event.offered_at, card
+                event.call_id,
+                event.queue,
+                event.caller_number,
+                event.caller_name,
+                event.offered_at,
+                card,
+                suggestions,
             )
             self._sink.send((event.interface,), pop)
         elif isinstance(event, OfferRetracted):

@@ -12,7 +12,7 @@ import asyncio
 import contextlib
 import logging
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine
+from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
@@ -36,7 +36,7 @@ from cti.events import (
     OfferRetracted,
     QueueCallerAbandoned,
 )
-from cti.screen_pop import CallerCardLike, ScreenPopService
+from cti.screen_pop import CallerCardLike, ScreenPopService, SuggestionLike
 from cti.store import AgentStateStore, CallCustomer, CallLogStore
 from customers.errors import CustomerNotFoundError
 from customers.phone import normalise_phone
@@ -44,7 +44,11 @@ from customers.store import CustomerStore
 from hotline.bus import EventBus
 from hotline.db import create_pool, migrate
 from hotline.embedded_pg import EmbeddedPostgres
+from hotline.redis_bus import RedisRelay
 from hotline.settings import Settings
+from knowledge_base.events import ArticleChanged
+from knowledge_base.service import KnowledgeBase
+from knowledge_base.store import ArticleStore
 from tickets.errors import TicketNotFoundError
 from tickets.events import (
     TICKET_EVENT_TYPES,
@@ -67,6 +71,8 @@ from web_agent.board import BoardPublisher
 from web_agent.board import setup as setup_board
 from web_agent.campaigns import CampaignServices, HubOutboundSink, add_campaign_routes
 from web_agent.hub import AgentHub
+from web_agent.kb_api import add_kb_routes
+from web_agent.portal import add_portal_routes
 from web_agent.store import AccountStore
 from web_agent.ticket_json import event_json
 
@@ -273,6 +279,24 @@ def build_tickets(
 
 
 @dataclass
+class KnowledgeSuggestions:
+    """Satisfies cti's PopSuggestions port: the most read answers for the IVR choice and the caller's open tickets."""
+
+    knowledge_base: KnowledgeBase
+    tickets: TicketService
+    limit: int = 3
+
+    async def for_call(self, customer_id: int | None, ivr_category: str | None) -> Sequence[SuggestionLike]:
+        """The IVR choice first (what the caller said they call about), then the open tickets' categories."""
+        categories = [ivr_category] if ivr_category else []
+        if customer_id is not None:
+            categories += await self.tickets.open_categories(customer_id)
+        if not categories:
+            return ()
+        return await self.knowledge_base.suggestions(categories, limit=self.limit)
+
+
+@dataclass
 class OverdueTickets:
     """Satisfies cti's EscalatedCustomers port: a customer whose open ticket is past its deadline.
 
@@ -386,10 +410,22 @@ def build_web_app(
     accounts = AccountService(accounts_store, token_ttl_s=settings.web.token_ttl_s, hasher=hasher)
     customers = CustomerStore(pool, default_country=settings.customers.default_country)
     call_log = CallLogStore(pool)
-    pops = ScreenPopService(customers, hub, CallHistoryRecorder(call_log, customers, accounts_store))
+    tickets, dispatcher = build_tickets(settings, pool, customers, bus, clock)
+    knowledge_base = KnowledgeBase(ArticleStore(pool), bus, clock=clock)
+    bus.subscribe(ArticleChanged, knowledge_base.on_article_changed)
+    relay = (
+        RedisRelay(settings.redis_url, bus, (ArticleChanged,), on_connected=knowledge_base.load)
+        if settings.redis_url
+        else None
+    )
+    pops = ScreenPopService(
+        customers,
+        hub,
+        CallHistoryRecorder(call_log, customers, accounts_store),
+        suggestions=KnowledgeSuggestions(knowledge_base, tickets),
+    )
     for kind in CALL_EVENT_TYPES:
         bus.subscribe(kind, pops.handle)
-    tickets, dispatcher = build_tickets(settings, pool, customers, bus, clock)
     follow_ups = TicketFollowUps(hub, TicketTimeline(customers), accounts_store, tickets)
     for ticket_kind in TICKET_EVENT_TYPES:
         bus.subscribe(ticket_kind, follow_ups.handle)
@@ -433,6 +469,8 @@ def build_web_app(
     )
 
     setup_board(app, agent_states, board, state_store)
+    add_kb_routes(app, knowledge_base)
+    add_portal_routes(app, knowledge_base)
     country = settings.customers.default_country
     add_campaign_routes(
         app,
@@ -468,6 +506,17 @@ def build_web_app(
         await asyncio.gather(task, return_exceptions=True)
         await follow_ups.close()
 
+    async def knowledge(app: web.Application) -> AsyncIterator[None]:
+        await knowledge_base.load()
+        relaying = asyncio.get_running_loop().create_task(relay.run(), name="redis-relay") if relay else None
+        yield
+        if relaying is not None:
+            relaying.cancel()
+            await asyncio.gather(relaying, return_exceptions=True)
+        await knowledge_base.close()
+
+    # Before the AMI starts: the first pop may already want suggestions from a loaded index.
+    app.cleanup_ctx.append(knowledge)
     app.cleanup_ctx.append(ami_and_pops)
     app.cleanup_ctx.append(notices)
     return app

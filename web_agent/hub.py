@@ -80,6 +80,10 @@ def message_json(message: PopMessage) -> tuple[str, dict[str, Any]]:
             "caller": {"number": message.caller_number, "name": message.caller_name},
             "customer": customer,
             "interactions": interactions,
+            "suggestions": [
+                {"article_id": s.article_id, "title": s.title, "body": s.body, "category": s.category}
+                for s in message.suggestions
+            ],
         }
     if isinstance(message, OfferRetracted):
         return "pop_retracted", {"call_id": message.call_id, "reason": message.reason.value}
