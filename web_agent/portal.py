@@ -16,7 +16,7 @@ from typing import Any
 from aiohttp import web
 
 from knowledge_base.service import KnowledgeBase
-from tickets.errors import TicketLookupFailedError
+from tickets.errors import InvalidTicketError, TicketLookupFailedError
 from tickets.model import CUSTOMER, Channel, NewTicket, Ticket, TicketStatus
 from web_agent.api import MAX_ID, SERVICES, Fields, json_object
 from web_agent.app import STATIC_DIR
@@ -59,6 +59,15 @@ _STATUS_TEXT = {
     TicketStatus.RESOLVED: "Resolved: please confirm the solution",
     TicketStatus.CLOSED: "Closed",
     TicketStatus.REOPENED: "Reopened: being worked on again",
+}
+
+
+# The intake's field names as the portal's form calls them; "no customer" is the form's "email" problem.
+_PORTAL_FIELD: dict[str, str | None] = {
+    "contact_name": "name",
+    "contact_email": "email",
+    "contact_phone": "phone",
+    "customer_id": None,
 }
 
 
@@ -173,18 +182,27 @@ async def portal_request(request: web.Request) -> web.Response:
         fields.problems["name"] = "required: how we should address you"
     if email is None and phone is None:
         fields.problems["email"] = "give an email or a phone number so we can answer you"
-    fields.check()
     services = request.app[SERVICES]
-    new = NewTicket.create(
-        subject=subject,
-        description=description,
-        category=category,
-        channel=Channel.PORTAL,
-        categories=services.tickets.categories,
-        contact_name=name,
-        contact_email=email,
-        contact_phone=phone,
-    )
+    try:
+        new = NewTicket.create(
+            subject=subject,
+            description=description,
+            category=category,
+            channel=Channel.PORTAL,
+            categories=services.tickets.categories,
+            contact_name=name,
+            contact_email=email,
+            contact_phone=phone,
+        )
+    except InvalidTicketError as exc:
+        # One answer listing every problem; "no customer" is the portal's "email" problem above.
+        for field, problem in exc.problems.items():
+            portal_field = _PORTAL_FIELD.get(field, field)
+            if portal_field is not None:
+                fields.problems.setdefault(portal_field, problem)
+        fields.check()
+        raise
+    fields.check()
     _count(limiter, request)
     ticket = await services.tickets.open(new, CUSTOMER, auto_assign=True)
     log.info("portal request from %s opened ticket %d", request.remote, ticket.id)
