@@ -87,6 +87,8 @@ class ArticleIndex:
         self._by_category: dict[str, set[int]] = {}
         self._internal: set[int] = set()
         self._max_views = 0
+        # Every pop and the portal's front page ask for the same few lists between two changes.
+        self._top_lists: dict[tuple[str, Audience, int], list[ArticleHit]] = {}
 
     def __len__(self) -> int:
         return len(self._entries)
@@ -103,6 +105,7 @@ class ArticleIndex:
     def put(self, article: Article) -> None:
         """Add or replace one article; a draft is taken out (only published articles are searchable)."""
         self.remove(article.id)
+        self._top_lists.clear()
         if not article.is_live:
             return
         content = article.content
@@ -129,6 +132,7 @@ class ArticleIndex:
         entry = self._entries.pop(article_id, None)
         if entry is None:
             return
+        self._top_lists.clear()
         for word in entry.all_words:
             postings = self._postings[word]
             postings.discard(article_id)
@@ -150,13 +154,20 @@ class ArticleIndex:
         if entry is not None:
             entry.views = views
             self._max_views = max(self._max_views, views)
+            self._top_lists.clear()
 
     def top(self, category: str, audience: Audience, *, limit: int) -> list[ArticleHit]:
         """The most read articles of `category` this audience may read, most read first."""
-        ids = self._by_category.get(category, ())
-        readable = (e for e in map(self._entries.__getitem__, ids) if audience.may_read(_visibility(e)))
-        best = heapq.nlargest(limit, readable, key=lambda e: (e.views, -e.article.id))
-        return [_hit(e, 100.0 + self._popularity(e)) for e in best]
+        ids = self._by_category.get(category)
+        if not ids:
+            return []
+        key = (category, audience, limit)
+        cached = self._top_lists.get(key)
+        if cached is None:
+            readable = (e for e in map(self._entries.__getitem__, ids) if audience.may_read(_visibility(e)))
+            best = heapq.nlargest(limit, readable, key=lambda e: (e.views, -e.article.id))
+            cached = self._top_lists[key] = [_hit(e, 100.0 + self._popularity(e)) for e in best]
+        return list(cached)
 
     def search(
         self, text: str, audience: Audience, *, category: str | None = None, limit: int = 10
