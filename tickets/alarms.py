@@ -86,7 +86,7 @@ class CallCounter(Protocol):
 
 def render_alert_email(alert: Alert) -> tuple[str, str]:
     """Subject and plain-text body of an alert sent by email."""
-    subject = f"[Hotline alert] {alert.title}"
+    subject = f"Hotline alert: {alert.title}"
     lines = [alert.title, ""]
     if alert.ticket_id is not None:
         lines.append(f"Ticket: #{alert.ticket_id}")
