@@ -18,6 +18,7 @@ from datetime import UTC, datetime
 
 import asyncpg
 from aiohttp import web
+from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from argon2 import PasswordHasher
 
 from cti.agent_service import AgentStateService
@@ -45,9 +46,21 @@ from hotline.bus import EventBus
 from hotline.db import create_pool, migrate
 from hotline.embedded_pg import EmbeddedPostgres
 from hotline.settings import Settings
+from tickets.alarms import (
+    AlarmService,
+    AlertChannel,
+    AlertDispatcher,
+    DeliveryPlan,
+    EmailAlertChannel,
+    EscalationSweeper,
+)
 from tickets.errors import TicketNotFoundError
+from tickets.escalation_store import EscalationStore
 from tickets.events import (
     TICKET_EVENT_TYPES,
+    AlertAcknowledged,
+    AlertDeliveryAttempted,
+    AlertSnoozed,
     EventSink,
     NoticeAttempted,
     TicketAssigned,
@@ -61,7 +74,9 @@ from tickets.notify import LoggedEmailChannel, NoticeChannel, NoticeDispatcher
 from tickets.service import CustomerContact, TicketService
 from tickets.smtp import SmtpChannel
 from tickets.store import TicketStore
-from web_agent.accounts import AccountService
+from tickets.webhook import WebhookAlertChannel
+from web_agent.accounts import AccountService, Role
+from web_agent.alerts_api import AlarmWebServices, HubAlertChannel, add_alarm_routes
 from web_agent.app import AccessLogger, WebServices, create_app
 from web_agent.board import BoardPublisher
 from web_agent.board import setup as setup_board
@@ -273,6 +288,84 @@ def build_tickets(
 
 
 @dataclass
+class RepeatedCallWatch:
+    """Satisfies cti's CallRecorder port: records the call, then lets the alarms count a known caller's calls."""
+
+    history: CallHistoryRecorder
+    alarms: AlarmService
+    is_top_tier: Callable[[str], bool]
+
+    async def record_call(self, ended: CallEnded, card: CallerCardLike | None) -> None:
+        """Store the call; a watched or top-tier customer calling again and again alerts the owner."""
+        await self.history.record_call(ended, card)
+        if card is not None:
+            tier = card.customer.tier
+            await self.alarms.customer_called(
+                card.customer.id, card.customer.name, self.is_top_tier(str(getattr(tier, "value", tier)))
+            )
+
+
+@dataclass
+class AlarmWork:
+    """The escalation sweep and the alert outbox of this node (tests drive them by hand)."""
+
+    sweeper: EscalationSweeper
+    dispatcher: AlertDispatcher
+    alarms: AlarmService
+
+
+ALARM_WORK = web.AppKey("alarm_work", AlarmWork)
+ESCALATION_SWEEP_JOB = "escalation_sweep"
+
+
+def build_alarms(
+    settings: Settings,
+    pool: asyncpg.Pool,
+    hub: AgentHub,
+    call_log: CallLogStore,
+    events: EventSink,
+    clock: Callable[[], datetime],
+) -> AlarmWork:
+    """The sweep, the outbox (live feed, email: SMTP or the log, webhook if configured) and the alarm service."""
+    store = EscalationStore(pool)
+    policy = settings.alarms.policy
+    webhook = settings.alarms.webhook
+    plan = DeliveryPlan(email=True, webhook_url=webhook.url if webhook else None)
+    email = SmtpChannel(settings.smtp) if settings.smtp else LoggedEmailChannel()
+    channels: list[AlertChannel] = [HubAlertChannel(hub), EmailAlertChannel(email)]
+    if webhook is not None:
+        channels.append(WebhookAlertChannel(webhook))
+    dispatcher = AlertDispatcher(store, {c.name: c for c in channels}, clock, events)
+    sweeper = EscalationSweeper(store, policy, plan, clock, events, raised=dispatcher.wake)
+    alarms = AlarmService(store, policy, plan, call_log, clock, events, raised=dispatcher.wake)
+    return AlarmWork(sweeper, dispatcher, alarms)
+
+
+def schedule_escalation_sweep(
+    scheduler: AsyncIOScheduler, sweeper: EscalationSweeper, interval_s: float
+) -> None:
+    """Run the sweep every `interval_s` on this node (several nodes share the due rows safely)."""
+
+    async def sweep() -> None:
+        try:
+            await sweeper.run_once()
+        except asyncio.CancelledError:
+            raise
+        except Exception:
+            log.exception("the escalation sweep failed; the next one runs in %.0f s", interval_s)
+
+    scheduler.add_job(
+        sweep,
+        "interval",
+        seconds=interval_s,
+        id=ESCALATION_SWEEP_JOB,
+        max_instances=1,
+        coalesce=True,
+        next_run_time=datetime.now(UTC),
+    )
+
+
+@dataclass
 class OverdueTickets:
     """Satisfies cti's EscalatedCustomers port: a customer whose open ticket is past its deadline.
 
@@ -386,7 +479,11 @@ def build_web_app(
     accounts = AccountService(accounts_store, token_ttl_s=settings.web.token_ttl_s, hasher=hasher)
     customers = CustomerStore(pool, default_country=settings.customers.default_country)
     call_log = CallLogStore(pool)
-    pops = ScreenPopService(customers, hub, CallHistoryRecorder(call_log, customers, accounts_store))
+    alarm_work = build_alarms(settings, pool, hub, call_log, bus, clock)
+    recorder = RepeatedCallWatch(
+        CallHistoryRecorder(call_log, customers, accounts_store), alarm_work.alarms, settings.sla.is_top_tier
+    )
+    pops = ScreenPopService(customers, hub, recorder)
     for kind in CALL_EVENT_TYPES:
         bus.subscribe(kind, pops.handle)
     tickets, dispatcher = build_tickets(settings, pool, customers, bus, clock)
@@ -394,6 +491,20 @@ def build_web_app(
     for ticket_kind in TICKET_EVENT_TYPES:
         bus.subscribe(ticket_kind, follow_ups.handle)
     bus.subscribe(NoticeAttempted, follow_ups.handle_notice)
+    # The scheduler of this node's periodic jobs; due work itself lives in PostgreSQL.
+    scheduler = AsyncIOScheduler(timezone=UTC)
+    schedule_escalation_sweep(scheduler, alarm_work.sweeper, settings.alarms.sweep_interval_s)
+
+    def alert_changed(event: AlertAcknowledged | AlertSnoozed | AlertDeliveryAttempted) -> None:
+        hub.publish_to_roles((Role.SUPERVISOR, Role.ADMIN), "alert_changed", {"id": event.alert_id})
+
+    bus.subscribe(AlertAcknowledged, alert_changed)
+    bus.subscribe(AlertSnoozed, alert_changed)
+    bus.subscribe(AlertDeliveryAttempted, alert_changed)
+    # A new ticket is looked at by the next sweep: run it now, so a watched customer's owner hears at once.
+    bus.subscribe(
+        TicketOpened, lambda _: scheduler.modify_job(ESCALATION_SWEEP_JOB, next_run_time=datetime.now(UTC))
+    )
     pipeline = CallPipeline(bus, agent_states=agent_states)
     dialer_store = DialerStore(pool)
     client: AmiClient | None = None
@@ -468,8 +579,20 @@ def build_web_app(
         await asyncio.gather(task, return_exceptions=True)
         await follow_ups.close()
 
+    add_alarm_routes(app, AlarmWebServices(alarm_work.alarms, clock))
+    app[ALARM_WORK] = alarm_work
+
+    async def alarms_running(app: web.Application) -> AsyncIterator[None]:
+        scheduler.start()
+        delivering = asyncio.get_running_loop().create_task(alarm_work.dispatcher.run(poll_s=notice_poll_s))
+        yield
+        scheduler.shutdown(wait=False)
+        delivering.cancel()
+        await asyncio.gather(delivering, return_exceptions=True)
+
     app.cleanup_ctx.append(ami_and_pops)
     app.cleanup_ctx.append(notices)
+    app.cleanup_ctx.append(alarms_running)
     return app
 
 

@@ -45,6 +45,7 @@ from tickets.events import (
 )
 from tickets.notify import NoticeChannel, retry_delay
 from tickets.store import Notice
+from tickets.webhook import WebhookSettings
 
 log = logging.getLogger(__name__)
 
@@ -61,6 +62,15 @@ _LOUD = frozenset(
     }
 )
 _EMAILED = frozenset({AlertKind.ESCALATION, AlertKind.CUSTOMER_TICKET, AlertKind.CUSTOMER_CALLS})
+
+
+@dataclass(frozen=True)
+class AlarmSettings:
+    """The escalation policy, how often the sweep runs, and where the webhook goes (if anywhere)."""
+
+    policy: EscalationPolicy
+    sweep_interval_s: float = 15.0
+    webhook: WebhookSettings | None = None
 
 
 class AlertChannel(Protocol):
@@ -335,7 +345,8 @@ class AlarmService:
         """The newest alerts; only those addressed to `agent_id` when given (an agent's own)."""
         return await self._store.alerts(agent_id=agent_id, limit=limit)
 
-    async def _visible(self, alert_id: int, agent_id: int | None) -> AlertView:
+    async def alert(self, alert_id: int, agent_id: int | None) -> AlertView:
+        """One alert; with `agent_id`, only if it is addressed to that agent (else AlertNotFoundError)."""
         view = await self._store.alert(alert_id)
         if agent_id is not None and view.alert.agent_id != agent_id:
             # Not addressed to this agent: as if it did not exist.
@@ -344,14 +355,14 @@ class AlarmService:
 
     async def acknowledge(self, alert_id: int, by: int, *, own_only: bool) -> AlertView:
         """Take the alert on: its ticket climbs no further. `own_only`: the caller must be its addressee."""
-        await self._visible(alert_id, by if own_only else None)
+        await self.alert(alert_id, by if own_only else None)
         alert = await self._store.acknowledge(alert_id, by, self._clock())
         self._events.publish(AlertAcknowledged(alert.id, alert.ticket_id, by))
         return await self._store.alert(alert_id)
 
     async def snooze(self, alert_id: int, by: int, snooze_s: int | None, *, own_only: bool) -> AlertView:
         """Put the alert off for `snooze_s` (the policy's default when None, capped at its maximum)."""
-        await self._visible(alert_id, by if own_only else None)
+        await self.alert(alert_id, by if own_only else None)
         until = self._clock() + timedelta(seconds=self._policy.snooze_s(snooze_s))
         alert = await self._store.snooze(alert_id, until, self._clock())
         self._events.publish(AlertSnoozed(alert.id, alert.ticket_id, by, until))

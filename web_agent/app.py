@@ -31,7 +31,9 @@ from cti.errors import (
 from customers.errors import CustomerNotFoundError, CustomersError, InvalidCustomerError
 from customers.model import NewCustomer, Tier
 from tickets.errors import (
+    AlertNotFoundError,
     ConfirmationInvalidError,
+    CustomerNotWatchableError,
     IllegalTransitionError,
     InvalidTicketError,
     NoHandlerAvailableError,
@@ -86,6 +88,8 @@ _ERRORS: tuple[tuple[type[Exception], int, str], ...] = (
     (UnknownHandlerError, 422, "tickets.unknown_handler"),
     (NoHandlerAvailableError, 409, "tickets.no_handler_available"),
     (ConfirmationInvalidError, 404, "tickets.confirmation_invalid"),
+    (AlertNotFoundError, 404, "alerts.not_found"),
+    (CustomerNotWatchableError, 404, "alerts.customer_not_watchable"),
     (TicketsError, 409, "tickets.conflict"),
     # Two requests locked the same rows in opposite orders; PostgreSQL undid one of them.
     (asyncpg.DeadlockDetectedError, 409, "service.retry"),
