@@ -183,9 +183,13 @@ def _sla_clock(policy: EscalationPolicy, ticket: TicketClock) -> BusinessCalenda
 
 
 def _deadline_steps(
-    policy: EscalationPolicy, ticket: TicketClock, owner: WatchOwner | None
+    policy: EscalationPolicy, ticket: TicketClock, owner: WatchOwner | None, now: datetime
 ) -> list[tuple[datetime, Alarm]]:
-    """Every step of the ticket's current deadlines, due or not, with the instant it comes due."""
+    """Every step of the ticket's current deadlines, due or not, with the instant it comes due.
+
+    A deadline already passed at `now` has no warning: the breach says it all (and a sweep that
+    comes back after a pause does not send a stale warning with it).
+    """
     steps: list[tuple[datetime, Alarm]] = []
     clock = _sla_clock(policy, ticket)
     number = f"#{ticket.ticket_id}"
@@ -200,21 +204,22 @@ def _deadline_steps(
         if due is None:
             continue
         stamp = due.isoformat()
-        warn_at = _share_point(clock, ticket.created_at, due, policy.warning_share)
-        share = round(policy.warning_share * 100)
-        steps.append(
-            (
-                warn_at,
-                Alarm(
-                    f"{name}_warning:{stamp}",
-                    AlertKind.WARNING,
+        if due > now:
+            warn_at = _share_point(clock, ticket.created_at, due, policy.warning_share)
+            share = round(policy.warning_share * 100)
+            steps.append(
+                (
                     warn_at,
-                    f"Ticket {number}: {share}% of the {words} time used ({ticket.subject})",
-                    recipient=lead,
-                    agent_id=ticket.assignee_id,
-                ),
+                    Alarm(
+                        f"{name}_warning:{stamp}",
+                        AlertKind.WARNING,
+                        warn_at,
+                        f"Ticket {number}: {share}% of the {words} time used ({ticket.subject})",
+                        recipient=lead,
+                        agent_id=ticket.assignee_id,
+                    ),
+                )
             )
-        )
         steps.append(
             (
                 due,
@@ -291,20 +296,17 @@ def evaluate(
     owner: WatchOwner | None = None,
 ) -> Evaluation:
     """What is due for `ticket` at `now`, the state it leaves and when to look again."""
-    steps = _deadline_steps(policy, ticket, owner)
+    steps = _deadline_steps(policy, ticket, owner, now)
     breaches = [at for at, alarm in steps if alarm.kind in (AlertKind.BREACH, AlertKind.OVERDUE)]
-    due_keys = {alarm.key for at, alarm in steps if at <= now}
     alarms: list[Alarm] = []
     future: list[datetime] = []
     for at, alarm in steps:
         if at > now:
             future.append(at)
-        elif alarm.kind is AlertKind.CUSTOMER_TICKET and (now - at).total_seconds() > CUSTOMER_TICKET_FRESH_S:
-            continue
-        elif alarm.kind is AlertKind.WARNING and alarm.key.replace("_warning", "_breach") in due_keys:
-            # Coming back after a pause in sweeping: the breach says it all, the warning is stale.
-            continue
-        else:
+        elif (
+            alarm.kind is not AlertKind.CUSTOMER_TICKET
+            or (now - at).total_seconds() <= CUSTOMER_TICKET_FRESH_S
+        ):
             alarms.append(alarm)
     breached_at = state.breached_at
     due_breaches = [at for at in breaches if at <= now]
