@@ -318,6 +318,12 @@ ALARM_WORK = web.AppKey("alarm_work", AlarmWork)
 ESCALATION_SWEEP_JOB = "escalation_sweep"
 
 
+def delivery_plan(settings: Settings) -> DeliveryPlan:
+    """Every alert on the live feed; email (SMTP or the log) for the ranks; the webhook if configured."""
+    webhook = settings.alarms.webhook
+    return DeliveryPlan(email=True, webhook_url=webhook.url if webhook else None)
+
+
 def build_alarms(
     settings: Settings,
     pool: asyncpg.Pool,
@@ -330,7 +336,7 @@ def build_alarms(
     store = EscalationStore(pool)
     policy = settings.alarms.policy
     webhook = settings.alarms.webhook
-    plan = DeliveryPlan(email=True, webhook_url=webhook.url if webhook else None)
+    plan = delivery_plan(settings)
     email = SmtpChannel(settings.smtp) if settings.smtp else LoggedEmailChannel()
     channels: list[AlertChannel] = [HubAlertChannel(hub), EmailAlertChannel(email)]
     if webhook is not None:

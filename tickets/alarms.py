@@ -29,6 +29,7 @@ from tickets.escalation_store import (
     Alert,
     AlertDelivery,
     AlertView,
+    DueTicket,
     EscalatedTicket,
     EscalationStore,
     SweptTicket,
@@ -177,36 +178,54 @@ class EscalationSweeper:
         self._raised = raised
 
     async def run_once(self) -> int:
-        """Evaluate every ticket due now; return how many were looked at."""
+        """Evaluate every ticket due now; return how many were looked at.
+
+        One batch is written back while the next is claimed and evaluated: the database and the
+        rules work at the same time.
+        """
         looked_at = 0
-        while True:
-            now = self._clock()
-            due = await self._store.claim_due(now, self._lease_s, self._batch)
-            if not due:
-                return looked_at
-            looked_at += len(due)
-            swept: list[SweptTicket] = []
-            deliveries: dict[str, list[tuple[str, str]]] = {}
-            for item in due:
-                result = evaluate(self._policy, item.ticket, item.state, now, item.owner)
-                for alarm in result.alarms:
-                    deliveries[alarm_key(alarm, ticket_id=item.ticket.ticket_id)] = self._plan.deliveries(
-                        alarm
-                    )
-                swept.append(
-                    SweptTicket(
-                        item.ticket.ticket_id,
-                        item.ticket.customer_id,
-                        item.leased_until,
-                        result.state,
-                        result.next_check_at,
-                        result.alarms,
-                    )
+        writing: asyncio.Task[list[Alert]] | None = None
+        try:
+            while True:
+                now = self._clock()
+                due = await self._store.claim_due(now, self._lease_s, self._batch)
+                swept, deliveries = self._evaluate(due, now)
+                if writing is not None:
+                    self._announce(await writing)
+                    writing = None
+                if not due:
+                    return looked_at
+                looked_at += len(due)
+                writing = asyncio.ensure_future(self._store.finish_sweep(swept, deliveries, now))
+                if len(due) < self._batch:
+                    self._announce(await writing)
+                    writing = None
+                    return looked_at
+        finally:
+            if writing is not None:
+                writing.cancel()
+                await asyncio.gather(writing, return_exceptions=True)
+
+    def _evaluate(
+        self, due: list[DueTicket], now: datetime
+    ) -> tuple[list[SweptTicket], dict[str, list[tuple[str, str]]]]:
+        swept: list[SweptTicket] = []
+        deliveries: dict[str, list[tuple[str, str]]] = {}
+        for item in due:
+            result = evaluate(self._policy, item.ticket, item.state, now, item.owner)
+            for alarm in result.alarms:
+                deliveries[alarm_key(alarm, ticket_id=item.ticket.ticket_id)] = self._plan.deliveries(alarm)
+            swept.append(
+                SweptTicket(
+                    item.ticket.ticket_id,
+                    item.ticket.customer_id,
+                    item.leased_until,
+                    result.state,
+                    result.next_check_at,
+                    result.alarms,
                 )
-            stored = await self._store.finish_sweep(swept, deliveries, now)
-            self._announce(stored)
-            if len(due) < self._batch:
-                return looked_at
+            )
+        return swept, deliveries
 
     def _announce(self, stored: list[Alert]) -> None:
         for alert in stored:
