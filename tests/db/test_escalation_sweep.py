@@ -4,10 +4,8 @@ and alert delivery with retries over real SMTP and a real webhook receiver."""
 from __future__ import annotations
 
 import asyncio
-import email.message
-import email.policy
 import hmac
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -15,10 +13,9 @@ from typing import Any
 import asyncpg
 import pytest
 from aiohttp import web
-from aiosmtpd.controller import Controller
 
 from hotline.settings import CONFIG_DIR
-from tests.conftest import free_port
+from tests.db.test_ticket_service import Inbox, inbox  # noqa: F401 (the SMTP server fixture)
 from tickets.alarms import (
     AlarmService,
     AlertDispatcher,
@@ -312,38 +309,9 @@ async def test_a_new_ticket_of_a_watched_customer_alerts_the_owner(pool: asyncpg
 # --------------------------------------------------------------------------------------- delivery
 
 
-@dataclass
-class Inbox:
-    messages: list[email.message.EmailMessage] = field(default_factory=list)
-    refuse: bool = False
-
-    async def handle_RCPT(self, server: Any, session: Any, envelope: Any, address: str, options: Any) -> str:
-        if self.refuse:
-            return "451 mailbox busy, try later"
-        envelope.rcpt_tos.append(address)
-        return "250 OK"
-
-    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
-        parsed = email.message_from_bytes(envelope.content, policy=email.policy.default)
-        assert isinstance(parsed, email.message.EmailMessage)
-        self.messages.append(parsed)
-        return "250 Message accepted"
-
-
-@pytest.fixture
-def inbox() -> Iterator[tuple[Inbox, int]]:
-    handler = Inbox()
-    port = free_port()
-    controller = Controller(handler, hostname="127.0.0.1", port=port)
-    controller.start()
-    try:
-        yield handler, port
-    finally:
-        controller.stop()
-
-
 async def test_an_escalation_email_is_retried_with_backoff_until_it_goes_out(
-    pool: asyncpg.Pool, inbox: tuple[Inbox, int]
+    pool: asyncpg.Pool,
+    inbox: tuple[Inbox, int],  # noqa: F811 (the imported fixture)
 ) -> None:
     handler, port = inbox
     handler.refuse = True
