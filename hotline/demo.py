@@ -157,7 +157,12 @@ async def _seed_alarms(
         await sweeper.run_once()
         clock.now += timedelta(hours=1)
     alarms = AlarmService(
-        store, settings.alarms.policy, app.delivery_plan(settings), CallLogStore(pool), clock, events
+        store,
+        settings.alarms.policy,
+        app.delivery_plan(settings),
+        CallLogStore(pool),
+        lambda: datetime.now(UTC),
+        events,
     )
     await alarms.watch(
         ids["Jane Doe"],

@@ -7,6 +7,7 @@ outbox); a change of one (acknowledged, snoozed, a delivery sent or failed) as `
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -30,7 +31,7 @@ class AlarmWebServices:
     """What the alarm endpoints need, built by hotline/app.py."""
 
     alarms: AlarmService
-    now: Any
+    now: Callable[[], datetime]
 
 
 ALARMS = web.AppKey("alarms", AlarmWebServices)
