@@ -14,6 +14,8 @@ CREATE TABLE ticket_escalations (
     snoozed_until    timestamptz
 );
 CREATE INDEX ticket_escalations_due ON ticket_escalations (check_at) WHERE check_at IS NOT NULL;
+-- Tickets from before this migration are looked at by the first sweep.
+INSERT INTO ticket_escalations (ticket_id, check_at) SELECT id, updated_at FROM tickets WHERE status <> 'closed';
 CREATE INDEX ticket_escalations_breached ON ticket_escalations (breached_at) WHERE breached_at IS NOT NULL;
 
 -- Every change of a ticket's clocks makes it due for a look, in the same transaction as the change:
