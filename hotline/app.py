@@ -1,9 +1,10 @@
 """The composition root: builds every object, hands each its collaborators, runs and stops them.
 
 Start order: database (embedded or given), migrations, stores and services, the web
-application, then the AMI client. Stop order is the reverse: stop accepting HTTP, close the
-agent sockets (GOING_AWAY), stop the AMI client and the pop work in flight, close the pool,
-stop the embedded PostgreSQL.
+application, then the AMI client, the notice outbox and the scheduler of the periodic jobs (the
+escalation sweep) with the alert outbox. Stop order is the reverse: stop accepting HTTP, close
+the agent sockets (GOING_AWAY), stop the scheduler and the outboxes, the AMI client and the pop
+work in flight, close the pool, stop the embedded PostgreSQL.
 """
 
 from __future__ import annotations

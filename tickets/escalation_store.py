@@ -18,6 +18,7 @@ import asyncpg
 from tickets.errors import AlertNotFoundError, CustomerNotWatchableError
 from tickets.escalation import Alarm, EscalationState, TicketClock, WatchOwner
 from tickets.model import Priority, TicketStatus
+from tickets.store import Connection
 
 MAX_PAGE = 200
 
@@ -272,7 +273,7 @@ class EscalationStore:
 
     @staticmethod
     async def _insert_alerts(
-        conn: Any, alarms: Sequence[tuple[str, Alarm, int | None, int | None]], now: datetime
+        conn: Connection, alarms: Sequence[tuple[str, Alarm, int | None, int | None]], now: datetime
     ) -> list[Alert]:
         if not alarms:
             return []
@@ -294,7 +295,7 @@ class EscalationStore:
 
     @staticmethod
     async def _insert_deliveries(
-        conn: Any, stored: Sequence[Alert], deliveries: dict[str, list[tuple[str, str]]], now: datetime
+        conn: Connection, stored: Sequence[Alert], deliveries: dict[str, list[tuple[str, str]]], now: datetime
     ) -> None:
         rows = [(a.id, ch, to) for a in stored for ch, to in deliveries.get(a.dedupe_key, ())]
         if rows:
