@@ -299,10 +299,17 @@ class RepeatedCallWatch:
     async def record_call(self, ended: CallEnded, card: CallerCardLike | None) -> None:
         """Store the call; a watched or top-tier customer calling again and again alerts the owner."""
         await self.history.record_call(ended, card)
-        if card is not None:
-            tier = card.customer.tier
+        if card is None:
+            return
+        tier = card.customer.tier
+        try:
             await self.alarms.customer_called(
                 card.customer.id, card.customer.name, self.is_top_tier(str(getattr(tier, "value", tier)))
+            )
+        except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError):
+            # The call is stored; raising would make the pop service store it again.
+            log.exception(
+                "repeated-call check of customer %d after call %s failed", card.customer.id, ended.call_id
             )
 
 
