@@ -98,6 +98,13 @@ class CallLogStore:
         )
         return [LoggedCall(**dict(row)) for row in rows]
 
+    async def calls_since(self, customer_id: int, since: datetime) -> int:
+        """How many calls of the customer ended at or after `since` (repeated-call alarms)."""
+        count = await self._db.fetchval(
+            "SELECT count(*) FROM call_log WHERE customer_id = $1 AND ended_at >= $2", customer_id, since
+        )
+        return int(count)
+
 
 @dataclass(frozen=True)
 class StateTotal:

@@ -1,9 +1,10 @@
 """The composition root: builds every object, hands each its collaborators, runs and stops them.
 
 Start order: database (embedded or given), migrations, stores and services, the web
-application, then the AMI client. Stop order is the reverse: stop accepting HTTP, close the
-agent sockets (GOING_AWAY), stop the AMI client and the pop work in flight, close the pool,
-stop the embedded PostgreSQL.
+application, then the AMI client, the notice outbox and the scheduler of the periodic jobs (the
+escalation sweep) with the alert outbox. Stop order is the reverse: stop accepting HTTP, close
+the agent sockets (GOING_AWAY), stop the scheduler and the outboxes, the AMI client and the pop
+work in flight, close the pool, stop the embedded PostgreSQL.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from datetime import UTC, datetime
 
 import asyncpg
 from aiohttp import web
+from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from argon2 import PasswordHasher
 
 from cti.agent_service import AgentStateService
@@ -49,9 +51,21 @@ from hotline.settings import Settings
 from knowledge_base.events import ArticleChanged
 from knowledge_base.service import KnowledgeBase
 from knowledge_base.store import ArticleStore
+from tickets.alarms import (
+    AlarmService,
+    AlertChannel,
+    AlertDispatcher,
+    DeliveryPlan,
+    EmailAlertChannel,
+    EscalationSweeper,
+)
 from tickets.errors import TicketNotFoundError
+from tickets.escalation_store import EscalationStore
 from tickets.events import (
     TICKET_EVENT_TYPES,
+    AlertAcknowledged,
+    AlertDeliveryAttempted,
+    AlertSnoozed,
     EventSink,
     NoticeAttempted,
     TicketAssigned,
@@ -65,7 +79,9 @@ from tickets.notify import LoggedEmailChannel, NoticeChannel, NoticeDispatcher
 from tickets.service import CustomerContact, TicketService
 from tickets.smtp import SmtpChannel
 from tickets.store import TicketStore
-from web_agent.accounts import AccountService
+from tickets.webhook import WebhookAlertChannel
+from web_agent.accounts import AccountService, Role
+from web_agent.alerts_api import AlarmWebServices, HubAlertChannel, add_alarm_routes
 from web_agent.app import AccessLogger, WebServices, create_app
 from web_agent.board import BoardPublisher
 from web_agent.board import setup as setup_board
@@ -297,6 +313,97 @@ class KnowledgeSuggestions:
 
 
 @dataclass
+class RepeatedCallWatch:
+    """Satisfies cti's CallRecorder port: records the call, then lets the alarms count a known caller's calls."""
+
+    history: CallHistoryRecorder
+    alarms: AlarmService
+    is_top_tier: Callable[[str], bool]
+
+    async def record_call(self, ended: CallEnded, card: CallerCardLike | None) -> None:
+        """Store the call; a watched or top-tier customer calling again and again alerts the owner."""
+        await self.history.record_call(ended, card)
+        if card is None:
+            return
+        tier = card.customer.tier
+        try:
+            await self.alarms.customer_called(
+                card.customer.id, card.customer.name, self.is_top_tier(str(getattr(tier, "value", tier)))
+            )
+        except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError):
+            # The call is stored; raising would make the pop service store it again.
+            log.exception(
+                "repeated-call check of customer %d after call %s failed", card.customer.id, ended.call_id
+            )
+
+
+@dataclass
+class AlarmWork:
+    """The escalation sweep and the alert outbox of this node (tests drive them by hand)."""
+
+    sweeper: EscalationSweeper
+    dispatcher: AlertDispatcher
+    alarms: AlarmService
+
+
+ALARM_WORK = web.AppKey("alarm_work", AlarmWork)
+ESCALATION_SWEEP_JOB = "escalation_sweep"
+
+
+def delivery_plan(settings: Settings) -> DeliveryPlan:
+    """Every alert on the live feed; email (SMTP or the log) for the ranks; the webhook if configured."""
+    webhook = settings.alarms.webhook
+    return DeliveryPlan(email=True, webhook_url=webhook.url if webhook else None)
+
+
+def build_alarms(
+    settings: Settings,
+    pool: asyncpg.Pool,
+    hub: AgentHub,
+    call_log: CallLogStore,
+    events: EventSink,
+    clock: Callable[[], datetime],
+) -> AlarmWork:
+    """The sweep, the outbox (live feed, email: SMTP or the log, webhook if configured) and the alarm service."""
+    store = EscalationStore(pool)
+    policy = settings.alarms.policy
+    webhook = settings.alarms.webhook
+    plan = delivery_plan(settings)
+    email = SmtpChannel(settings.smtp) if settings.smtp else LoggedEmailChannel()
+    channels: list[AlertChannel] = [HubAlertChannel(hub), EmailAlertChannel(email)]
+    if webhook is not None:
+        channels.append(WebhookAlertChannel(webhook))
+    dispatcher = AlertDispatcher(store, {c.name: c for c in channels}, clock, events)
+    sweeper = EscalationSweeper(store, policy, plan, clock, events, raised=dispatcher.wake)
+    alarms = AlarmService(store, policy, plan, call_log, clock, events, raised=dispatcher.wake)
+    return AlarmWork(sweeper, dispatcher, alarms)
+
+
+def schedule_escalation_sweep(
+    scheduler: AsyncIOScheduler, sweeper: EscalationSweeper, interval_s: float
+) -> None:
+    """Run the sweep every `interval_s` on this node (several nodes share the due rows safely)."""
+
+    async def sweep() -> None:
+        try:
+            await sweeper.run_once()
+        except asyncio.CancelledError:
+            raise
+        except Exception:
+            log.exception("the escalation sweep failed; the next one runs in %.0f s", interval_s)
+
+    scheduler.add_job(
+        sweep,
+        "interval",
+        seconds=interval_s,
+        id=ESCALATION_SWEEP_JOB,
+        max_instances=1,
+        coalesce=True,
+        next_run_time=datetime.now(UTC),
+    )
+
+
+@dataclass
 class OverdueTickets:
     """Satisfies cti's EscalatedCustomers port: a customer whose open ticket is past its deadline.
 
@@ -418,10 +525,15 @@ def build_web_app(
         if settings.redis_url
         else None
     )
+    alarm_work = build_alarms(settings, pool, hub, call_log, bus, clock)
     pops = ScreenPopService(
         customers,
         hub,
-        CallHistoryRecorder(call_log, customers, accounts_store),
+        RepeatedCallWatch(
+            CallHistoryRecorder(call_log, customers, accounts_store),
+            alarm_work.alarms,
+            settings.sla.is_top_tier,
+        ),
         suggestions=KnowledgeSuggestions(knowledge_base, tickets),
     )
     for kind in CALL_EVENT_TYPES:
@@ -430,6 +542,20 @@ def build_web_app(
     for ticket_kind in TICKET_EVENT_TYPES:
         bus.subscribe(ticket_kind, follow_ups.handle)
     bus.subscribe(NoticeAttempted, follow_ups.handle_notice)
+    # The scheduler of this node's periodic jobs; due work itself lives in PostgreSQL.
+    scheduler = AsyncIOScheduler(timezone=UTC)
+    schedule_escalation_sweep(scheduler, alarm_work.sweeper, settings.alarms.sweep_interval_s)
+
+    def alert_changed(event: AlertAcknowledged | AlertSnoozed | AlertDeliveryAttempted) -> None:
+        hub.publish_to_roles((Role.SUPERVISOR, Role.ADMIN), "alert_changed", {"id": event.alert_id})
+
+    bus.subscribe(AlertAcknowledged, alert_changed)
+    bus.subscribe(AlertSnoozed, alert_changed)
+    bus.subscribe(AlertDeliveryAttempted, alert_changed)
+    # A new ticket is looked at by the next sweep: run it now, so a watched customer's owner hears at once.
+    bus.subscribe(
+        TicketOpened, lambda _: scheduler.modify_job(ESCALATION_SWEEP_JOB, next_run_time=datetime.now(UTC))
+    )
     pipeline = CallPipeline(bus, agent_states=agent_states)
     dialer_store = DialerStore(pool)
     client: AmiClient | None = None
@@ -517,8 +643,20 @@ def build_web_app(
 
     # Before the AMI starts: the first pop may already want suggestions from a loaded index.
     app.cleanup_ctx.append(knowledge)
+    add_alarm_routes(app, AlarmWebServices(alarm_work.alarms, clock))
+    app[ALARM_WORK] = alarm_work
+
+    async def alarms_running(app: web.Application) -> AsyncIterator[None]:
+        scheduler.start()
+        delivering = asyncio.get_running_loop().create_task(alarm_work.dispatcher.run(poll_s=notice_poll_s))
+        yield
+        scheduler.shutdown(wait=False)
+        delivering.cancel()
+        await asyncio.gather(delivering, return_exceptions=True)
+
     app.cleanup_ctx.append(ami_and_pops)
     app.cleanup_ctx.append(notices)
+    app.cleanup_ctx.append(alarms_running)
     return app
 
 

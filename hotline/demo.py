@@ -15,6 +15,7 @@ from cti.campaigns import CampaignSpec, DialMethod
 from cti.dialer_store import DialerStore
 from cti.leads_import import import_leads, parse_leads
 from cti.simulator import PbxSimulator, SimulatorSettings
+from cti.store import CallLogStore
 from customers.model import NewCustomer, Tier
 from customers.phone import normalise_phone
 from customers.store import CustomerStore
@@ -23,6 +24,8 @@ from hotline.settings import Settings
 from knowledge_base.model import ArticleDraft, Visibility
 from knowledge_base.service import Editor, KnowledgeBase
 from knowledge_base.store import ArticleStore
+from tickets.alarms import AlarmService, EscalationSweeper
+from tickets.escalation_store import EscalationStore
 from tickets.events import TicketEvent
 from tickets.model import Actor, Channel, NewTicket, Priority
 from web_agent.accounts import AccountService, Role
@@ -235,7 +238,9 @@ async def seed(pool: asyncpg.Pool, settings: Settings) -> bool:
         for days_ago, summary in enumerate(HISTORY[: 2 + index % 4]):
             when = now - timedelta(days=3 * days_ago + 1, hours=index)
             await customers.add_interaction(customer.id, when, "call", summary, None)
-    await _seed_tickets(pool, settings, customers, {c.name: c.id for c in created})
+    ids = {c.name: c.id for c in created}
+    await _seed_tickets(pool, settings, customers, ids)
+    await _seed_alarms(pool, settings, customers, ids)
     await _seed_campaign(pool, settings)
     await _seed_articles(pool)
     return True
@@ -258,6 +263,69 @@ async def _seed_articles(pool: asyncpg.Pool) -> None:
         )
         article = await knowledge_base.create(draft, reviewer)
         await knowledge_base.publish(article.id, reviewer)
+
+
+# A ticket opened this long ago is overdue (3 days) and has climbed the ladder by start-up.
+OVERDUE_AGE = timedelta(days=4)
+
+
+async def _seed_alarms(
+    pool: asyncpg.Pool, settings: Settings, customers: CustomerStore, ids: dict[str, int]
+) -> None:
+    """An overdue ticket with its escalation history, and Jane Doe watched by Alice.
+
+    The ticket is opened four days back and the real sweep is replayed hour by hour up to now, so
+    the alarm page shows warnings, breaches and each rank told as the policy (and its business
+    hours) would have done it. Jane's repeated calls (the simulator plays her number) alert Alice.
+    """
+    opened_at = datetime.now(UTC) - OVERDUE_AGE
+    clock = _ReplayClock(opened_at)
+    events = _Collected()
+    tickets, _ = app.build_tickets(settings, pool, customers, events, clock)
+    agents = {a.username: a for a in await AccountStore(pool).list_agents()}
+    new = NewTicket.create(
+        subject="Refund for a cancelled contract still not paid",
+        description="The customer cancelled in person and was promised a refund within a week.",
+        category="billing",
+        channel=Channel.PHONE,
+        priority=Priority.HIGH,
+        categories=tickets.categories,
+        customer_id=ids["Cuong Le"],
+    )
+    await tickets.open(new, Actor.agent(agents["bob"].id), assignee_id=agents["alice"].id)
+    timeline = app.TicketTimeline(customers)
+    for event in events.events:
+        await timeline.record(event)
+    store = EscalationStore(pool)
+    sweeper = EscalationSweeper(store, settings.alarms.policy, app.delivery_plan(settings), clock, events)
+    while clock.now < datetime.now(UTC):
+        await sweeper.run_once()
+        clock.now += timedelta(hours=1)
+    alarms = AlarmService(
+        store,
+        settings.alarms.policy,
+        app.delivery_plan(settings),
+        CallLogStore(pool),
+        lambda: datetime.now(UTC),
+        events,
+    )
+    await alarms.watch(
+        ids["Jane Doe"],
+        agents["alice"].id,
+        "alice@hotline.invalid",
+        "Key account: tell Alice at once",
+        agents["carol"].id,
+    )
+
+
+@dataclass
+class _ReplayClock:
+    """The seeding's clock: moved forward by hand to replay the sweep over the past days."""
+
+    now: datetime
+
+    def __call__(self) -> datetime:
+        return self.now
 
 
 async def _seed_campaign(pool: asyncpg.Pool, settings: Settings) -> None:

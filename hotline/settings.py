@@ -24,10 +24,13 @@ from cti.kpi import KpiSettings
 from customers.model import Tier
 from customers.phone import COUNTRIES
 from customers.settings import CustomerSettings
-from tickets.errors import SlaConfigError
+from tickets.alarms import AlarmSettings
+from tickets.errors import EscalationConfigError, SlaConfigError
+from tickets.escalation import EscalationPolicy, load_escalation_policy
 from tickets.service import TicketSettings
 from tickets.sla import SlaPolicy, load_sla_policy
 from tickets.smtp import SmtpSettings
+from tickets.webhook import WebhookSettings
 from web_agent.settings import WebSettings
 
 ENV_PREFIX = "HOTLINE_"
@@ -56,6 +59,7 @@ class Settings:
     tickets: TicketSettings
     sla: SlaPolicy
     smtp: SmtpSettings | None
+    alarms: AlarmSettings
     ami: AmiSettings | None
     agent_states: AgentStateSettings
     database_url: str | None = field(repr=False)
@@ -224,6 +228,10 @@ _KEYS = (
     _Key("tickets", "calendar_file", _text, str(CONFIG_DIR / "calendar.toml")),
     _Key("smtp", "url", _url("smtp", "smtps"), "", secret=True),
     _Key("smtp", "from_address", _text, "Hotline <support@hotline.invalid>"),
+    _Key("alert", "policy_file", _text, str(CONFIG_DIR / "escalation.toml")),
+    _Key("alert", "sweep_interval_s", _seconds, 15.0),
+    _Key("alert", "webhook_url", _url("http", "https"), ""),
+    _Key("alert", "webhook_secret", _text, "", secret=True),
     _Key("agents", "pause_reasons", _reasons, DEFAULT_PAUSE_REASONS),
     _Key("agents", "wrap_up_s", _seconds_or_zero, 0.0),
     _Key("wallboard", "service_level_s", _seconds, 20.0),
@@ -294,9 +302,25 @@ def load_settings(path: Path | None, environ: Mapping[str, str]) -> Settings:
             )
         except SlaConfigError as exc:
             problems.extend(exc.problems)
+    escalation: EscalationPolicy | None = None
+    if sla is not None and "alert.policy_file" in values:
+        try:
+            escalation = load_escalation_policy(Path(values["alert.policy_file"]), sla)
+        except EscalationConfigError as exc:
+            problems.extend(exc.problems)
+    webhook: WebhookSettings | None = None
+    if values.get("alert.webhook_url"):
+        if not values.get("alert.webhook_secret"):
+            # An unsigned alert could be forged by anyone who finds the URL: refuse to send one.
+            problems.append(
+                "HOTLINE_ALERT_WEBHOOK_URL is set: also set HOTLINE_ALERT_WEBHOOK_SECRET to sign alerts"
+            )
+        else:
+            webhook = WebhookSettings(values["alert.webhook_url"], values["alert.webhook_secret"])
     if problems:
         raise ConfigError(problems)
     assert sla is not None
+    assert escalation is not None
 
     data_dir = Path(values["paths.data_dir"])
     return Settings(
@@ -325,6 +349,7 @@ def load_settings(path: Path | None, environ: Mapping[str, str]) -> Settings:
         ),
         sla=sla,
         smtp=smtp,
+        alarms=AlarmSettings(escalation, values["alert.sweep_interval_s"], webhook),
         ami=ami,
         database_url=values["database.url"] or None,
         redis_url=values["redis.url"] or None,

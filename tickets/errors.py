@@ -11,7 +11,10 @@ TicketsError
 ├── NoHandlerAvailableError   nobody with the skill for `category` has room right now
 ├── ConfirmationInvalidError  a customer's confirm link is unknown, used or expired
 ├── NoticeDeliveryError       a channel could not deliver a notice (`channel`, `reason`); it is retried
-└── SlaConfigError            config/sla.toml or config/calendar.toml is wrong; `problems` lists each
+├── SlaConfigError            config/sla.toml or config/calendar.toml is wrong; `problems` lists each
+├── EscalationConfigError     config/escalation.toml is wrong; `problems` lists each
+├── AlertNotFoundError        no alert has `alert_id` (or the caller may not see it)
+└── CustomerNotWatchableError a watch names an unknown customer or owner (`customer_id`, `reason`)
 """
 
 from __future__ import annotations
@@ -127,3 +130,28 @@ class SlaConfigError(TicketsError):
     def __init__(self, problems: list[str]) -> None:
         super().__init__("invalid SLA configuration:\n" + "\n".join(f"  - {p}" for p in problems))
         self.problems = problems
+
+
+class EscalationConfigError(TicketsError):
+    """config/escalation.toml has problems; `problems` lists each."""
+
+    def __init__(self, problems: list[str]) -> None:
+        super().__init__("invalid escalation configuration:\n" + "\n".join(f"  - {p}" for p in problems))
+        self.problems = problems
+
+
+class AlertNotFoundError(TicketsError, LookupError):
+    """No alert has this id (or the caller may not see it)."""
+
+    def __init__(self, alert_id: int) -> None:
+        super().__init__(f"There is no alert {alert_id} for you; reload the alert feed.")
+        self.alert_id = alert_id
+
+
+class CustomerNotWatchableError(TicketsError, LookupError):
+    """A watch was asked for a customer or owner that does not exist."""
+
+    def __init__(self, customer_id: int, reason: str) -> None:
+        super().__init__(f"Customer {customer_id} cannot be watched: {reason}.")
+        self.customer_id = customer_id
+        self.reason = reason

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Protocol
 
 from tickets.model import Ticket, TicketEntry
@@ -75,3 +76,57 @@ TICKET_EVENT_TYPES: tuple[type[TicketEvent], ...] = (
     TicketClosed,
     TicketReopened,
 )
+
+
+@dataclass(frozen=True, slots=True)
+class AlertRaised:
+    """An alarm was stored (once) and its deliveries queued; `agent_id` is whom it is addressed to, if anyone."""
+
+    alert_id: int
+    kind: str
+    title: str
+    ticket_id: int | None
+    customer_id: int | None
+    agent_id: int | None
+
+
+@dataclass(frozen=True, slots=True)
+class TicketEscalated:
+    """A ticket climbed to `level` of the ladder: `role` (held by `holder`) was told."""
+
+    ticket_id: int
+    alert_id: int
+    level: int
+    role: str
+    holder: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class AlertAcknowledged:
+    """Someone took an alert on: its ticket climbs no further."""
+
+    alert_id: int
+    ticket_id: int | None
+    agent_id: int
+
+
+@dataclass(frozen=True, slots=True)
+class AlertSnoozed:
+    """An alert was put off: its ticket climbs no further before `until`."""
+
+    alert_id: int
+    ticket_id: int | None
+    agent_id: int
+    until: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class AlertDeliveryAttempted:
+    """One channel of an alert was delivered, or an attempt failed (`error`; retried unless `gave_up`)."""
+
+    alert_id: int
+    delivery_id: int
+    channel: str
+    sent: bool
+    error: str | None
+    gave_up: bool = False

@@ -8,6 +8,7 @@ Only `load_sla_policy` touches files.
 
 from __future__ import annotations
 
+import functools
 import math
 import re
 import tomllib
@@ -81,18 +82,10 @@ class BusinessCalendar:
         """The 24/7 calendar: every second counts, holidays included."""
         return cls(time_zone or ZoneInfo("UTC"), twenty_four_seven=True)
 
-    def _openings(self, day: date) -> list[tuple[datetime, datetime]]:
+    def _openings(self, day: date) -> tuple[tuple[datetime, datetime], ...]:
         """The UTC instants of `day`'s local opening intervals (none on a holiday)."""
-        if day in self.holidays:
-            return []
-        result = []
-        for opens, closes in self.hours[day.weekday()]:
-            start = datetime.combine(day, opens, self.time_zone).astimezone(UTC)
-            end = datetime.combine(day, closes, self.time_zone).astimezone(UTC)
-            # A local time skipped by a DST change can make an interval empty or inverted.
-            if end > start:
-                result.append((start, end))
-        return result
+        # Cached: the escalation sweep evaluates thousands of tickets over the same few days.
+        return _openings_of(self, day)
 
     def _local_date(self, at: datetime) -> date:
         return at.astimezone(self.time_zone).date()
@@ -148,6 +141,20 @@ class BusinessCalendar:
         if self.twenty_four_seven:
             return True
         return any(opens <= instant < closes for opens, closes in self._openings(self._local_date(instant)))
+
+
+@functools.lru_cache(maxsize=4096)
+def _openings_of(calendar: BusinessCalendar, day: date) -> tuple[tuple[datetime, datetime], ...]:
+    if day in calendar.holidays:
+        return ()
+    result = []
+    for opens, closes in calendar.hours[day.weekday()]:
+        start = datetime.combine(day, opens, calendar.time_zone).astimezone(UTC)
+        end = datetime.combine(day, closes, calendar.time_zone).astimezone(UTC)
+        # A local time skipped by a DST change can make an interval empty or inverted.
+        if end > start:
+            result.append((start, end))
+    return tuple(result)
 
 
 @dataclass(frozen=True, slots=True)

@@ -37,7 +37,9 @@ from knowledge_base.errors import (
     ReviewRequiredError,
 )
 from tickets.errors import (
+    AlertNotFoundError,
     ConfirmationInvalidError,
+    CustomerNotWatchableError,
     IllegalTransitionError,
     InvalidTicketError,
     NoHandlerAvailableError,
@@ -94,6 +96,8 @@ _ERRORS: tuple[tuple[type[Exception], int, str], ...] = (
     (NoHandlerAvailableError, 409, "tickets.no_handler_available"),
     (ConfirmationInvalidError, 404, "tickets.confirmation_invalid"),
     (TicketLookupFailedError, 404, "portal.ticket_not_found"),
+    (AlertNotFoundError, 404, "alerts.not_found"),
+    (CustomerNotWatchableError, 404, "alerts.customer_not_watchable"),
     (TicketsError, 409, "tickets.conflict"),
     # Two requests locked the same rows in opposite orders; PostgreSQL undid one of them.
     (asyncpg.DeadlockDetectedError, 409, "service.retry"),

@@ -288,7 +288,8 @@ _RESPONSES = {
         (
             "NotFound",
             "tickets.not_found, customers.not_found, tickets.confirmation_invalid, campaigns.not_found, "
-            "campaigns.lead_not_found, kb.not_found or portal.ticket_not_found",
+            "campaigns.lead_not_found, kb.not_found, portal.ticket_not_found, alerts.not_found "
+            "or alerts.customer_not_watchable",
         ),
         (
             "Conflict",
@@ -1011,6 +1012,151 @@ _PATHS.update(
         },
     }
 )
+
+_ALERT_ID = _path("id", "the alert's id")
+_DELIVERY = _obj(
+    {
+        "id": _INT,
+        "channel": _enum(["live", "email", "webhook"]),
+        "recipient": _STR,
+        "status": _enum(["pending", "sent", "failed"]),
+        "attempts": _INT,
+        "last_error": _OPT_STR,
+        "next_attempt_at": _TIME,
+        "sent_at": _OPT_TIME,
+    }
+)
+_SCHEMAS.update(
+    {
+        "Alert": _obj(
+            {
+                "id": _INT,
+                "kind": _enum(
+                    ["warning", "breach", "overdue", "escalation", "customer_ticket", "customer_calls"]
+                ),
+                "title": _STR,
+                "ticket_id": _OPT_INT,
+                "customer_id": _OPT_INT,
+                "level": _INT,
+                "role": _OPT_STR,
+                "recipient": _OPT_STR,
+                "agent_id": _OPT_INT,
+                "raised_at": _TIME,
+                "acknowledged_at": _OPT_TIME,
+                "acknowledged_by": _OPT_INT,
+                "snoozed_until": _OPT_TIME,
+                "deliveries": _array(_DELIVERY),
+            }
+        ),
+        "EscalatedTicket": _obj(
+            {
+                "ticket_id": _INT,
+                "subject": _STR,
+                "status": _STR,
+                "priority": _STR,
+                "customer_name": _STR,
+                "department": _OPT_STR,
+                "assignee_id": _OPT_INT,
+                "breached_at": _TIME,
+                "past_breach_s": _INT,
+                "level": _INT,
+                "acknowledged_at": _OPT_TIME,
+                "snoozed_until": _OPT_TIME,
+            }
+        ),
+        "WatchedCustomer": _obj(
+            {
+                "customer_id": _INT,
+                "customer_name": _STR,
+                "customer_tier": _STR,
+                "owner_agent_id": _INT,
+                "owner_name": _STR,
+                "owner_email": _OPT_STR,
+                "note": _STR,
+                "watched_at": _TIME,
+            }
+        ),
+    }
+)
+_ONE_ALERT = _obj({"alert": _ref("Alert")})
+_PATHS.update(
+    {
+        "/api/alerts": {
+            "get": _op(
+                "The newest alerts with each delivery's status (an agent sees only alerts addressed to them)",
+                "alerts",
+                {**_ok("the alerts", _obj({"alerts": _array(_ref("Alert"))})), **_errors(*_AUTHED, "422")},
+                parameters=[_query("limit", _INT, "at most this many, 1..200 (default 50)")],
+            )
+        },
+        "/api/alerts/{id}": {
+            "get": _op(
+                "One alert with its deliveries",
+                "alerts",
+                {**_ok("the alert", _ONE_ALERT), **_errors(*_AUTHED, "404")},
+                parameters=[_ALERT_ID],
+            )
+        },
+        "/api/alerts/{id}/ack": {
+            "post": _op(
+                "Acknowledge an alert: its ticket climbs the escalation ladder no further",
+                "alerts",
+                {**_ok("acknowledged", _ONE_ALERT), **_errors(*_AUTHED, "404")},
+                parameters=[_ALERT_ID],
+            )
+        },
+        "/api/alerts/{id}/snooze": {
+            "post": _op(
+                "Snooze an alert: its ticket climbs no further until the snooze ends",
+                "alerts",
+                {**_ok("snoozed", _ONE_ALERT), **_errors(*_AUTHED, "404", "422")},
+                body=_obj({"minutes": _INT}, required=()),
+                parameters=[_ALERT_ID],
+            )
+        },
+        "/api/escalations": {
+            "get": _op(
+                "Open tickets past a breach, longest past it first (supervisors)",
+                "alerts",
+                {
+                    **_ok("the tickets", _obj({"escalations": _array(_ref("EscalatedTicket"))})),
+                    **_errors(*_AUTHED, "403"),
+                },
+            )
+        },
+        "/api/watched-customers": {
+            "get": _op(
+                "Watched customers and their owners (supervisors)",
+                "alerts",
+                {
+                    **_ok("the watched customers", _obj({"watched": _array(_ref("WatchedCustomer"))})),
+                    **_errors(*_AUTHED, "403"),
+                },
+            ),
+            "post": _op(
+                "Watch a customer: new tickets and repeated calls alert the owner at once (supervisors)",
+                "alerts",
+                {
+                    **_ok("watched", _obj({"watched": _ref("WatchedCustomer")}), status="201"),
+                    **_errors(*_AUTHED, "403", "404", "422"),
+                },
+                body=_obj(
+                    {"customer_id": _INT, "owner_agent_id": _INT, "owner_email": _OPT_STR, "note": _STR},
+                    required=("customer_id", "owner_agent_id"),
+                ),
+            ),
+        },
+        "/api/watched-customers/{id}": {
+            "delete": _op(
+                "Stop watching a customer (supervisors)",
+                "alerts",
+                {**_ok("no longer watched", status="204"), **_errors(*_AUTHED, "403", "404")},
+                parameters=[_path("id", "the customer's id")],
+            )
+        },
+    }
+)
+
 
 # --- knowledge base and the customer portal ------------------------------------------------
 _ARTICLE_ID = _path("id", "the article's id")

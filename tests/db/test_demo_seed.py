@@ -22,11 +22,22 @@ async def test_seed_fills_the_work_lists_once(pool: asyncpg.Pool) -> None:
         )
         assert [r["username"] for r in handlers] == ["alice", "bob"]
         tickets = await pool.fetch("SELECT status, assignee_id, category FROM tickets ORDER BY id")
-        assert len(tickets) == len(DEMO_TICKETS)
+        overdue = await pool.fetchval("SELECT id FROM tickets WHERE created_at < now() - interval '3 days'")
+        # The demo tickets, and one overdue ticket that has climbed the escalation ladder.
+        assert len(tickets) == len(DEMO_TICKETS) + 1
         # Each was auto-assigned to the handler with the skill.
         assert all(t["status"] == "assigned" and t["assignee_id"] is not None for t in tickets)
         on_timeline = await pool.fetchval("SELECT count(*) FROM interactions WHERE channel = 'ticket'")
-        assert on_timeline == len(DEMO_TICKETS)
+        assert on_timeline == len(DEMO_TICKETS) + 1
+        kinds = {r["kind"] for r in await pool.fetch("SELECT kind FROM alerts WHERE ticket_id = $1", overdue)}
+        assert {"breach", "overdue", "escalation"} <= kinds
+        climbed = await pool.fetchval("SELECT level FROM ticket_escalations WHERE ticket_id = $1", overdue)
+        assert climbed >= 2
+        watched = await pool.fetch(
+            "SELECT c.name, a.username FROM watched_customers w JOIN customers c ON c.id = w.customer_id"
+            " JOIN agents a ON a.id = w.owner_agent_id"
+        )
+        assert [tuple(w) for w in watched] == [("Jane Doe", "alice")]
         campaigns = await pool.fetch("SELECT name, state, dial_method FROM campaigns")
         assert [tuple(c) for c in campaigns] == [("Winter upgrade offer", "paused", "progressive")]
         assert await pool.fetchval("SELECT count(*) FROM leads") == 12
@@ -36,4 +47,4 @@ async def test_seed_fills_the_work_lists_once(pool: asyncpg.Pool) -> None:
         assert {a["language"] for a in articles} == {"vi", "en"}
         assert [a["visibility"] for a in articles].count("internal") == 1
         assert await seed(pool, settings) is False
-        assert await pool.fetchval("SELECT count(*) FROM tickets") == len(DEMO_TICKETS)
+        assert await pool.fetchval("SELECT count(*) FROM tickets") == len(DEMO_TICKETS) + 1

@@ -1,0 +1,432 @@
+"""Escalation alarms at work: the sweep over due tickets, the delivery outbox, acks, snoozes and watches.
+
+`EscalationSweeper.run_once` is what the scheduler calls on every node: it claims due tickets
+(lease + SKIP LOCKED), evaluates them with the pure rules of `tickets.escalation`, and stores the
+steps that came due together with one delivery row per channel. `AlertDispatcher` drains those
+rows (live feed, email, webhook); a failure is retried with the notices' backoff and finally
+shown as failed. `AlarmService` is what the web layer calls.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Protocol
+
+from tickets.errors import AlertNotFoundError, CustomerNotWatchableError, NoticeDeliveryError
+from tickets.escalation import (
+    Alarm,
+    AlertKind,
+    EscalationPolicy,
+    WatchOwner,
+    evaluate,
+    repeated_calls_alarm,
+)
+from tickets.escalation_store import (
+    Alert,
+    AlertDelivery,
+    AlertView,
+    DueTicket,
+    EscalatedTicket,
+    EscalationStore,
+    SweptTicket,
+    WatchedCustomer,
+    alarm_key,
+)
+from tickets.events import (
+    AlertAcknowledged,
+    AlertDeliveryAttempted,
+    AlertRaised,
+    AlertSnoozed,
+    EventSink,
+    TicketEscalated,
+)
+from tickets.notify import NoticeChannel, retry_delay
+from tickets.store import Notice
+from tickets.webhook import WebhookSettings
+
+log = logging.getLogger(__name__)
+
+LIVE, EMAIL, WEBHOOK = "live", "email", "webhook"
+LIVE_AUDIENCE = "supervisors"
+# Kinds that reach people outside the live feed (mail, the webhook): breaches, not early warnings.
+_LOUD = frozenset(
+    {
+        AlertKind.BREACH,
+        AlertKind.OVERDUE,
+        AlertKind.ESCALATION,
+        AlertKind.CUSTOMER_TICKET,
+        AlertKind.CUSTOMER_CALLS,
+    }
+)
+_EMAILED = frozenset({AlertKind.ESCALATION, AlertKind.CUSTOMER_TICKET, AlertKind.CUSTOMER_CALLS})
+
+
+@dataclass(frozen=True)
+class AlarmSettings:
+    """The escalation policy, how often the sweep runs, and where the webhook goes (if anywhere)."""
+
+    policy: EscalationPolicy
+    sweep_interval_s: float = 15.0
+    webhook: WebhookSettings | None = None
+
+
+class AlertChannel(Protocol):
+    """A way to deliver an alert: the live feed, email, a webhook."""
+
+    @property
+    def name(self) -> str:
+        """Stored with each delivery (`live`, `email`, `webhook`)."""
+        ...
+
+    async def deliver(self, delivery: AlertDelivery) -> None:
+        """Send one delivery; raise NoticeDeliveryError (or OSError) when it did not go out."""
+        ...
+
+
+class CallCounter(Protocol):
+    """Port: how many calls a customer made since an instant (the call log)."""
+
+    async def calls_since(self, customer_id: int, since: datetime) -> int:
+        """Calls of `customer_id` started at or after `since`."""
+        ...
+
+
+def render_alert_email(alert: Alert) -> tuple[str, str]:
+    """Subject and plain-text body of an alert sent by email."""
+    subject = f"Hotline alert: {alert.title}"
+    lines = [alert.title, ""]
+    if alert.ticket_id is not None:
+        lines.append(f"Ticket: #{alert.ticket_id}")
+    if alert.level:
+        lines.append(f"Escalation level: {alert.level} ({(alert.role or '').replace('_', ' ')})")
+    lines += [
+        f"Raised at: {alert.raised_at:%Y-%m-%d %H:%M} UTC",
+        "",
+        "Acknowledge it on the supervisor page (/supervisor) to stop further escalation.",
+    ]
+    return subject, "\n".join(lines) + "\n"
+
+
+class EmailAlertChannel:
+    """Alerts by email through a notice channel (SMTP, or the log when no server is configured)."""
+
+    name = EMAIL
+
+    def __init__(self, email: NoticeChannel) -> None:
+        self._email = email
+
+    async def deliver(self, delivery: AlertDelivery) -> None:
+        """Send the alert to the delivery's address."""
+        subject, body = render_alert_email(delivery.alert)
+        await self._email.deliver(
+            Notice(
+                id=delivery.id,
+                ticket_id=delivery.alert.ticket_id or 0,
+                kind=f"alert_{delivery.alert.kind}",
+                channel=EMAIL,
+                recipient=delivery.recipient,
+                subject=subject,
+                body=body,
+                attempts=delivery.attempts,
+            )
+        )
+
+
+@dataclass(frozen=True)
+class DeliveryPlan:
+    """Which channels this node delivers on: the live feed always, email and a webhook if configured."""
+
+    email: bool = True
+    webhook_url: str | None = None
+
+    def deliveries(self, alarm: Alarm) -> list[tuple[str, str]]:
+        """(channel, recipient) of every delivery an alarm gets."""
+        plan = [(LIVE, LIVE_AUDIENCE)]
+        if self.email and alarm.kind in _EMAILED and alarm.recipient and alarm.recipient.email:
+            plan.append((EMAIL, alarm.recipient.email))
+        if self.webhook_url and alarm.kind in _LOUD:
+            plan.append((WEBHOOK, self.webhook_url))
+        return plan
+
+
+class EscalationSweeper:
+    """One sweep over the due tickets; safe to run on several nodes at once."""
+
+    def __init__(
+        self,
+        store: EscalationStore,
+        policy: EscalationPolicy,
+        plan: DeliveryPlan,
+        clock: Callable[[], datetime],
+        events: EventSink,
+        *,
+        lease_s: float = 120.0,
+        batch: int = 500,
+        raised: Callable[[], None] = lambda: None,
+    ) -> None:
+        self._store = store
+        self._policy = policy
+        self._plan = plan
+        self._clock = clock
+        self._events = events
+        self._lease_s = lease_s
+        self._batch = batch
+        self._raised = raised
+
+    async def run_once(self) -> int:
+        """Evaluate every ticket due now; return how many were looked at.
+
+        One batch is written back while the next is claimed and evaluated: the database and the
+        rules work at the same time.
+        """
+        looked_at = 0
+        writing: asyncio.Task[list[Alert]] | None = None
+        try:
+            while True:
+                now = self._clock()
+                due = await self._store.claim_due(now, self._lease_s, self._batch)
+                swept, deliveries = self._evaluate(due, now)
+                if writing is not None:
+                    self._announce(await writing)
+                    writing = None
+                if not due:
+                    return looked_at
+                looked_at += len(due)
+                writing = asyncio.ensure_future(self._store.finish_sweep(swept, deliveries, now))
+                if len(due) < self._batch:
+                    self._announce(await writing)
+                    writing = None
+                    return looked_at
+        finally:
+            if writing is not None:
+                writing.cancel()
+                await asyncio.gather(writing, return_exceptions=True)
+
+    def _evaluate(
+        self, due: list[DueTicket], now: datetime
+    ) -> tuple[list[SweptTicket], dict[str, list[tuple[str, str]]]]:
+        swept: list[SweptTicket] = []
+        deliveries: dict[str, list[tuple[str, str]]] = {}
+        for item in due:
+            result = evaluate(self._policy, item.ticket, item.state, now, item.owner)
+            for alarm in result.alarms:
+                deliveries[alarm_key(alarm, ticket_id=item.ticket.ticket_id)] = self._plan.deliveries(alarm)
+            swept.append(
+                SweptTicket(
+                    item.ticket.ticket_id,
+                    item.ticket.customer_id,
+                    item.leased_until,
+                    result.state,
+                    result.next_check_at,
+                    result.alarms,
+                )
+            )
+        return swept, deliveries
+
+    def _announce(self, stored: list[Alert]) -> None:
+        for alert in stored:
+            self._events.publish(
+                AlertRaised(
+                    alert.id, alert.kind, alert.title, alert.ticket_id, alert.customer_id, alert.agent_id
+                )
+            )
+            if alert.kind == AlertKind.ESCALATION.value and alert.ticket_id is not None:
+                self._events.publish(
+                    TicketEscalated(
+                        alert.ticket_id, alert.id, alert.level, alert.role or "", alert.recipient_name
+                    )
+                )
+            log.info("alert %d raised: %s", alert.id, alert.title)
+        if stored:
+            self._raised()
+
+
+class AlertDispatcher:
+    """Drains the alert outbox: claims due deliveries (lease + SKIP LOCKED) and sends them."""
+
+    def __init__(
+        self,
+        store: EscalationStore,
+        channels: Mapping[str, AlertChannel],
+        clock: Callable[[], datetime],
+        events: EventSink,
+        *,
+        lease_s: float = 120.0,
+        max_attempts: int = 8,
+        send_timeout_s: float = 30.0,
+        batch: int = 20,
+    ) -> None:
+        self._store = store
+        self._channels = dict(channels)
+        self._clock = clock
+        self._events = events
+        self._lease_s = lease_s
+        self._max_attempts = max_attempts
+        self._send_timeout_s = send_timeout_s
+        self._batch = batch
+        self._wake = asyncio.Event()
+
+    def wake(self) -> None:
+        """Deliver now instead of at the next poll (alerts were just raised)."""
+        self._wake.set()
+
+    async def run_once(self) -> int:
+        """Deliver everything due now; return how many deliveries were attempted."""
+        attempted = 0
+        while True:
+            claimed = await self._store.claim_deliveries(self._clock(), self._lease_s, self._batch)
+            if not claimed:
+                return attempted
+            attempted += len(claimed)
+            await asyncio.gather(*(self._deliver(d) for d in claimed))
+
+    async def run(self, poll_s: float) -> None:
+        """Deliver until cancelled: on every wake-up and at least every `poll_s` (retries come due)."""
+        while True:
+            self._wake.clear()
+            try:
+                await self.run_once()
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                log.exception("delivering alerts failed; trying again in %.0f s", poll_s)
+            try:
+                async with asyncio.timeout(poll_s):
+                    await self._wake.wait()
+            except TimeoutError:
+                continue
+
+    async def _deliver(self, delivery: AlertDelivery) -> None:
+        channel = self._channels.get(delivery.channel)
+        try:
+            if channel is None:
+                raise NoticeDeliveryError(delivery.channel, "this channel is not configured on this node")
+            async with asyncio.timeout(self._send_timeout_s):
+                await channel.deliver(delivery)
+        except (NoticeDeliveryError, OSError, TimeoutError) as exc:
+            reason = str(exc) or type(exc).__name__
+            give_up = delivery.attempts >= self._max_attempts
+            retry_at = None if give_up else self._clock() + retry_delay(delivery.attempts)
+            log.warning(
+                "alert %d: %s delivery to %s failed, attempt %d: %s; %s",
+                delivery.alert.id,
+                delivery.channel,
+                delivery.recipient,
+                delivery.attempts,
+                reason,
+                "giving up" if give_up else f"retrying at {retry_at:%H:%M:%S}",
+            )
+            await self._store.delivery_failed(delivery.id, reason, retry_at)
+            self._events.publish(
+                AlertDeliveryAttempted(
+                    delivery.alert.id, delivery.id, delivery.channel, False, reason, give_up
+                )
+            )
+            return
+        await self._store.delivery_sent(delivery.id, self._clock())
+        self._events.publish(
+            AlertDeliveryAttempted(delivery.alert.id, delivery.id, delivery.channel, True, None)
+        )
+
+
+class AlarmService:
+    """What people do with alarms: read the feed, acknowledge, snooze, watch customers; calls come in here."""
+
+    def __init__(
+        self,
+        store: EscalationStore,
+        policy: EscalationPolicy,
+        plan: DeliveryPlan,
+        calls: CallCounter,
+        clock: Callable[[], datetime],
+        events: EventSink,
+        *,
+        raised: Callable[[], None] = lambda: None,
+    ) -> None:
+        self._store = store
+        self._policy = policy
+        self._plan = plan
+        self._calls = calls
+        self._clock = clock
+        self._events = events
+        self._raised = raised
+
+    @property
+    def snooze_default_s(self) -> int:
+        """The snooze used when none is asked for."""
+        return self._policy.snooze_default_s
+
+    async def feed(self, *, agent_id: int | None, limit: int = 50) -> list[AlertView]:
+        """The newest alerts; only those addressed to `agent_id` when given (an agent's own)."""
+        return await self._store.alerts(agent_id=agent_id, limit=limit)
+
+    async def alert(self, alert_id: int, agent_id: int | None) -> AlertView:
+        """One alert; with `agent_id`, only if it is addressed to that agent (else AlertNotFoundError)."""
+        view = await self._store.alert(alert_id)
+        if agent_id is not None and view.alert.agent_id != agent_id:
+            # Not addressed to this agent: as if it did not exist.
+            raise AlertNotFoundError(alert_id)
+        return view
+
+    async def acknowledge(self, alert_id: int, by: int, *, own_only: bool) -> AlertView:
+        """Take the alert on: its ticket climbs no further. `own_only`: the caller must be its addressee."""
+        await self.alert(alert_id, by if own_only else None)
+        alert = await self._store.acknowledge(alert_id, by, self._clock())
+        self._events.publish(AlertAcknowledged(alert.id, alert.ticket_id, by))
+        return await self._store.alert(alert_id)
+
+    async def snooze(self, alert_id: int, by: int, snooze_s: int | None, *, own_only: bool) -> AlertView:
+        """Put the alert off for `snooze_s` (the policy's default when None, capped at its maximum)."""
+        await self.alert(alert_id, by if own_only else None)
+        until = self._clock() + timedelta(seconds=self._policy.snooze_s(snooze_s))
+        alert = await self._store.snooze(alert_id, until, self._clock())
+        self._events.publish(AlertSnoozed(alert.id, alert.ticket_id, by, until))
+        return await self._store.alert(alert_id)
+
+    async def escalated(self, limit: int = 100) -> list[EscalatedTicket]:
+        """Open tickets past a breach, longest past it first."""
+        return await self._store.escalated_tickets(limit)
+
+    async def watched(self) -> list[WatchedCustomer]:
+        """Every watched customer with their owner."""
+        return await self._store.watched()
+
+    async def watch(
+        self, customer_id: int, owner_agent_id: int, owner_email: str | None, note: str, by: int
+    ) -> WatchedCustomer:
+        """Alert `owner_agent_id` at once about the customer's new tickets and repeated calls."""
+        return await self._store.watch(customer_id, owner_agent_id, owner_email, note, by, self._clock())
+
+    async def unwatch(self, customer_id: int) -> None:
+        """Stop watching; CustomerNotWatchableError when the customer was not watched."""
+        if not await self._store.unwatch(customer_id):
+            raise CustomerNotWatchableError(customer_id, "they are not watched")
+
+    async def customer_called(self, customer_id: int, customer_name: str, top_tier: bool) -> Alert | None:
+        """A known customer called: alert the owner once when a watched or top-tier customer keeps calling."""
+        now = self._clock()
+        watch = await self._store.watched(customer_id=customer_id)
+        owner = (
+            WatchOwner(watch[0].owner_agent_id, watch[0].owner_name, watch[0].owner_email) if watch else None
+        )
+        if owner is None and not top_tier:
+            return None
+        since = now - timedelta(seconds=self._policy.repeat_window_s)
+        calls = await self._calls.calls_since(customer_id, since)
+        alarm = repeated_calls_alarm(self._policy, customer_name, calls, top_tier, owner, now)
+        if alarm is None:
+            return None
+        alert = await self._store.raise_customer_alarm(customer_id, alarm, self._plan.deliveries(alarm), now)
+        if alert is not None:
+            self._events.publish(
+                AlertRaised(
+                    alert.id, alert.kind, alert.title, alert.ticket_id, alert.customer_id, alert.agent_id
+                )
+            )
+            log.info("alert %d raised: %s", alert.id, alert.title)
+            self._raised()
+        return alert
