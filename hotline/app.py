@@ -12,7 +12,7 @@ import asyncio
 import contextlib
 import logging
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine
+from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
@@ -23,7 +23,11 @@ from argon2 import PasswordHasher
 from cti.agent_service import AgentStateService
 from cti.ami_client import ActionFields, AmiClient, AmiSettings
 from cti.ami_protocol import AmiMessage
+from cti.callback_service import CallbackService
+from cti.callback_store import CallbackStore
+from cti.callbacks import Callback, TeamMember
 from cti.calls import CallTracker
+from cti.click_to_dial import ClickToDial
 from cti.dialer import Dialer
 from cti.dialer_store import DialerStore
 from cti.errors import AmiAuthenticationError, AmiNotConnectedError, CtiError
@@ -44,6 +48,7 @@ from customers.store import CustomerStore
 from hotline.bus import EventBus
 from hotline.db import create_pool, migrate
 from hotline.embedded_pg import EmbeddedPostgres
+from hotline.proactive_jobs import ProactiveJobs
 from hotline.settings import Settings
 from tickets.errors import TicketNotFoundError
 from tickets.events import (
@@ -57,16 +62,20 @@ from tickets.events import (
     TicketReopened,
     TicketResolved,
 )
+from tickets.greetings import GreetingService
 from tickets.notify import LoggedEmailChannel, NoticeChannel, NoticeDispatcher
+from tickets.report_store import ReportStore
 from tickets.service import CustomerContact, TicketService
 from tickets.smtp import SmtpChannel
+from tickets.special_days import Celebrant
 from tickets.store import TicketStore
-from web_agent.accounts import AccountService
+from web_agent.accounts import AccountService, Role
 from web_agent.app import AccessLogger, WebServices, create_app
 from web_agent.board import BoardPublisher
 from web_agent.board import setup as setup_board
 from web_agent.campaigns import CampaignServices, HubOutboundSink, add_campaign_routes
 from web_agent.hub import AgentHub
+from web_agent.proactive_api import ProactiveServices, add_proactive_routes, callback_json
 from web_agent.store import AccountStore
 from web_agent.ticket_json import event_json
 
@@ -156,6 +165,59 @@ class CustomerContacts:
         return CustomerContact(customer.id, customer.name, customer.tier.value, customer.email, phone)
 
 
+@dataclass
+class CustomerCelebrants:
+    """Satisfies tickets' SpecialDayDirectory port from the customers package."""
+
+    customers: CustomerStore
+
+    async def celebrants(self, days: Sequence[tuple[int, int]]) -> list[Celebrant]:
+        """Customers (not opted out) with a birthday or anniversary on one of these days."""
+        return [
+            Celebrant(d.customer_id, d.name, d.email, d.phone, d.birthday, d.anniversary)
+            for d in await self.customers.special_days(days)
+        ]
+
+    async def customer_name(self, customer_id: int) -> str | None:
+        """Satisfies cti's CustomerNames port: the name on a callback's card."""
+        try:
+            return (await self.customers.get(customer_id)).name
+        except CustomerNotFoundError:
+            return None
+
+
+@dataclass
+class CallbackRoster:
+    """Satisfies cti's Roster port: agent accounts with their phones, departments from ticket handlers."""
+
+    accounts: AccountStore
+    tickets: TicketService
+
+    async def members(self) -> list[TeamMember]:
+        """Every agent account (supervisors and admins do not take callbacks) and their department."""
+        departments = {h.agent_id: h.department for h in await self.tickets.handlers()}
+        return [
+            TeamMember(a.id, tuple(a.interfaces), departments.get(a.id))
+            for a in await self.accounts.list_agents()
+            if a.role is Role.AGENT
+        ]
+
+
+@dataclass
+class HubCallbackDesk:
+    """Satisfies cti's CallbackDesk port: due callbacks pop on the agents' desktops."""
+
+    hub: AgentHub
+
+    def online(self, agent_id: int) -> bool:
+        """True while the agent has the desktop open."""
+        return self.hub.online(agent_id)
+
+    def offer(self, agent_ids: Sequence[int], callback: Callback) -> None:
+        """Send the `callback_due` pop (supervisors see it too, as every targeted event)."""
+        self.hub.send_to_agents(agent_ids, "callback_due", callback_json(callback))
+
+
 def _timeline_summary(event: TicketEvent) -> str | None:
     ticket = event.ticket
     if isinstance(event, TicketOpened):
@@ -213,6 +275,8 @@ class TicketFollowUps:
         task.add_done_callback(self._tasks.discard)
 
     async def _notice_follow_up(self, event: NoticeAttempted) -> None:
+        if event.ticket_id is None:
+            return  # a greeting: no ticket view to update
         try:
             ticket = await self._tickets.get(event.ticket_id)
         except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError, TicketNotFoundError):
@@ -366,11 +430,12 @@ def build_web_app(
     hasher: PasswordHasher | None = None,
     clock: Callable[[], datetime] = lambda: datetime.now(UTC),
     notice_poll_s: float = 30.0,
+    run_jobs: bool = True,
 ) -> web.Application:
     """Wire stores, services, the hub and the AMI pipeline into one aiohttp application.
 
     `hasher` replaces argon2's default cost (tests use a cheap one); `clock` is the time every
-    ticket rule sees.
+    ticket rule sees; without `run_jobs` the periodic jobs do not start (tests call them).
     """
     bus = EventBus()
     hub = AgentHub(
@@ -415,6 +480,9 @@ def build_web_app(
     pipeline.add_listener(dialer.on_ami_event)
     for kind in CALL_EVENT_TYPES:
         bus.subscribe(kind, dialer.on_call_event)
+    greetings, callbacks, click_to_dial = build_proactive(
+        settings, pool, customers, tickets, dispatcher, accounts_store, hub, agent_states, client, clock
+    )
 
     async def database_ok() -> bool:
         return bool(await pool.fetchval("SELECT true"))
@@ -444,6 +512,18 @@ def build_web_app(
         ),
     )
 
+    add_proactive_routes(
+        app,
+        ProactiveServices(
+            callbacks=callbacks,
+            click_to_dial=click_to_dial,
+            reports=ReportStore(pool),
+            customers=customers,
+            display_names=accounts_store.display_names,
+            timezone=settings.reports_timezone,
+        ),
+    )
+
     async def ami_and_pops(app: web.Application) -> AsyncIterator[None]:
         states_task = asyncio.get_running_loop().create_task(agent_states.run())
         task = asyncio.get_running_loop().create_task(run_ami(client)) if client is not None else None
@@ -468,9 +548,56 @@ def build_web_app(
         await asyncio.gather(task, return_exceptions=True)
         await follow_ups.close()
 
+    async def proactive_jobs(app: web.Application) -> AsyncIterator[None]:
+        jobs = ProactiveJobs(
+            greetings.run_once, callbacks.run_once, callback_poll_s=settings.callbacks.poll_s, now=clock
+        )
+        jobs.start()
+        yield
+        jobs.stop()
+
     app.cleanup_ctx.append(ami_and_pops)
     app.cleanup_ctx.append(notices)
+    if run_jobs:
+        app.cleanup_ctx.append(proactive_jobs)
     return app
+
+
+def build_proactive(
+    settings: Settings,
+    pool: asyncpg.Pool,
+    customers: CustomerStore,
+    tickets: TicketService,
+    dispatcher: NoticeDispatcher,
+    accounts: AccountStore,
+    hub: AgentHub,
+    agent_states: AgentStateService,
+    client: AmiClient | None,
+    clock: Callable[[], datetime],
+) -> tuple[GreetingService, CallbackService, ClickToDial]:
+    """The special-day greetings, the promised callbacks and click-to-dial, wired to their ports."""
+    channels: list[NoticeChannel] = [SmtpChannel(settings.smtp) if settings.smtp else LoggedEmailChannel()]
+    directory = CustomerCelebrants(customers)
+    greetings = GreetingService(
+        directory,
+        TicketStore(pool),
+        {c.name: c for c in channels},
+        settings.greetings,
+        clock,
+        notice_queued=dispatcher.wake,
+    )
+    click_to_dial = ClickToDial(client if client is not None else OfflinePbx(), settings.click_to_dial)
+    callbacks = CallbackService(
+        CallbackStore(pool),
+        CallbackRoster(accounts, tickets),
+        HubCallbackDesk(hub),
+        directory,
+        click_to_dial,
+        agent_states.takes_calls,
+        clock,
+        settings.callbacks,
+    )
+    return greetings, callbacks, click_to_dial
 
 
 async def serve(
