@@ -21,7 +21,9 @@ from cti.errors import (
     AmiInjectionError,
     AmiNotConnectedError,
     AmiTimeoutError,
+    CallbackNotFoundError,
     CampaignNotFoundError,
+    InvalidCallbackError,
     InvalidCampaignError,
     LeadNotFoundError,
     NotDiallableError,
@@ -100,6 +102,8 @@ _ERRORS: tuple[tuple[type[Exception], int, str], ...] = (
     (LeadNotFoundError, 404, "campaigns.lead_not_found"),
     (NotDiallableError, 409, "campaigns.not_diallable"),
     (InvalidCampaignError, 422, "validation.failed"),
+    (InvalidCallbackError, 422, "validation.failed"),
+    (CallbackNotFoundError, 404, "callbacks.not_found"),
     (asyncpg.PostgresConnectionError, 503, "service.database_unavailable"),
     (asyncpg.InterfaceError, 503, "service.database_unavailable"),
     (OSError, 503, "service.database_unavailable"),
@@ -139,7 +143,7 @@ def _extra(exc: Exception) -> dict[str, Any]:
     """The data an error carries that a client can act on (which field, which version)."""
     if isinstance(exc, ValidationFailedError):
         return {"details": exc.details}
-    if isinstance(exc, InvalidCustomerError | InvalidTicketError):
+    if isinstance(exc, InvalidCustomerError | InvalidTicketError | InvalidCallbackError):
         return {"details": exc.problems}
     if isinstance(exc, InvalidCampaignError):
         # Its problems are sentences, not per-field: one entry, so `details` has one shape everywhere.
