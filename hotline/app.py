@@ -430,12 +430,12 @@ def build_web_app(
     hasher: PasswordHasher | None = None,
     clock: Callable[[], datetime] = lambda: datetime.now(UTC),
     notice_poll_s: float = 30.0,
-    run_jobs: bool = True,
+    run_jobs: bool = False,
 ) -> web.Application:
     """Wire stores, services, the hub and the AMI pipeline into one aiohttp application.
 
     `hasher` replaces argon2's default cost (tests use a cheap one); `clock` is the time every
-    ticket rule sees; without `run_jobs` the periodic jobs do not start (tests call them).
+    ticket rule sees; `run_jobs` starts the periodic jobs (`serve` does; tests call the jobs themselves).
     """
     bus = EventBus()
     hub = AgentHub(
@@ -614,7 +614,7 @@ async def serve(
     async with database(settings) as pool:
         if prepare is not None:
             await prepare(pool)
-        app = build_web_app(settings, pool, ami)
+        app = build_web_app(settings, pool, ami, run_jobs=True)
         runner = web.AppRunner(app, access_log_class=AccessLogger, shutdown_timeout=5)
         await runner.setup()
         try:

@@ -65,7 +65,9 @@ class Pbx:
     connected: bool = True
     sent: list[tuple[str, ActionFields]] = field(default_factory=list)
 
-    async def action(self, name: str, fields: ActionFields = (), timeout_s: float | None = None) -> AmiMessage:
+    async def action(
+        self, name: str, fields: ActionFields = (), timeout_s: float | None = None
+    ) -> AmiMessage:
         self.sent.append((name, fields))
         return AmiMessage(MessageKind.RESPONSE, "Success", [("Message", "Originate successfully queued")])
 

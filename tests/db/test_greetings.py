@@ -55,7 +55,9 @@ async def _customer(
     opt_out: bool = False,
     phone: str = "0901000000",
 ) -> int:
-    customer = await customers.create(NewCustomer.create(name=name, phones=[phone], email=email, birthday=birthday))
+    customer = await customers.create(
+        NewCustomer.create(name=name, phones=[phone], email=email, birthday=birthday)
+    )
     if anniversary is not None or opt_out:
         await customers.set_special_days(customer.id, anniversary=anniversary, greetings_opt_out=opt_out)
     return customer.id
@@ -83,8 +85,12 @@ async def _greetings(pool: asyncpg.Pool) -> list[tuple[int, str, int, str]]:
 async def test_todays_birthdays_and_anniversaries_are_greeted_once_per_year(pool: asyncpg.Pool) -> None:
     async with asyncio.timeout(TIMEOUT_S):
         customers, clock = CustomerStore(pool), Clock()
-        ann = await _customer(customers, "Ann", email="ann@example.com", birthday=date(1990, 2, 28), phone="0901000001")
-        leap = await _customer(customers, "Leap", email="leap@example.com", birthday=date(1992, 2, 29), phone="0901000002")
+        ann = await _customer(
+            customers, "Ann", email="ann@example.com", birthday=date(1990, 2, 28), phone="0901000001"
+        )
+        leap = await _customer(
+            customers, "Leap", email="leap@example.com", birthday=date(1992, 2, 29), phone="0901000002"
+        )
         both = await _customer(
             customers,
             "Both",
@@ -129,7 +135,9 @@ async def test_two_nodes_running_the_job_at_once_greet_each_customer_once(pool: 
     async with asyncio.timeout(TIMEOUT_S):
         customers = CustomerStore(pool)
         for i in range(40):
-            await _customer(customers, f"Customer {i}", birthday=date(1970 + i, 2, 28), phone=f"09020000{i:02d}")
+            await _customer(
+                customers, f"Customer {i}", birthday=date(1970 + i, 2, 28), phone=f"09020000{i:02d}"
+            )
         clock = Clock()
         first, second = _service(pool, clock), _service(pool, clock)
         counts = await asyncio.gather(first.run_once(), second.run_once(), first.run_once())
@@ -152,7 +160,9 @@ def inbox() -> Iterator[tuple[Inbox, int]]:
 async def test_a_birthday_greeting_arrives_by_email(pool: asyncpg.Pool, inbox: tuple[Inbox, int]) -> None:
     handler, port = inbox
     async with asyncio.timeout(TIMEOUT_S):
-        ann = await _customer(CustomerStore(pool), "Ann Trần", email="ann@example.com", birthday=date(1990, 2, 28))
+        ann = await _customer(
+            CustomerStore(pool), "Ann Trần", email="ann@example.com", birthday=date(1990, 2, 28)
+        )
         clock, sink = Clock(), Sink()
         smtp = SmtpChannel(SmtpSettings("127.0.0.1", port, from_address="Acme <care@example.com>"))
         assert await _service(pool, clock, smtp).run_once() == 1

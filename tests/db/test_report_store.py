@@ -62,9 +62,12 @@ async def _ticket(
     )
 
 
-async def seed_known_tickets(pool: asyncpg.Pool) -> tuple[int, int]:
-    """Five tickets: four in 1-3 December 2026 (Ho Chi Minh City), one the evening before."""
-    anna, ben = await _agent(pool, "anna"), await _agent(pool, "ben")
+async def seed_known_tickets(pool: asyncpg.Pool, handlers: tuple[int, int] | None = None) -> tuple[int, int]:
+    """Five tickets: four in 1-3 December 2026 (Ho Chi Minh City), one the evening before.
+
+    Handled by `handlers` (two agent ids), or by new agents anna and ben.
+    """
+    anna, ben = handlers or (await _agent(pool, "anna"), await _agent(pool, "ben"))
     local = HCM
     await _ticket(
         pool,

@@ -292,7 +292,9 @@ def _parse_action(connection: int, block: bytes) -> ReceivedAction:
 
 def _signature(fields: tuple[tuple[str, str], ...], ignored: tuple[str, ...] = ()) -> list[tuple[str, str]]:
     return sorted(
-        (key.lower(), value) for key, value in fields if key.lower() != "actionid" and key.lower() not in ignored
+        (key.lower(), value)
+        for key, value in fields
+        if key.lower() != "actionid" and key.lower() not in ignored
     )
 
 

@@ -16,7 +16,10 @@ from tests.protocol.test_ami_client import Observer, running, settings_for
 CHANNEL_ID = ("ami_d5_originate_channelid.txt", 1)
 # What the recording's dialer sent, as click-to-dial settings.
 RECORDED = ClickToDialSettings(
-    trunk_context="customers", agent_context="outbound-agent", caller_id='"CTI Dialer" <5550100>', ring_timeout_s=20
+    trunk_context="customers",
+    agent_context="outbound-agent",
+    caller_id='"CTI Dialer" <5550100>',
+    ring_timeout_s=20,
 )
 
 
@@ -39,7 +42,9 @@ async def test_click_to_dial_sends_the_recorded_originate_and_follows_its_channe
             assert originate.get("Variable") == "HOTLINE_AGENT=PJSIP/1001"
             assert fake.unmatched == []
             # The recorded answer follows: the call's events carry the ChannelId as Uniqueid.
-            await eventually(lambda: any(m.name == "OriginateResponse" for m in observer.events), timeout_s=10)
+            await eventually(
+                lambda: any(m.name == "OriginateResponse" for m in observer.events), timeout_s=10
+            )
             response = next(m for m in observer.events if m.name == "OriginateResponse")
             assert (response.get("Response"), response.get("Uniqueid")) == ("Success", "cti-0001")
 

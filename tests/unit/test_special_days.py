@@ -87,7 +87,9 @@ def test_the_greeting_day_is_the_local_day_from_the_sending_hour(
 
 
 def _person(customer_id: int, birthday: date | None, anniversary: date | None) -> Celebrant:
-    return Celebrant(customer_id, f"Customer {customer_id}", f"c{customer_id}@example.com", None, birthday, anniversary)
+    return Celebrant(
+        customer_id, f"Customer {customer_id}", f"c{customer_id}@example.com", None, birthday, anniversary
+    )
 
 
 def test_due_greetings_lists_each_occasion_with_its_year_and_count() -> None:
@@ -107,7 +109,9 @@ def test_due_greetings_lists_each_occasion_with_its_year_and_count() -> None:
 
 
 def test_the_greetings_say_what_they_celebrate_and_how_to_stop_them() -> None:
-    [birthday, anniversary] = due_greetings([_person(7, date(1990, 3, 14), date(2025, 3, 14))], date(2026, 3, 14))
+    [birthday, anniversary] = due_greetings(
+        [_person(7, date(1990, 3, 14), date(2025, 3, 14))], date(2026, 3, 14)
+    )
     subject, body = render_greeting(birthday, "Acme Telecom")
     assert subject == "Happy birthday, Customer 7!"
     assert "Acme Telecom" in body
