@@ -7,10 +7,13 @@ import logging
 import secrets
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
 
 import asyncpg
 
 from cti.ami_client import AmiSettings
+from cti.callback_store import CallbackStore
+from cti.callbacks import NewCallback
 from cti.campaigns import CampaignSpec, DialMethod
 from cti.dialer_store import DialerStore
 from cti.leads_import import import_leads, parse_leads
@@ -21,7 +24,9 @@ from customers.store import CustomerStore
 from hotline import app
 from hotline.settings import Settings
 from tickets.events import TicketEvent
-from tickets.model import Actor, Channel, NewTicket, Priority
+from tickets.model import CUSTOMER, Actor, Channel, NewTicket, Priority
+from tickets.service import TicketService
+from tickets.store import TicketStore
 from web_agent.accounts import AccountService, Role
 from web_agent.store import AccountStore
 
@@ -67,6 +72,21 @@ DEMO_TICKETS = (
     ("An Nguyen", "Change the billing address", "account", Priority.LOW),
     ("Cuong Le", "Router delivery is two days late", "delivery", Priority.NORMAL),
 )
+# Whose birthday the demo makes today (the greeting goes out in the log), and who promised whom
+# a callback due a minute after the start.
+BIRTHDAY_TODAY = "Phạm Thị Hoa"
+CALLBACK = ("alice", "Jane Doe", "0901234567", "Promised to confirm the refund of the double charge")
+# A month of resolved tickets for the service reports: (category, channel) taken in turn.
+HISTORY_DAYS = 30
+HISTORY_KINDS = (
+    ("billing", Channel.PHONE),
+    ("technical", Channel.PHONE),
+    ("account", Channel.PORTAL),
+    ("technical", Channel.IVR),
+    ("delivery", Channel.EMAIL),
+    ("billing", Channel.PORTAL),
+    ("other", Channel.API),
+)
 UNKNOWN_CALLERS = (("0977000111", "Unknown Caller"), ("0966123123", "Mai Hoang"), ("0355111222", ""))
 HISTORY = (
     "Asked about the March invoice; explained the late fee",
@@ -93,15 +113,20 @@ async def seed(pool: asyncpg.Pool, settings: Settings) -> bool:
         )
     customers = CustomerStore(pool, default_country=settings.customers.default_country)
     now = datetime.now(UTC)
+    today = now.astimezone(ZoneInfo(settings.greetings.timezone)).date()
     created = []
     for index, (name, phone, tier, email, birthday) in enumerate(DEMO_CUSTOMERS):
+        born = date(1985 + index, *birthday) if birthday else None
+        if name == BIRTHDAY_TODAY:
+            # 1992 is a leap year, so even a demo started on 29 February has a birthday today.
+            born = date(1992, today.month, today.day)
         customer = await customers.create(
             NewCustomer.create(
                 name=name,
                 phones=[phone],
                 email=email,
                 tier=tier,
-                birthday=date(1985 + index, *birthday) if birthday else None,
+                birthday=born,
                 customer_no=f"C{1001 + index}",
                 default_country=settings.customers.default_country,
             )
@@ -110,9 +135,92 @@ async def seed(pool: asyncpg.Pool, settings: Settings) -> bool:
         for days_ago, summary in enumerate(HISTORY[: 2 + index % 4]):
             when = now - timedelta(days=3 * days_ago + 1, hours=index)
             await customers.add_interaction(customer.id, when, "call", summary, None)
-    await _seed_tickets(pool, settings, customers, {c.name: c.id for c in created})
+    ids = {c.name: c.id for c in created}
+    await _seed_tickets(pool, settings, customers, ids)
+    await _seed_history(pool, settings, customers, list(ids.values()), now)
     await _seed_campaign(pool, settings)
+    await _seed_callback(pool, ids, now)
     return True
+
+
+async def _seed_callback(pool: asyncpg.Pool, ids: dict[str, int], now: datetime) -> None:
+    """A callback alice promised, due a minute after the start: it pops on her desktop."""
+    username, customer, number, note = CALLBACK
+    agents = {a.username: a for a in await AccountStore(pool).list_agents()}
+    new = NewCallback.create(
+        customer_id=ids[customer],
+        number=number,
+        due_at=now + timedelta(minutes=1),
+        note=note,
+        requested_by="agent",
+        agent_id=agents[username].id,
+        now=now,
+    )
+    await CallbackStore(pool).add(new, customer, now)
+
+
+@dataclass
+class _DemoClock:
+    """The time the history's tickets see: stepped through the past month."""
+
+    now: datetime
+
+    def __call__(self) -> datetime:
+        return self.now
+
+
+async def _seed_history(
+    pool: asyncpg.Pool, settings: Settings, customers: CustomerStore, customer_ids: list[int], now: datetime
+) -> None:
+    """A month of tickets taken in, answered, resolved and confirmed (some reopened first), for the reports.
+
+    No notice channel: these customers were told long ago, and the demo should not mail them now.
+    """
+    clock = _DemoClock(now - timedelta(days=HISTORY_DAYS))
+    service = TicketService(
+        TicketStore(pool),
+        settings.sla,
+        app.CustomerContacts(customers),
+        _Collected(),
+        channels=(),
+        settings=settings.tickets,
+        clock=clock,
+    )
+    agents = {a.username: a for a in await AccountStore(pool).list_agents()}
+    opener = Actor.agent(agents["alice"].id)
+    count = 0
+    for day in range(HISTORY_DAYS, 0, -1):
+        # One to four tickets a day, more early in the week, at staggered hours.
+        for slot in range(1 + (day * 7) % 4):
+            count += 1
+            category, channel = HISTORY_KINDS[count % len(HISTORY_KINDS)]
+            clock.now = now - timedelta(days=day) + timedelta(hours=slot * 2, minutes=(count * 17) % 60)
+            ticket = await service.open(
+                NewTicket.create(
+                    subject=f"{category.title()} request #{count}",
+                    description="From the demo's history",
+                    category=category,
+                    channel=channel,
+                    categories=service.categories,
+                    customer_id=customer_ids[count % len(customer_ids)],
+                ),
+                opener,
+                auto_assign=True,
+            )
+            if ticket.assignee_id is None:
+                continue
+            handler = Actor.agent(ticket.assignee_id)
+            clock.now += timedelta(minutes=10 + (count * 37) % 180)
+            await service.respond(ticket.id, handler, "We are looking into it.")
+            clock.now += timedelta(hours=1 + (count * 5) % 30)
+            await service.resolve(ticket.id, handler, "Done, as discussed on the phone.")
+            if count % 6 == 0:
+                clock.now += timedelta(hours=3)
+                await service.reopen(ticket.id, CUSTOMER, "It happened again this morning.")
+                clock.now += timedelta(hours=2 + count % 5)
+                await service.resolve(ticket.id, handler, "Replaced the faulty part.")
+            clock.now += timedelta(hours=4)
+            await service.confirm(ticket.id, CUSTOMER, "Works now, thank you.")
 
 
 async def _seed_campaign(pool: asyncpg.Pool, settings: Settings) -> None:
