@@ -17,18 +17,11 @@ from cti.callback_store import CallbackStore
 from cti.callbacks import Callback, CallbackStatus, TeamMember
 from cti.click_to_dial import ClickToDial, ClickToDialSettings
 from cti.errors import CallbackNotFoundError
+from tests.db.test_ticket_service import Clock
 
 pytestmark = pytest.mark.db
 TIMEOUT_S = 20
 NOW = datetime(2026, 12, 1, 3, 0, tzinfo=UTC)
-
-
-@dataclass
-class Clock:
-    now: datetime = NOW
-
-    def __call__(self) -> datetime:
-        return self.now
 
 
 @dataclass
@@ -56,8 +49,10 @@ class Roster:
 
 @dataclass
 class Names:
+    known: dict[int, str] = field(default_factory=dict)
+
     async def customer_name(self, customer_id: int) -> str | None:
-        return {1: "Ann Trần"}.get(customer_id)
+        return self.known.get(customer_id)
 
 
 @dataclass
@@ -82,6 +77,7 @@ class World:
     anna: int
     ben: int
     chi: int
+    ann_customer: int
     paused: set[str] = field(default_factory=set)
 
     def service(self, lease_s: float = 60.0) -> CallbackService:
@@ -89,7 +85,7 @@ class World:
             CallbackStore(self.pool),
             self.roster,
             self.desk,
-            Names(),
+            Names({self.ann_customer: "Ann Trần"}),
             ClickToDial(self.pbx, ClickToDialSettings(), channel_ids=lambda: "ctd-1"),
             lambda interface: interface not in self.paused,
             self.clock,
@@ -110,7 +106,7 @@ async def _agent(pool: asyncpg.Pool, username: str) -> int:
 @pytest.fixture
 async def world(pool: asyncpg.Pool) -> World:
     anna, ben, chi = await _agent(pool, "anna"), await _agent(pool, "ben"), await _agent(pool, "chi")
-    await pool.execute("INSERT INTO customers (id, name) VALUES (1, 'Ann Trần')")
+    ann = int(await pool.fetchval("INSERT INTO customers (name) VALUES ('Ann Trần') RETURNING id"))
     roster = Roster(
         [
             TeamMember(anna, ("PJSIP/1001",), "billing"),
@@ -118,14 +114,19 @@ async def world(pool: asyncpg.Pool) -> World:
             TeamMember(chi, ("PJSIP/1003",), "technical"),
         ]
     )
-    return World(pool, Clock(), Desk({anna, ben, chi}), roster, Pbx(), anna, ben, chi)
+    return World(pool, Clock(NOW), Desk({anna, ben, chi}), roster, Pbx(), anna, ben, chi, ann)
 
 
 async def test_a_callback_pops_for_its_agent_at_its_time_not_before(world: World) -> None:
     async with asyncio.timeout(TIMEOUT_S):
         service = world.service()
         callback = await service.request_callback(
-            1, "0901 234 567", NOW + timedelta(minutes=30), "Price list", "agent", agent_id=world.anna
+            world.ann_customer,
+            "0901 234 567",
+            NOW + timedelta(minutes=30),
+            "Price list",
+            "agent",
+            agent_id=world.anna,
         )
         assert (callback.customer_name, callback.phone, callback.status) == (
             "Ann Trần",
@@ -195,7 +196,9 @@ async def test_a_crashed_nodes_claim_is_taken_over_when_its_lease_runs_out(world
 async def test_dialling_a_callback_originates_from_the_agents_phone_and_closes_it(world: World) -> None:
     async with asyncio.timeout(TIMEOUT_S):
         service = world.service()
-        callback = await service.request_callback(1, "0901234567", NOW, "", "agent", agent_id=world.anna)
+        callback = await service.request_callback(
+            world.ann_customer, "0901234567", NOW, "", "agent", agent_id=world.anna
+        )
         done, channel_id = await service.dial(callback.id, world.anna, "PJSIP/1001")
         assert channel_id == "ctd-1"
         assert (done.status, done.done_by) == (CallbackStatus.DONE, world.anna)

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Iterator
-from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 
 import asyncpg
@@ -15,7 +14,7 @@ from customers.model import NewCustomer
 from customers.store import CustomerStore
 from hotline.app import CustomerCelebrants
 from tests.conftest import free_port
-from tests.db.test_ticket_service import Inbox
+from tests.db.test_ticket_service import Clock, Inbox, Sink
 from tickets.events import NoticeAttempted
 from tickets.greetings import GreetingService
 from tickets.notify import LoggedEmailChannel, NoticeChannel, NoticeDispatcher
@@ -27,22 +26,6 @@ pytestmark = pytest.mark.db
 TIMEOUT_S = 20
 # Saturday 28 February 2026, 10:00 in Ho Chi Minh City (2026 has no 29 February).
 FEB_28_10AM = datetime(2026, 2, 28, 3, 0, tzinfo=UTC)
-
-
-@dataclass
-class Clock:
-    now: datetime = FEB_28_10AM
-
-    def __call__(self) -> datetime:
-        return self.now
-
-
-@dataclass
-class Sink:
-    events: list[object] = field(default_factory=list)
-
-    def publish(self, event: object) -> None:
-        self.events.append(event)
 
 
 async def _customer(
@@ -84,7 +67,7 @@ async def _greetings(pool: asyncpg.Pool) -> list[tuple[int, str, int, str]]:
 
 async def test_todays_birthdays_and_anniversaries_are_greeted_once_per_year(pool: asyncpg.Pool) -> None:
     async with asyncio.timeout(TIMEOUT_S):
-        customers, clock = CustomerStore(pool), Clock()
+        customers, clock = CustomerStore(pool), Clock(FEB_28_10AM)
         ann = await _customer(
             customers, "Ann", email="ann@example.com", birthday=date(1990, 2, 28), phone="0901000001"
         )
@@ -138,7 +121,7 @@ async def test_two_nodes_running_the_job_at_once_greet_each_customer_once(pool: 
             await _customer(
                 customers, f"Customer {i}", birthday=date(1970 + i, 2, 28), phone=f"09020000{i:02d}"
             )
-        clock = Clock()
+        clock = Clock(FEB_28_10AM)
         first, second = _service(pool, clock), _service(pool, clock)
         counts = await asyncio.gather(first.run_once(), second.run_once(), first.run_once())
         assert sum(counts) == 40
@@ -163,7 +146,7 @@ async def test_a_birthday_greeting_arrives_by_email(pool: asyncpg.Pool, inbox: t
         ann = await _customer(
             CustomerStore(pool), "Ann Trần", email="ann@example.com", birthday=date(1990, 2, 28)
         )
-        clock, sink = Clock(), Sink()
+        clock, sink = Clock(FEB_28_10AM), Sink()
         smtp = SmtpChannel(SmtpSettings("127.0.0.1", port, from_address="Acme <care@example.com>"))
         assert await _service(pool, clock, smtp).run_once() == 1
         dispatcher = NoticeDispatcher(TicketStore(pool), {"email": smtp}, clock, sink)

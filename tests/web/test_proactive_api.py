@@ -17,20 +17,13 @@ from hotline.settings import load_settings
 from tests.app_fixtures import FAST_HASHER, Web
 from tests.conftest import eventually
 from tests.db.test_report_store import seed_known_tickets
+from tests.db.test_ticket_service import Clock
 from web_agent.accounts import Role
 from web_agent.app import SERVICES
 from web_agent.proactive_api import PROACTIVE
 
 pytestmark = pytest.mark.db
 NOW = datetime(2026, 12, 1, 3, 0, tzinfo=UTC)
-
-
-@dataclass
-class Clock:
-    now: datetime = NOW
-
-    def __call__(self) -> datetime:
-        return self.now
 
 
 @dataclass
@@ -51,7 +44,7 @@ class Proactive:
 
 @pytest.fixture
 async def proactive(pool: asyncpg.Pool) -> AsyncIterator[Proactive]:
-    clock = Clock()
+    clock = Clock(NOW)
     app = build_web_app(load_settings(None, {}), pool, ami=None, hasher=FAST_HASHER, clock=clock)
     client = TestClient(TestServer(app))
     await client.start_server()
