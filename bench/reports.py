@@ -64,7 +64,7 @@ _SEED_TICKETS = """
            CASE WHEN n % 50 <> 0 THEN at + make_interval(hours => 1 + n % 48) END,
            CASE WHEN n % 20 = 0 THEN 1 ELSE 0 END
     FROM generate_series(1, $1) AS n,
-         LATERAL (SELECT $2::timestamptz - make_interval(secs => (n * 7919) % (2 * 365 * 86400)) AS at) t
+         LATERAL (SELECT $2::timestamptz - make_interval(secs => (n::bigint * 7919) % (2 * 365 * 86400)) AS at) t
 """
 
 # The naive queries: the same reports, with the period as a local-day range on every row.

@@ -217,14 +217,41 @@
     }
   }
 
+  /** Ring the caller back now from the agent's phone (click-to-dial). */
+  async function dialNumber(number, status, button) {
+    button.disabled = true;
+    status.textContent = "Calling " + number + "… your phone rings when they answer.";
+    try {
+      await H.api("POST", "/api/calls/dial", { number: number });
+      H.announce("Calling " + number);
+    } catch (err) {
+      status.textContent = "The call could not be placed: " + problem(err);
+    } finally {
+      button.disabled = false;
+    }
+  }
+
   function decoratePop(pop) {
-    const button = el("button", "button button--small pop-callback", "Call back at…");
-    button.type = "button";
-    button.dataset.testid = "pop-callback";
-    button.addEventListener("click", function () {
+    const row = el("div", "pop-callback");
+    const later = el("button", "button button--small", "Call back at…");
+    later.type = "button";
+    later.dataset.testid = "pop-callback";
+    later.addEventListener("click", function () {
       openForm(pop.caller.number, pop.customer ? pop.customer.id : null);
     });
-    pop.el.card.appendChild(button);
+    row.appendChild(later);
+    const status = el("p", "callback-status");
+    status.setAttribute("role", "status");
+    status.dataset.testid = "pop-dial-status";
+    if (pop.caller.number) {
+      const now = el("button", "button button--small", "Dial back");
+      now.type = "button";
+      now.dataset.testid = "pop-dial";
+      now.addEventListener("click", function () { dialNumber(pop.caller.number, status, now); });
+      row.appendChild(now);
+    }
+    row.appendChild(status);
+    pop.el.card.appendChild(row);
   }
 
   H.register({
