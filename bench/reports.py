@@ -153,8 +153,10 @@ async def run(tickets: int, days: int, rounds: int, database_url: str | None) ->
     async with database as url:
         pool = await create_pool(url)
         try:
+            # Seeded on a connection of its own: the pool's statement timeout is for requests.
             async with asyncio.timeout(SEED_TIMEOUT_S):
-                async with pool.acquire() as conn:
+                conn = await asyncpg.connect(url)
+                try:
                     await migrate(conn)
                     await conn.execute(_SEED_AGENTS, HANDLERS)
                     first_agent = await conn.fetchval("SELECT min(id) FROM agents")
@@ -162,14 +164,14 @@ async def run(tickets: int, days: int, rounds: int, database_url: str | None) ->
                     today = datetime.now(tz).date()
                     end = datetime.combine(today + timedelta(days=1), datetime.min.time(), tz)
                     started = time.perf_counter()
-                    await conn.execute(
-                        _SEED_TICKETS, tickets, end, HANDLERS, first_agent, timeout=SEED_TIMEOUT_S
-                    )
+                    await conn.execute(_SEED_TICKETS, tickets, end, HANDLERS, first_agent)
                     await conn.execute("ANALYZE tickets")
                     print(
                         f"seeded {tickets:,} tickets in {time.perf_counter() - started:.1f} s",
                         file=sys.stderr,
                     )
+                finally:
+                    await conn.close()
             first: date = today - timedelta(days=days - 1)
             since = datetime.combine(first, datetime.min.time(), tz)
             until = end

@@ -550,7 +550,7 @@ def build_web_app(
 
     async def proactive_jobs(app: web.Application) -> AsyncIterator[None]:
         jobs = ProactiveJobs(
-            greetings.run_once, callbacks.run_once, callback_poll_s=settings.callbacks.poll_s, now=clock
+            greetings.run_once, callbacks.run_once, callback_poll_s=settings.callbacks.poll_s
         )
         jobs.start()
         yield

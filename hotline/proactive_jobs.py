@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Awaitable, Callable
-from datetime import datetime
+from datetime import UTC, datetime
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
@@ -28,10 +28,10 @@ class ProactiveJobs:
         callbacks: Callable[[], Awaitable[int]],
         *,
         callback_poll_s: float,
-        now: Callable[[], datetime],
     ) -> None:
         self._scheduler = AsyncIOScheduler()
-        # Both run once at start-up too: a node started after 9:00 still greets today.
+        # Both run once at start-up too: a node started after 9:00 still greets today. The
+        # scheduler keeps wall-clock time; the jobs themselves read the injected clock.
         for name, job, every_s in (
             ("special-day greetings", greetings, GREETINGS_EVERY_S),
             ("due callbacks", callbacks, callback_poll_s),
@@ -41,7 +41,7 @@ class ProactiveJobs:
                 "interval",
                 seconds=every_s,
                 id=name,
-                next_run_time=now(),
+                next_run_time=datetime.now(UTC),
                 coalesce=True,
                 max_instances=1,
             )
