@@ -88,3 +88,25 @@ async def test_a_screen_pop_offers_dial_back_and_call_back_at_with_the_callers_n
     await expect(panel.get_by_test_id("callback-number")).to_have_value("0901234567")
     await panel.get_by_test_id("callback-save").click()
     await expect(panel.get_by_test_id("callback-item")).to_contain_text("Jane Doe")
+
+
+@pytest.mark.parametrize("desk", [{"ring_s": 2.5, "talk_s": 10.0}], indirect=True)
+async def test_the_customer_page_offers_call_back_at_with_the_customers_number(
+    browser: Browser, desk: Desk
+) -> None:
+    page = await signed_in(browser, desk, "alice")
+    await desk.simulator.place_call(number="0901234567", name="Jane Doe", scenario="answered")
+    await page.get_by_test_id("pop-card").first.get_by_test_id("customer-page-link").click()
+    view = page.get_by_test_id("customer-view")
+    await expect(view).to_be_visible()
+    await view.get_by_test_id("customer-callback").click()
+    # The drawer covers the Callbacks panel, so the form opens in the drawer, under the button.
+    form = view.get_by_test_id("callback-form")
+    await expect(form).to_be_visible()
+    await expect(form.get_by_test_id("callback-number")).to_have_value("+84901234567")
+    await form.get_by_test_id("callback-note").fill("Call about the refund")
+    await form.get_by_test_id("callback-save").click()
+    await expect(form).to_be_hidden()
+    item = page.get_by_test_id("callbacks-panel").get_by_test_id("callback-item")
+    await expect(item).to_contain_text("Jane Doe")
+    await expect(item).to_contain_text("Call about the refund")

@@ -52,7 +52,7 @@
     const add = el("button", "button button--small", "Call back at…");
     add.type = "button";
     add.dataset.testid = "callback-new";
-    add.addEventListener("click", function () { openForm("", null); });
+    add.addEventListener("click", function () { openForm("", null, null); });
     head.append(title, add);
 
     const form = el("form", "callback-form");
@@ -97,8 +97,11 @@
     view.form = form;
   }
 
-  function openForm(number, customerId) {
+  /** Show the form under `host` (a card or the drawer, which covers the panel), else in the panel. */
+  function openForm(number, customerId, host) {
     build();
+    if (host) host.after(view.form);
+    else view.panel.querySelector(".panel-head").after(view.form);
     local.customerId = customerId;
     view.number.value = number || "";
     view.when.value = localInput(30);
@@ -231,33 +234,47 @@
     }
   }
 
-  function decoratePop(pop) {
+  /** "Call back at…" and "Dial back" for a number: on pops, the customer page and tickets. */
+  function callActions(number, customerId, prefix, inPanel) {
     const row = el("div", "pop-callback");
     const later = el("button", "button button--small", "Call back at…");
     later.type = "button";
-    later.dataset.testid = "pop-callback";
-    later.addEventListener("click", function () {
-      openForm(pop.caller.number, pop.customer ? pop.customer.id : null);
-    });
+    later.dataset.testid = prefix + "-callback";
+    later.addEventListener("click", function () { openForm(number, customerId, inPanel ? null : row); });
     row.appendChild(later);
     const status = el("p", "callback-status");
     status.setAttribute("role", "status");
-    status.dataset.testid = "pop-dial-status";
-    if (pop.caller.number) {
+    status.dataset.testid = prefix + "-dial-status";
+    if (number) {
       const now = el("button", "button button--small", "Dial back");
       now.type = "button";
-      now.dataset.testid = "pop-dial";
-      now.addEventListener("click", function () { dialNumber(pop.caller.number, status, now); });
+      now.dataset.testid = prefix + "-dial";
+      now.addEventListener("click", function () { dialNumber(number, status, now); });
       row.appendChild(now);
     }
     row.appendChild(status);
-    pop.el.card.appendChild(row);
+    return row;
+  }
+
+  function decoratePop(pop) {
+    // The pop's form opens in the Callbacks panel: the card may leave when the call ends.
+    pop.el.card.appendChild(callActions(pop.caller.number, pop.customer ? pop.customer.id : null, "pop", true));
   }
 
   H.register({
     onDesktopStart: refresh,
     onReconnect: refresh,
     onPopBuilt: decoratePop,
+    onCustomerView: function (root, customer) {
+      const phones = Array.isArray(customer.phones) ? customer.phones : [];
+      root.appendChild(callActions(phones[0] || "", customer.id, "customer", false));
+    },
+    onTicketView: function (root, ticket) {
+      const customer = ticket.customer || {};
+      if (!customer.phone) return;
+      const actions = root.querySelector(".detail-actions") || root;
+      actions.appendChild(callActions(customer.phone, customer.id === undefined ? null : customer.id, "ticket", false));
+    },
     onEvent: function (type, data) {
       if (type !== "callback_due" || !data || !H.state.agent) return;
       // Supervisors hear every targeted event; the pop is for the agents it was offered to.
