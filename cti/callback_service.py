@@ -151,10 +151,18 @@ class CallbackService:
         return await self._store.open_for(agent_id)
 
     async def dial(self, callback_id: int, agent_id: int, interface: str) -> tuple[Callback, str]:
-        """Call the customer back from `interface` and mark the callback done; the ChannelId too."""
+        """Call the customer back from `interface` and mark the callback done; the ChannelId too.
+
+        It is marked done first, so two agents of a team clicking at once place one call (the
+        other gets CallbackNotFoundError); if the PBX refuses the call it is open again.
+        """
         callback = await self._store.get_open(callback_id)
-        channel_id = await self._dialer.dial(interface, callback.phone)
         done = await self._store.close(callback_id, CallbackStatus.DONE, agent_id, self._clock())
+        try:
+            channel_id = await self._dialer.dial(interface, callback.phone)
+        except BaseException:
+            await self._store.reopen(callback_id, callback.status)
+            raise
         return done, channel_id
 
     async def finish(self, callback_id: int, agent_id: int, *, cancelled: bool) -> Callback:

@@ -145,3 +145,11 @@ class CallbackStore:
         if row is None:
             raise CallbackNotFoundError(callback_id)
         return _callback(row)
+
+    async def reopen(self, callback_id: int, status: CallbackStatus) -> None:
+        """Put a callback closed by a dial that did not go out back to `status` (scheduled or offered)."""
+        await self._pool.execute(
+            "UPDATE callbacks SET status = $2, done_by = NULL, done_at = NULL WHERE id = $1 AND status = 'done'",
+            callback_id,
+            status.value,
+        )

@@ -16,7 +16,7 @@ from cti.callback_service import CallbackService, CallbackSettings
 from cti.callback_store import CallbackStore
 from cti.callbacks import Callback, CallbackStatus, TeamMember
 from cti.click_to_dial import ClickToDial, ClickToDialSettings
-from cti.errors import CallbackNotFoundError
+from cti.errors import AmiNotConnectedError, CallbackNotFoundError
 from tests.db.test_ticket_service import Clock
 
 pytestmark = pytest.mark.db
@@ -63,6 +63,8 @@ class Pbx:
     async def action(
         self, name: str, fields: ActionFields = (), timeout_s: float | None = None
     ) -> AmiMessage:
+        if not self.connected:
+            raise AmiNotConnectedError(f"cannot send AMI action {name}: not connected")
         self.sent.append((name, fields))
         return AmiMessage(MessageKind.RESPONSE, "Success", [("Message", "Originate successfully queued")])
 
@@ -211,6 +213,36 @@ async def test_dialling_a_callback_originates_from_the_agents_phone_and_closes_i
         with pytest.raises(CallbackNotFoundError):
             await service.dial(callback.id, world.anna, "PJSIP/1001")
         assert len(world.pbx.sent) == 1
+
+
+async def test_two_agents_dialling_one_team_callback_at_once_place_one_call(world: World) -> None:
+    async with asyncio.timeout(TIMEOUT_S):
+        service = world.service()
+        callback = await service.request_callback(None, "0901234567", NOW, "", "ivr")
+        assert await service.run_once() == 1
+        results = await asyncio.gather(
+            service.dial(callback.id, world.anna, "PJSIP/1001"),
+            service.dial(callback.id, world.ben, "PJSIP/1002"),
+            return_exceptions=True,
+        )
+        assert sorted(type(r).__name__ for r in results) == ["CallbackNotFoundError", "tuple"]
+        assert len(world.pbx.sent) == 1
+
+
+async def test_a_dial_the_pbx_refuses_leaves_the_callback_open(world: World) -> None:
+    async with asyncio.timeout(TIMEOUT_S):
+        service = world.service()
+        callback = await service.request_callback(None, "0901234567", NOW, "", "ivr")
+        assert await service.run_once() == 1
+        world.pbx.connected = False
+        with pytest.raises(AmiNotConnectedError):
+            await service.dial(callback.id, world.anna, "PJSIP/1001")
+        [still_open] = await service.open_for(world.anna)
+        assert (still_open.id, still_open.status, still_open.done_by) == (
+            callback.id,
+            CallbackStatus.OFFERED,
+            None,
+        )
 
 
 async def test_a_cancelled_callback_never_pops(world: World) -> None:
