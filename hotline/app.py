@@ -67,7 +67,7 @@ from tickets.notify import LoggedEmailChannel, NoticeChannel, NoticeDispatcher
 from tickets.report_store import ReportStore
 from tickets.service import CustomerContact, TicketService
 from tickets.smtp import SmtpChannel
-from tickets.special_days import Celebrant
+from tickets.special_days import Celebrant, Occasion
 from tickets.store import TicketStore
 from web_agent.accounts import AccountService, Role
 from web_agent.app import AccessLogger, WebServices, create_app
@@ -249,16 +249,28 @@ class TicketTimeline:
             )
 
 
+_GREETINGS = {
+    Occasion.BIRTHDAY.value: "Birthday greeting",
+    Occasion.ANNIVERSARY.value: "Anniversary greeting",
+}
+
+
 class TicketFollowUps:
     """After each committed ticket change: tell the agents concerned, and write the customer's timeline."""
 
     def __init__(
-        self, hub: AgentHub, timeline: TicketTimeline, accounts: AccountStore, tickets: TicketService
+        self,
+        hub: AgentHub,
+        timeline: TicketTimeline,
+        accounts: AccountStore,
+        tickets: TicketService,
+        clock: Callable[[], datetime] = lambda: datetime.now(UTC),
     ) -> None:
         self._hub = hub
         self._tickets = tickets
         self._timeline = timeline
         self._accounts = accounts
+        self._clock = clock
         self._tasks: set[asyncio.Task[None]] = set()
 
     def handle(self, event: TicketEvent) -> None:
@@ -266,7 +278,7 @@ class TicketFollowUps:
         self._spawn(self._follow_up(event))
 
     def handle_notice(self, event: NoticeAttempted) -> None:
-        """Bus subscriber: an open ticket shows its notice's delivery as it happens."""
+        """Bus subscriber: an open ticket shows its notice's delivery; a sent greeting goes on the timeline."""
         self._spawn(self._notice_follow_up(event))
 
     def _spawn(self, work: Coroutine[object, None, None]) -> None:
@@ -276,7 +288,9 @@ class TicketFollowUps:
 
     async def _notice_follow_up(self, event: NoticeAttempted) -> None:
         if event.ticket_id is None:
-            return  # a greeting: no ticket view to update
+            if event.sent and event.customer_id is not None:
+                await self._record_greeting(event, event.customer_id)
+            return
         try:
             ticket = await self._tickets.get(event.ticket_id)
         except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError, TicketNotFoundError):
@@ -294,6 +308,16 @@ class TicketFollowUps:
                 "error": event.error,
             },
         )
+
+    async def _record_greeting(self, event: NoticeAttempted, customer_id: int) -> None:
+        # The agent who takes the customer's next call sees the greeting among the latest contacts.
+        summary = f"{_GREETINGS.get(event.kind, 'Greeting')} sent by {event.channel}"
+        try:
+            await self._timeline.customers.add_interaction(
+                customer_id, self._clock(), event.channel, summary, f"notice:{event.notice_id}"
+            )
+        except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError, CustomerNotFoundError):
+            log.exception("timeline entry of greeting %d (customer %d) failed", event.notice_id, customer_id)
 
     async def _follow_up(self, event: TicketEvent) -> None:
         ticket = event.ticket
@@ -455,7 +479,7 @@ def build_web_app(
     for kind in CALL_EVENT_TYPES:
         bus.subscribe(kind, pops.handle)
     tickets, dispatcher = build_tickets(settings, pool, customers, bus, clock)
-    follow_ups = TicketFollowUps(hub, TicketTimeline(customers), accounts_store, tickets)
+    follow_ups = TicketFollowUps(hub, TicketTimeline(customers), accounts_store, tickets, clock)
     for ticket_kind in TICKET_EVENT_TYPES:
         bus.subscribe(ticket_kind, follow_ups.handle)
     bus.subscribe(NoticeAttempted, follow_ups.handle_notice)
