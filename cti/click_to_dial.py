@@ -15,6 +15,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from cti.ami_client import AmiActions
+from cti.campaigns import CALLER_ID_RE
 from cti.errors import AmiInjectionError
 
 # What a customer number may look like on the way to the trunk: digits, an optional leading +.
@@ -22,7 +23,6 @@ _NUMBER = re.compile(r"^\+?[0-9]{3,20}$")
 # An agent interface as Asterisk names it (PJSIP/1001, Local/1001@agents, SIP/agent-7).
 _INTERFACE = re.compile(r"^[A-Za-z0-9]+/[A-Za-z0-9@._+-]{1,80}$")
 _CONTEXT = re.compile(r"^[A-Za-z0-9_-]{1,80}$")
-_CALLER_ID = re.compile(r'^("[^"\r\n]{0,40}" )?<?\+?[0-9]{2,20}>?$')
 
 
 @dataclass(frozen=True)
@@ -37,7 +37,7 @@ class ClickToDialSettings:
     def __post_init__(self) -> None:
         if not (_CONTEXT.match(self.trunk_context) and _CONTEXT.match(self.agent_context)):
             raise ValueError("trunk_context and agent_context must be dialplan context names")
-        if not _CALLER_ID.match(self.caller_id):
+        if not CALLER_ID_RE.match(self.caller_id):
             raise ValueError('caller_id must be a number, optionally with a name: "Shop" <0281234567>')
         if not 5 <= self.ring_timeout_s <= 120:
             raise ValueError("ring_timeout_s must be 5..120")
