@@ -54,6 +54,7 @@ bench: $(VENV)/.test-installed
 	$(BIN)/python bench/dialer_sim.py
 	$(BIN)/python bench/kb_search.py
 	$(BIN)/python bench/escalation_sweep.py
+	$(BIN)/python bench/reports.py
 
 clean:
 	rm -rf $(VENV) var/test .mypy_cache .ruff_cache .pytest_cache

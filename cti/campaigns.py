@@ -128,7 +128,7 @@ class RetryPolicy:
 _NAME_RE = re.compile(r"^[\w .,'()&/-]{1,80}$")
 _QUEUE_RE = re.compile(r"^[\w.-]{1,80}$")
 _CONTEXT_RE = re.compile(r"^[\w.-]{1,80}$")
-_CALLER_ID_RE = re.compile(r'^("[^"\r\n]{0,40}" )?<?\+?[0-9]{2,20}>?$')
+CALLER_ID_RE = re.compile(r'^("[^"\r\n]{0,40}" )?<?\+?[0-9]{2,20}>?$')
 
 
 @dataclass(frozen=True, slots=True)
@@ -156,7 +156,7 @@ class CampaignSpec:
             problems.append("name must be 1-80 letters, digits, spaces or .,'()&/-")
         if not _QUEUE_RE.match(self.queue):
             problems.append("queue must be 1-80 letters, digits, '_', '.' or '-'")
-        if not _CALLER_ID_RE.match(self.caller_id):
+        if not CALLER_ID_RE.match(self.caller_id):
             problems.append('caller_id must be a number, optionally with a name: "Shop" <0281234567>')
         for label, context in (
             ("dial_context", self.dial_context),

@@ -10,6 +10,9 @@ CtiError
 ├── AgentStateError         an agent-state request that cannot be carried out
 │   ├── UnknownPauseReasonError  the pause reason is not one of the configured reasons
 │   └── NotInQueueError          the agent is in no queue (or not in the one named)
+├── CallbackError           promised callbacks
+│   ├── InvalidCallbackError    a callback request breaks rules; `problems` maps each field to its problem
+│   └── CallbackNotFoundError   no open callback has that id
 └── DialerError             outbound campaigns
     ├── InvalidCampaignError    a campaign's settings or a lead file are not usable (lists every problem)
     ├── CampaignNotFoundError   no campaign has that id
@@ -126,3 +129,23 @@ class NotDiallableError(DialerError):
         super().__init__(f"lead {lead_id} cannot be dialled: {reason}")
         self.lead_id = lead_id
         self.reason = reason
+
+
+class CallbackError(CtiError):
+    """Base class of the errors of promised callbacks."""
+
+
+class InvalidCallbackError(CallbackError, ValueError):
+    """The callback request is malformed; `problems` maps each field to its problem in plain words."""
+
+    def __init__(self, problems: dict[str, str]) -> None:
+        super().__init__("; ".join(f"{field}: {problem}" for field, problem in problems.items()))
+        self.problems = problems
+
+
+class CallbackNotFoundError(CallbackError, LookupError):
+    """No open callback has this id (it may be done or cancelled already)."""
+
+    def __init__(self, callback_id: int) -> None:
+        super().__init__(f"There is no open callback #{callback_id}.")
+        self.callback_id = callback_id

@@ -52,6 +52,18 @@ class Customer:
 
 
 @dataclass(frozen=True, slots=True)
+class SpecialDays:
+    """A customer who may be greeted: their birthday and customer anniversary, and how to reach them."""
+
+    customer_id: int
+    name: str
+    email: str | None
+    phone: str | None
+    birthday: date | None
+    anniversary: date | None
+
+
+@dataclass(frozen=True, slots=True)
 class Interaction:
     """One entry of the customer's timeline (a call now, tickets later); `ref` points at its source."""
 

@@ -9,9 +9,9 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from typing import TypeAlias
 
 import asyncpg
@@ -23,7 +23,7 @@ from customers.errors import (
     DuplicateCustomerNoError,
     InvalidPhoneError,
 )
-from customers.model import CallerCard, Customer, Interaction, NewCustomer, Tier
+from customers.model import CallerCard, Customer, Interaction, NewCustomer, SpecialDays, Tier
 from customers.phone import normalise_phone
 
 # A string: asyncpg's proxy class cannot be subscripted at run time, only by the type checker.
@@ -162,6 +162,24 @@ _ADD_INTERACTION = """
         ON CONFLICT (customer_id, channel, ref) WHERE ref IS NOT NULL DO NOTHING
     )
     SELECT EXISTS (SELECT 1 FROM c)
+"""
+
+# Whose birthday or anniversary falls on one of the given days (month * 100 + day): the same
+# expressions as the partial indexes customers_birthday_day and customers_anniversary_day.
+_SPECIAL_DAYS = f"""
+    SELECT c.id AS customer_id, c.name, c.email, c.birthday, c.anniversary,
+           ({_PHONES_OF_C})[1] AS phone
+    FROM customers c
+    WHERE NOT c.greetings_opt_out AND c.id IN (
+        SELECT id FROM customers
+        WHERE birthday IS NOT NULL
+          AND EXTRACT(MONTH FROM birthday) * 100 + EXTRACT(DAY FROM birthday) = ANY($1::int[])
+        UNION
+        SELECT id FROM customers
+        WHERE anniversary IS NOT NULL
+          AND EXTRACT(MONTH FROM anniversary) * 100 + EXTRACT(DAY FROM anniversary) = ANY($1::int[])
+    )
+    ORDER BY c.id
 """
 
 
@@ -315,6 +333,25 @@ class CustomerStore:
             phone = None
         rows = await self._db.fetch(_SEARCH, query, phone, _name_query(query), limit)
         return [_customer(row) for row in rows]
+
+    async def special_days(self, days: Sequence[tuple[int, int]]) -> list[SpecialDays]:
+        """Customers not opted out of greetings whose birthday or anniversary is one of (month, day)."""
+        keys = [month * 100 + day for month, day in days]
+        rows = await self._db.fetch(_SPECIAL_DAYS, keys)
+        return [SpecialDays(**dict(row)) for row in rows]
+
+    async def set_special_days(
+        self, customer_id: int, *, anniversary: date | None, greetings_opt_out: bool
+    ) -> None:
+        """Record the customer's anniversary and whether they want greetings; CustomerNotFoundError."""
+        updated = await self._db.fetchval(
+            "UPDATE customers SET anniversary = $2, greetings_opt_out = $3 WHERE id = $1 RETURNING id",
+            customer_id,
+            anniversary,
+            greetings_opt_out,
+        )
+        if updated is None:
+            raise CustomerNotFoundError(customer_id)
 
 
 def _tier(new: NewCustomer) -> str | None:

@@ -2,7 +2,7 @@
 
 Start order: database (embedded or given), migrations, stores and services, the web
 application, then the AMI client, the notice outbox and the scheduler of the periodic jobs (the
-escalation sweep) with the alert outbox. Stop order is the reverse: stop accepting HTTP, close
+escalation sweep, greetings, due callbacks) with the alert outbox. Stop order is the reverse: stop accepting HTTP, close
 the agent sockets (GOING_AWAY), stop the scheduler and the outboxes, the AMI client and the pop
 work in flight, close the pool, stop the embedded PostgreSQL.
 """
@@ -19,13 +19,16 @@ from datetime import UTC, datetime
 
 import asyncpg
 from aiohttp import web
-from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from argon2 import PasswordHasher
 
 from cti.agent_service import AgentStateService
 from cti.ami_client import ActionFields, AmiClient, AmiSettings
 from cti.ami_protocol import AmiMessage
+from cti.callback_service import CallbackService
+from cti.callback_store import CallbackStore
+from cti.callbacks import Callback, TeamMember
 from cti.calls import CallTracker
+from cti.click_to_dial import ClickToDial
 from cti.dialer import Dialer
 from cti.dialer_store import DialerStore
 from cti.errors import AmiAuthenticationError, AmiNotConnectedError, CtiError
@@ -46,6 +49,7 @@ from customers.store import CustomerStore
 from hotline.bus import EventBus
 from hotline.db import create_pool, migrate
 from hotline.embedded_pg import EmbeddedPostgres
+from hotline.jobs import PeriodicJobs
 from hotline.redis_bus import RedisRelay
 from hotline.settings import Settings
 from knowledge_base.events import ArticleChanged
@@ -75,9 +79,12 @@ from tickets.events import (
     TicketReopened,
     TicketResolved,
 )
+from tickets.greetings import GreetingService
 from tickets.notify import LoggedEmailChannel, NoticeChannel, NoticeDispatcher
+from tickets.report_store import ReportStore
 from tickets.service import CustomerContact, TicketService
 from tickets.smtp import SmtpChannel
+from tickets.special_days import Celebrant, Occasion
 from tickets.store import TicketStore
 from tickets.webhook import WebhookAlertChannel
 from web_agent.accounts import AccountService, Role
@@ -89,6 +96,7 @@ from web_agent.campaigns import CampaignServices, HubOutboundSink, add_campaign_
 from web_agent.hub import AgentHub
 from web_agent.kb_api import add_kb_routes
 from web_agent.portal import add_portal_routes
+from web_agent.proactive_api import ProactiveServices, add_proactive_routes, callback_json
 from web_agent.store import AccountStore
 from web_agent.ticket_json import event_json
 
@@ -178,6 +186,59 @@ class CustomerContacts:
         return CustomerContact(customer.id, customer.name, customer.tier.value, customer.email, phone)
 
 
+@dataclass
+class CustomerCelebrants:
+    """Satisfies tickets' SpecialDayDirectory port from the customers package."""
+
+    customers: CustomerStore
+
+    async def celebrants(self, days: Sequence[tuple[int, int]]) -> list[Celebrant]:
+        """Customers (not opted out) with a birthday or anniversary on one of these days."""
+        return [
+            Celebrant(d.customer_id, d.name, d.email, d.phone, d.birthday, d.anniversary)
+            for d in await self.customers.special_days(days)
+        ]
+
+    async def customer_name(self, customer_id: int) -> str | None:
+        """Satisfies cti's CustomerNames port: the name on a callback's card."""
+        try:
+            return (await self.customers.get(customer_id)).name
+        except CustomerNotFoundError:
+            return None
+
+
+@dataclass
+class CallbackRoster:
+    """Satisfies cti's Roster port: agent accounts with their phones, departments from ticket handlers."""
+
+    accounts: AccountStore
+    tickets: TicketService
+
+    async def members(self) -> list[TeamMember]:
+        """Every agent account (supervisors and admins do not take callbacks) and their department."""
+        departments = {h.agent_id: h.department for h in await self.tickets.handlers()}
+        return [
+            TeamMember(a.id, tuple(a.interfaces), departments.get(a.id))
+            for a in await self.accounts.list_agents()
+            if a.role is Role.AGENT
+        ]
+
+
+@dataclass
+class HubCallbackDesk:
+    """Satisfies cti's CallbackDesk port: due callbacks pop on the agents' desktops."""
+
+    hub: AgentHub
+
+    def online(self, agent_id: int) -> bool:
+        """True while the agent has the desktop open."""
+        return self.hub.online(agent_id)
+
+    def offer(self, agent_ids: Sequence[int], callback: Callback) -> None:
+        """Send the `callback_due` pop (supervisors see it too, as every targeted event)."""
+        self.hub.send_to_agents(agent_ids, "callback_due", callback_json(callback))
+
+
 def _timeline_summary(event: TicketEvent) -> str | None:
     ticket = event.ticket
     if isinstance(event, TicketOpened):
@@ -209,16 +270,28 @@ class TicketTimeline:
             )
 
 
+_GREETINGS = {
+    Occasion.BIRTHDAY.value: "Birthday greeting",
+    Occasion.ANNIVERSARY.value: "Anniversary greeting",
+}
+
+
 class TicketFollowUps:
     """After each committed ticket change: tell the agents concerned, and write the customer's timeline."""
 
     def __init__(
-        self, hub: AgentHub, timeline: TicketTimeline, accounts: AccountStore, tickets: TicketService
+        self,
+        hub: AgentHub,
+        timeline: TicketTimeline,
+        accounts: AccountStore,
+        tickets: TicketService,
+        clock: Callable[[], datetime] = lambda: datetime.now(UTC),
     ) -> None:
         self._hub = hub
         self._tickets = tickets
         self._timeline = timeline
         self._accounts = accounts
+        self._clock = clock
         self._tasks: set[asyncio.Task[None]] = set()
 
     def handle(self, event: TicketEvent) -> None:
@@ -226,7 +299,7 @@ class TicketFollowUps:
         self._spawn(self._follow_up(event))
 
     def handle_notice(self, event: NoticeAttempted) -> None:
-        """Bus subscriber: an open ticket shows its notice's delivery as it happens."""
+        """Bus subscriber: an open ticket shows its notice's delivery; a sent greeting goes on the timeline."""
         self._spawn(self._notice_follow_up(event))
 
     def _spawn(self, work: Coroutine[object, None, None]) -> None:
@@ -235,6 +308,10 @@ class TicketFollowUps:
         task.add_done_callback(self._tasks.discard)
 
     async def _notice_follow_up(self, event: NoticeAttempted) -> None:
+        if event.ticket_id is None:
+            if event.sent and event.customer_id is not None:
+                await self._record_greeting(event, event.customer_id)
+            return
         try:
             ticket = await self._tickets.get(event.ticket_id)
         except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError, TicketNotFoundError):
@@ -252,6 +329,16 @@ class TicketFollowUps:
                 "error": event.error,
             },
         )
+
+    async def _record_greeting(self, event: NoticeAttempted, customer_id: int) -> None:
+        # The agent who takes the customer's next call sees the greeting among the latest contacts.
+        summary = f"{_GREETINGS.get(event.kind, 'Greeting')} sent by {event.channel}"
+        try:
+            await self._timeline.customers.add_interaction(
+                customer_id, self._clock(), event.channel, summary, f"notice:{event.notice_id}"
+            )
+        except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError, CustomerNotFoundError):
+            log.exception("timeline entry of greeting %d (customer %d) failed", event.notice_id, customer_id)
 
     async def _follow_up(self, event: TicketEvent) -> None:
         ticket = event.ticket
@@ -347,7 +434,9 @@ class AlarmWork:
 
 
 ALARM_WORK = web.AppKey("alarm_work", AlarmWork)
-ESCALATION_SWEEP_JOB = "escalation_sweep"
+ESCALATION_SWEEP_JOB = "escalation sweep"
+# Greetings go out from a set hour; looking hourly sends each on the hour it becomes due.
+GREETINGS_EVERY_S = 3600.0
 
 
 def delivery_plan(settings: Settings) -> DeliveryPlan:
@@ -377,30 +466,6 @@ def build_alarms(
     sweeper = EscalationSweeper(store, policy, plan, clock, events, raised=dispatcher.wake)
     alarms = AlarmService(store, policy, plan, call_log, clock, events, raised=dispatcher.wake)
     return AlarmWork(sweeper, dispatcher, alarms)
-
-
-def schedule_escalation_sweep(
-    scheduler: AsyncIOScheduler, sweeper: EscalationSweeper, interval_s: float
-) -> None:
-    """Run the sweep every `interval_s` on this node (several nodes share the due rows safely)."""
-
-    async def sweep() -> None:
-        try:
-            await sweeper.run_once()
-        except asyncio.CancelledError:
-            raise
-        except Exception:
-            log.exception("the escalation sweep failed; the next one runs in %.0f s", interval_s)
-
-    scheduler.add_job(
-        sweep,
-        "interval",
-        seconds=interval_s,
-        id=ESCALATION_SWEEP_JOB,
-        max_instances=1,
-        coalesce=True,
-        next_run_time=datetime.now(UTC),
-    )
 
 
 @dataclass
@@ -497,11 +562,13 @@ def build_web_app(
     hasher: PasswordHasher | None = None,
     clock: Callable[[], datetime] = lambda: datetime.now(UTC),
     notice_poll_s: float = 30.0,
+    run_jobs: bool = False,
 ) -> web.Application:
     """Wire stores, services, the hub and the AMI pipeline into one aiohttp application.
 
     `hasher` replaces argon2's default cost (tests use a cheap one); `clock` is the time every
-    ticket rule sees.
+    ticket rule sees; `run_jobs` adds the greetings and callback jobs to the escalation sweep (`serve` does; tests
+    call those jobs themselves).
     """
     bus = EventBus()
     hub = AgentHub(
@@ -538,13 +605,13 @@ def build_web_app(
     )
     for kind in CALL_EVENT_TYPES:
         bus.subscribe(kind, pops.handle)
-    follow_ups = TicketFollowUps(hub, TicketTimeline(customers), accounts_store, tickets)
+    follow_ups = TicketFollowUps(hub, TicketTimeline(customers), accounts_store, tickets, clock)
     for ticket_kind in TICKET_EVENT_TYPES:
         bus.subscribe(ticket_kind, follow_ups.handle)
     bus.subscribe(NoticeAttempted, follow_ups.handle_notice)
     # The scheduler of this node's periodic jobs; due work itself lives in PostgreSQL.
-    scheduler = AsyncIOScheduler(timezone=UTC)
-    schedule_escalation_sweep(scheduler, alarm_work.sweeper, settings.alarms.sweep_interval_s)
+    jobs = PeriodicJobs()
+    jobs.add(ESCALATION_SWEEP_JOB, alarm_work.sweeper.run_once, settings.alarms.sweep_interval_s)
 
     def alert_changed(event: AlertAcknowledged | AlertSnoozed | AlertDeliveryAttempted) -> None:
         hub.publish_to_roles((Role.SUPERVISOR, Role.ADMIN), "alert_changed", {"id": event.alert_id})
@@ -553,9 +620,7 @@ def build_web_app(
     bus.subscribe(AlertSnoozed, alert_changed)
     bus.subscribe(AlertDeliveryAttempted, alert_changed)
     # A new ticket is looked at by the next sweep: run it now, so a watched customer's owner hears at once.
-    bus.subscribe(
-        TicketOpened, lambda _: scheduler.modify_job(ESCALATION_SWEEP_JOB, next_run_time=datetime.now(UTC))
-    )
+    bus.subscribe(TicketOpened, lambda _: jobs.run_soon(ESCALATION_SWEEP_JOB))
     pipeline = CallPipeline(bus, agent_states=agent_states)
     dialer_store = DialerStore(pool)
     client: AmiClient | None = None
@@ -577,6 +642,12 @@ def build_web_app(
     pipeline.add_listener(dialer.on_ami_event)
     for kind in CALL_EVENT_TYPES:
         bus.subscribe(kind, dialer.on_call_event)
+    greetings, callbacks, click_to_dial = build_proactive(
+        settings, pool, customers, tickets, dispatcher, accounts_store, hub, agent_states, client, clock
+    )
+    if run_jobs:
+        jobs.add("special-day greetings", greetings.run_once, GREETINGS_EVERY_S)
+        jobs.add("due callbacks", callbacks.run_once, settings.callbacks.poll_s)
 
     async def database_ok() -> bool:
         return bool(await pool.fetchval("SELECT true"))
@@ -605,6 +676,18 @@ def build_web_app(
             store=dialer_store,
             normalise_phone=lambda raw: normalise_phone(raw, country),
             default_timezone=settings.dialer.default_timezone,
+        ),
+    )
+
+    add_proactive_routes(
+        app,
+        ProactiveServices(
+            callbacks=callbacks,
+            click_to_dial=click_to_dial,
+            reports=ReportStore(pool),
+            customers=customers,
+            display_names=accounts_store.display_names,
+            timezone=settings.reports_timezone,
         ),
     )
 
@@ -647,10 +730,10 @@ def build_web_app(
     app[ALARM_WORK] = alarm_work
 
     async def alarms_running(app: web.Application) -> AsyncIterator[None]:
-        scheduler.start()
+        jobs.start()
         delivering = asyncio.get_running_loop().create_task(alarm_work.dispatcher.run(poll_s=notice_poll_s))
         yield
-        scheduler.shutdown(wait=False)
+        jobs.stop()
         delivering.cancel()
         await asyncio.gather(delivering, return_exceptions=True)
 
@@ -658,6 +741,43 @@ def build_web_app(
     app.cleanup_ctx.append(notices)
     app.cleanup_ctx.append(alarms_running)
     return app
+
+
+def build_proactive(
+    settings: Settings,
+    pool: asyncpg.Pool,
+    customers: CustomerStore,
+    tickets: TicketService,
+    dispatcher: NoticeDispatcher,
+    accounts: AccountStore,
+    hub: AgentHub,
+    agent_states: AgentStateService,
+    client: AmiClient | None,
+    clock: Callable[[], datetime],
+) -> tuple[GreetingService, CallbackService, ClickToDial]:
+    """The special-day greetings, the promised callbacks and click-to-dial, wired to their ports."""
+    channels: list[NoticeChannel] = [SmtpChannel(settings.smtp) if settings.smtp else LoggedEmailChannel()]
+    directory = CustomerCelebrants(customers)
+    greetings = GreetingService(
+        directory,
+        TicketStore(pool),
+        {c.name: c for c in channels},
+        settings.greetings,
+        clock,
+        notice_queued=dispatcher.wake,
+    )
+    click_to_dial = ClickToDial(client if client is not None else OfflinePbx(), settings.click_to_dial)
+    callbacks = CallbackService(
+        CallbackStore(pool),
+        CallbackRoster(accounts, tickets),
+        HubCallbackDesk(hub),
+        directory,
+        click_to_dial,
+        agent_states.takes_calls,
+        clock,
+        settings.callbacks,
+    )
+    return greetings, callbacks, click_to_dial
 
 
 async def serve(
@@ -674,7 +794,7 @@ async def serve(
     async with database(settings) as pool:
         if prepare is not None:
             await prepare(pool)
-        app = build_web_app(settings, pool, ami)
+        app = build_web_app(settings, pool, ami, run_jobs=True)
         runner = web.AppRunner(app, access_log_class=AccessLogger, shutdown_timeout=5)
         await runner.setup()
         try:

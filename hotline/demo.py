@@ -5,12 +5,15 @@ from __future__ import annotations
 import asyncio
 import logging
 import secrets
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
 
 import asyncpg
 
 from cti.ami_client import AmiSettings
+from cti.callback_store import CallbackStore
+from cti.callbacks import NewCallback
 from cti.campaigns import CampaignSpec, DialMethod
 from cti.dialer_store import DialerStore
 from cti.leads_import import import_leads, parse_leads
@@ -27,7 +30,9 @@ from knowledge_base.store import ArticleStore
 from tickets.alarms import AlarmService, EscalationSweeper
 from tickets.escalation_store import EscalationStore
 from tickets.events import TicketEvent
-from tickets.model import Actor, Channel, NewTicket, Priority
+from tickets.model import CUSTOMER, Actor, Channel, NewTicket, Priority
+from tickets.service import TicketService
+from tickets.store import TicketStore
 from web_agent.accounts import AccountService, Role
 from web_agent.store import AccountStore
 
@@ -72,6 +77,21 @@ DEMO_TICKETS = (
     ("Trần Văn Bình", "Internet drops every evening after 20:00", "technical", Priority.URGENT),
     ("An Nguyen", "Change the billing address", "account", Priority.LOW),
     ("Cuong Le", "Router delivery is two days late", "delivery", Priority.NORMAL),
+)
+# Whose birthday the demo makes today (the greeting goes out in the log), and who promised whom
+# a callback due a minute after the start.
+BIRTHDAY_TODAY = "Phạm Thị Hoa"
+CALLBACK = ("alice", "Jane Doe", "0901234567", "Promised to confirm the refund of the double charge")
+# A month of resolved tickets for the service reports: (category, channel) taken in turn.
+HISTORY_DAYS = 30
+HISTORY_KINDS = (
+    ("billing", Channel.PHONE),
+    ("technical", Channel.PHONE),
+    ("account", Channel.PORTAL),
+    ("technical", Channel.IVR),
+    ("delivery", Channel.EMAIL),
+    ("billing", Channel.PORTAL),
+    ("other", Channel.API),
 )
 # (title, answer, category, language, visibility, other ways people ask, IVR sound file)
 DEMO_ARTICLES = (
@@ -221,15 +241,20 @@ async def seed(pool: asyncpg.Pool, settings: Settings) -> bool:
         )
     customers = CustomerStore(pool, default_country=settings.customers.default_country)
     now = datetime.now(UTC)
+    today = now.astimezone(ZoneInfo(settings.greetings.timezone)).date()
     created = []
     for index, (name, phone, tier, email, birthday) in enumerate(DEMO_CUSTOMERS):
+        born = date(1985 + index, *birthday) if birthday else None
+        if name == BIRTHDAY_TODAY:
+            # 1992 is a leap year, so even a demo started on 29 February has a birthday today.
+            born = date(1992, today.month, today.day)
         customer = await customers.create(
             NewCustomer.create(
                 name=name,
                 phones=[phone],
                 email=email,
                 tier=tier,
-                birthday=date(1985 + index, *birthday) if birthday else None,
+                birthday=born,
                 customer_no=f"C{1001 + index}",
                 default_country=settings.customers.default_country,
             )
@@ -241,7 +266,9 @@ async def seed(pool: asyncpg.Pool, settings: Settings) -> bool:
     ids = {c.name: c.id for c in created}
     await _seed_tickets(pool, settings, customers, ids)
     await _seed_alarms(pool, settings, customers, ids)
+    await _seed_history(pool, settings, customers, list(ids.values()), now)
     await _seed_campaign(pool, settings)
+    await _seed_callback(pool, ids, now)
     await _seed_articles(pool)
     return True
 
@@ -279,7 +306,7 @@ async def _seed_alarms(
     hours) would have done it. Jane's repeated calls (the simulator plays her number) alert Alice.
     """
     opened_at = datetime.now(UTC) - OVERDUE_AGE
-    clock = _ReplayClock(opened_at)
+    clock = _SteppedClock(opened_at)
     events = _Collected()
     tickets, _ = app.build_tickets(settings, pool, customers, events, clock)
     agents = {a.username: a for a in await AccountStore(pool).list_agents()}
@@ -319,13 +346,83 @@ async def _seed_alarms(
 
 
 @dataclass
-class _ReplayClock:
-    """The seeding's clock: moved forward by hand to replay the sweep over the past days."""
+class _SteppedClock:
+    """The seeding's clock, moved forward by hand to replay the past (the sweep, a month of tickets)."""
 
     now: datetime
 
     def __call__(self) -> datetime:
         return self.now
+
+
+async def _seed_callback(pool: asyncpg.Pool, ids: dict[str, int], now: datetime) -> None:
+    """A callback alice promised, due a minute after the start: it pops on her desktop."""
+    username, customer, number, note = CALLBACK
+    agents = {a.username: a for a in await AccountStore(pool).list_agents()}
+    new = NewCallback.create(
+        customer_id=ids[customer],
+        number=number,
+        due_at=now + timedelta(minutes=1),
+        note=note,
+        requested_by="agent",
+        agent_id=agents[username].id,
+        now=now,
+    )
+    await CallbackStore(pool).add(new, customer, now)
+
+
+async def _seed_history(
+    pool: asyncpg.Pool, settings: Settings, customers: CustomerStore, customer_ids: list[int], now: datetime
+) -> None:
+    """A month of tickets taken in, answered, resolved and confirmed (some reopened first), for the reports.
+
+    No notice channel: these customers were told long ago, and the demo should not mail them now.
+    """
+    clock = _SteppedClock(now - timedelta(days=HISTORY_DAYS))
+    service = TicketService(
+        TicketStore(pool),
+        settings.sla,
+        app.CustomerContacts(customers),
+        _Collected(),
+        channels=(),
+        settings=settings.tickets,
+        clock=clock,
+    )
+    agents = {a.username: a for a in await AccountStore(pool).list_agents()}
+    opener = Actor.agent(agents["alice"].id)
+    count = 0
+    for day in range(HISTORY_DAYS, 0, -1):
+        # One to four tickets a day, more early in the week, at staggered hours.
+        for slot in range(1 + (day * 7) % 4):
+            count += 1
+            category, channel = HISTORY_KINDS[count % len(HISTORY_KINDS)]
+            clock.now = now - timedelta(days=day) + timedelta(hours=slot * 2, minutes=(count * 17) % 60)
+            ticket = await service.open(
+                NewTicket.create(
+                    subject=f"{category.title()} request #{count}",
+                    description="From the demo's history",
+                    category=category,
+                    channel=channel,
+                    categories=service.categories,
+                    customer_id=customer_ids[count % len(customer_ids)],
+                ),
+                opener,
+                auto_assign=True,
+            )
+            if ticket.assignee_id is None:
+                continue
+            handler = Actor.agent(ticket.assignee_id)
+            clock.now += timedelta(minutes=10 + (count * 37) % 180)
+            await service.respond(ticket.id, handler, "We are looking into it.")
+            clock.now += timedelta(hours=1 + (count * 5) % 30)
+            await service.resolve(ticket.id, handler, "Done, as discussed on the phone.")
+            if count % 6 == 0:
+                clock.now += timedelta(hours=3)
+                await service.reopen(ticket.id, CUSTOMER, "It happened again this morning.")
+                clock.now += timedelta(hours=2 + count % 5)
+                await service.resolve(ticket.id, handler, "Replaced the faulty part.")
+            clock.now += timedelta(hours=4)
+            await service.confirm(ticket.id, CUSTOMER, "Works now, thank you.")
 
 
 async def _seed_campaign(pool: asyncpg.Pool, settings: Settings) -> None:
@@ -385,13 +482,15 @@ class _Collected:
     events: list[TicketEvent] = field(default_factory=list)
 
     def publish(self, event: object) -> None:
-        """Keep ticket events; article changes need no relay while seeding (the index loads at start)."""
+        """Keep ticket events; nothing else is published while seeding."""
         if isinstance(event, TicketEvent):
             self.events.append(event)
 
 
 async def run_demo(settings: Settings, *, calls_per_minute: float) -> None:
     """Start the simulator, seed the database, serve, and print where to sign in."""
+    # The demo's birthday greeting goes out whatever the hour it is started at.
+    settings = replace(settings, greetings=replace(settings.greetings, send_from_hour=0))
     secret = secrets.token_urlsafe(16)
     simulator = PbxSimulator(
         SimulatorSettings(
@@ -428,6 +527,7 @@ def _announce_demo(url: str) -> None:
             + (f", phone {', '.join(a.interfaces)}" if a.interfaces else "")
             for a in DEMO_AGENTS
         ),
+        f"  Supervisors (carol): alarms {url}supervisor, reports {url}reports, wallboard {url}wallboard",
         f"  Knowledge base (write and publish answers): {url}kb",
         f"  Customer self-service portal (no sign-in): {url}portal",
         "  Press Ctrl-C to stop; data stays in var/.",

@@ -19,6 +19,9 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from cti.agent_service import DEFAULT_PAUSE_REASONS, AgentStateSettings
 from cti.ami_client import AmiSettings
+from cti.callback_service import CallbackSettings
+from cti.campaigns import CALLER_ID_RE
+from cti.click_to_dial import ClickToDialSettings
 from cti.dialer import DialerSettings
 from cti.kpi import KpiSettings
 from customers.model import Tier
@@ -30,6 +33,7 @@ from tickets.escalation import EscalationPolicy, load_escalation_policy
 from tickets.service import TicketSettings
 from tickets.sla import SlaPolicy, load_sla_policy
 from tickets.smtp import SmtpSettings
+from tickets.special_days import GreetingSettings
 from tickets.webhook import WebhookSettings
 from web_agent.settings import WebSettings
 
@@ -69,6 +73,11 @@ class Settings:
     data_dir: Path
     log_level: str
     log_format: str
+    greetings: GreetingSettings = field(default_factory=GreetingSettings)
+    click_to_dial: ClickToDialSettings = field(default_factory=ClickToDialSettings)
+    callbacks: CallbackSettings = field(default_factory=CallbackSettings)
+    # The calendar of the service reports' days (the call center's zone).
+    reports_timezone: str = "Asia/Ho_Chi_Minh"
 
 
 @dataclass(frozen=True)
@@ -194,6 +203,15 @@ def _timezone(value: Any) -> str:
     return text
 
 
+def _caller_id(value: Any) -> str:
+    text = _text(value).strip()
+    if not CALLER_ID_RE.match(text):
+        raise ValueError(
+            f'{value!r} is not a caller id: a number, optionally with a name: "Shop" <0281234567>'
+        )
+    return text
+
+
 def _url(*schemes: str) -> Callable[[Any], str]:
     def parse(value: Any) -> str:
         text = _text(value).strip()
@@ -238,6 +256,11 @@ _KEYS = (
     _Key("wallboard", "service_level_target", _share, 0.8),
     _Key("dialer", "trunk_context", _context, "customers"),
     _Key("dialer", "default_timezone", _timezone, "Asia/Ho_Chi_Minh"),
+    _Key("proactive", "timezone", _timezone, "Asia/Ho_Chi_Minh"),
+    _Key("proactive", "greeting_hour", _int_in(0, 23), 9),
+    _Key("proactive", "company_name", _text, "Hotline"),
+    _Key("proactive", "dial_caller_id", _caller_id, '"Hotline" <5550100>'),
+    _Key("proactive", "callback_poll_s", _seconds, 15.0),
     _Key("paths", "data_dir", _text, "var"),
     _Key("logging", "level", _choice(*LOG_LEVELS, upper=True), "INFO"),
     _Key("logging", "format", _choice(*LOG_FORMATS), "text"),
@@ -359,6 +382,16 @@ def load_settings(path: Path | None, environ: Mapping[str, str]) -> Settings:
         data_dir=data_dir,
         log_level=values["logging.level"],
         log_format=values["logging.format"],
+        greetings=GreetingSettings(
+            timezone=values["proactive.timezone"],
+            send_from_hour=values["proactive.greeting_hour"],
+            company_name=values["proactive.company_name"],
+        ),
+        click_to_dial=ClickToDialSettings(
+            trunk_context=values["dialer.trunk_context"], caller_id=values["proactive.dial_caller_id"]
+        ),
+        callbacks=CallbackSettings(poll_s=values["proactive.callback_poll_s"]),
+        reports_timezone=values["proactive.timezone"],
     )
 
 

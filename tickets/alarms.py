@@ -125,7 +125,8 @@ class EmailAlertChannel:
         await self._email.deliver(
             Notice(
                 id=delivery.id,
-                ticket_id=delivery.alert.ticket_id or 0,
+                ticket_id=delivery.alert.ticket_id,
+                customer_id=delivery.alert.customer_id,
                 kind=f"alert_{delivery.alert.kind}",
                 channel=EMAIL,
                 recipient=delivery.recipient,

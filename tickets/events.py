@@ -59,13 +59,18 @@ class TicketReopened(TicketEvent):
 
 @dataclass(frozen=True, slots=True)
 class NoticeAttempted:
-    """A notice to a customer was sent, or an attempt failed (`error` says why; it may be retried)."""
+    """A notice to a customer was sent, or an attempt failed (`error` says why; it may be retried).
 
-    ticket_id: int
+    `ticket_id` is None for a notice about the customer rather than a ticket (a greeting).
+    """
+
+    ticket_id: int | None
     notice_id: int
     channel: str
     sent: bool
     error: str | None
+    customer_id: int | None = None
+    kind: str = ""
 
 
 TICKET_EVENT_TYPES: tuple[type[TicketEvent], ...] = (

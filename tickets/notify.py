@@ -36,6 +36,10 @@ class NoticeChannel(Protocol):
         """Where this channel reaches the ticket's customer, or None if it cannot."""
         ...
 
+    def reaches(self, email: str | None, phone: str | None) -> str | None:
+        """Where this channel reaches a customer with these contacts (greetings), or None."""
+        ...
+
     async def deliver(self, notice: Notice) -> None:
         """Send one notice; raise NoticeDeliveryError (or OSError) when it did not go out."""
         ...
@@ -70,6 +74,10 @@ class LoggedEmailChannel:
     def recipient(self, ticket: Ticket) -> str | None:
         """The customer's email address, if known."""
         return ticket.contact_email
+
+    def reaches(self, email: str | None, phone: str | None) -> str | None:
+        """The email address, if known."""
+        return email
 
     async def deliver(self, notice: Notice) -> None:
         """Print the notice instead of sending it."""
@@ -148,24 +156,38 @@ class NoticeDispatcher:
             give_up = notice.attempts >= self._max_attempts
             retry_at = None if give_up else self._clock() + retry_delay(notice.attempts)
             log.warning(
-                "notice %d (%s to %s, ticket %d) failed, attempt %d: %s; %s",
+                "notice %d (%s to %s, %s) failed, attempt %d: %s; %s",
                 notice.id,
                 notice.channel,
                 notice.recipient,
-                notice.ticket_id,
+                _about(notice),
                 notice.attempts,
                 reason,
                 "giving up" if give_up else f"retrying at {retry_at:%H:%M:%S}",
             )
             await self._store.notice_failed(notice.id, reason, retry_at)
-            self._events.publish(NoticeAttempted(notice.ticket_id, notice.id, notice.channel, False, reason))
+            self._events.publish(_attempted(notice, reason))
             return
         await self._store.notice_sent(notice.id, self._clock())
-        self._events.publish(NoticeAttempted(notice.ticket_id, notice.id, notice.channel, True, None))
+        self._events.publish(_attempted(notice, None))
         log.info(
-            "notice %d sent by %s to %s (ticket %d)",
-            notice.id,
-            notice.channel,
-            notice.recipient,
-            notice.ticket_id,
+            "notice %d sent by %s to %s (%s)", notice.id, notice.channel, notice.recipient, _about(notice)
         )
+
+
+def _about(notice: Notice) -> str:
+    if notice.ticket_id is not None:
+        return f"ticket {notice.ticket_id}"
+    return f"{notice.kind} of customer {notice.customer_id}"
+
+
+def _attempted(notice: Notice, error: str | None) -> NoticeAttempted:
+    return NoticeAttempted(
+        notice.ticket_id,
+        notice.id,
+        notice.channel,
+        error is None,
+        error,
+        customer_id=notice.customer_id,
+        kind=notice.kind,
+    )

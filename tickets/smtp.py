@@ -66,6 +66,10 @@ class SmtpChannel:
         """The customer's email address, if known."""
         return ticket.contact_email
 
+    def reaches(self, email: str | None, phone: str | None) -> str | None:
+        """The email address, if known."""
+        return email
+
     async def deliver(self, notice: Notice) -> None:
         """Send one notice; NoticeDeliveryError says what the server refused."""
         message = EmailMessage()

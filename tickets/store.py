@@ -119,10 +119,11 @@ class ReopenCount:
 
 @dataclass(frozen=True, slots=True)
 class Notice:
-    """A message to a customer waiting in (or taken from) the outbox."""
+    """A message to a customer waiting in (or taken from) the outbox, about a ticket or the customer."""
 
     id: int
-    ticket_id: int
+    ticket_id: int | None
+    customer_id: int | None
     kind: str
     channel: str
     recipient: str
@@ -542,13 +543,49 @@ class TicketStore:
             UPDATE ticket_notices n
             SET next_attempt_at = $1 + make_interval(secs => $2), attempts = n.attempts + 1
             FROM due WHERE n.id = due.id
-            RETURNING n.id, n.ticket_id, n.kind, n.channel, n.recipient, n.subject, n.body, n.attempts
+            RETURNING n.id, n.ticket_id, n.customer_id, n.kind, n.channel, n.recipient, n.subject, n.body,
+                      n.attempts
             """,
             now,
             lease_s,
             limit,
         )
         return [Notice(**dict(row)) for row in rows]
+
+    async def enqueue_greeting(
+        self,
+        customer_id: int,
+        *,
+        kind: str,
+        year: int,
+        channel: str,
+        recipient: str,
+        subject: str,
+        body: str,
+        at: datetime,
+    ) -> bool:
+        """Queue a greeting unless this customer already has one of this kind for `year`; True if queued.
+
+        The unique index ticket_notices_greeting_once decides, so two nodes greet once between them.
+        """
+        queued = await self._pool.fetchval(
+            """
+            INSERT INTO ticket_notices (customer_id, kind, greeting_year, channel, recipient, subject, body,
+                                        next_attempt_at, created_at)
+            VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $8)
+            ON CONFLICT (customer_id, kind, greeting_year) WHERE greeting_year IS NOT NULL DO NOTHING
+            RETURNING id
+            """,
+            customer_id,
+            kind,
+            year,
+            channel,
+            recipient,
+            subject,
+            body,
+            at,
+        )
+        return queued is not None
 
     async def notice_sent(self, notice_id: int, at: datetime) -> None:
         """Record a delivered notice."""

@@ -21,7 +21,9 @@ from cti.errors import (
     AmiInjectionError,
     AmiNotConnectedError,
     AmiTimeoutError,
+    CallbackNotFoundError,
     CampaignNotFoundError,
+    InvalidCallbackError,
     InvalidCampaignError,
     LeadNotFoundError,
     NotDiallableError,
@@ -116,6 +118,8 @@ _ERRORS: tuple[tuple[type[Exception], int, str], ...] = (
     (ArticleNotFoundError, 404, "kb.not_found"),
     (ArticleConflictError, 409, "kb.version_conflict"),
     (ReviewRequiredError, 403, "kb.review_required"),
+    (InvalidCallbackError, 422, "validation.failed"),
+    (CallbackNotFoundError, 404, "callbacks.not_found"),
     (asyncpg.PostgresConnectionError, 503, "service.database_unavailable"),
     (asyncpg.InterfaceError, 503, "service.database_unavailable"),
     (OSError, 503, "service.database_unavailable"),
@@ -155,7 +159,9 @@ def _extra(exc: Exception) -> dict[str, Any]:
     """The data an error carries that a client can act on (which field, which version)."""
     if isinstance(exc, ValidationFailedError):
         return {"details": exc.details}
-    if isinstance(exc, InvalidCustomerError | InvalidTicketError | InvalidArticleError):
+    if isinstance(
+        exc, InvalidCustomerError | InvalidTicketError | InvalidArticleError | InvalidCallbackError
+    ):
         return {"details": exc.problems}
     if isinstance(exc, InvalidCampaignError):
         # Its problems are sentences, not per-field: one entry, so `details` has one shape everywhere.

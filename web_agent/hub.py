@@ -342,6 +342,10 @@ class AgentHub:
         for connection in targets:
             self._push(connection, type_, data_json)
 
+    def online(self, agent_id: int) -> bool:
+        """True while the agent has a desktop socket open (a stream waiting to resume does not count)."""
+        return any(c in self._connections for c in self._by_agent.get(agent_id, ()))
+
     def send_to_agents(self, agent_ids: Collection[int], type_: str, data: dict[str, Any]) -> None:
         """Send one event to the streams of the given agents and of every supervisor and admin."""
         targets = {c for role in (Role.SUPERVISOR, Role.ADMIN) for c in self._by_role.get(role, ())}

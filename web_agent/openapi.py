@@ -1158,6 +1158,184 @@ _PATHS.update(
 )
 
 
+# --- proactive service and service reports (web_agent/proactive_api.py) ---------------------
+_SCHEMAS.update(
+    {
+        "Callback": _obj(
+            {
+                "id": _INT,
+                "customer_id": _OPT_INT,
+                "customer_name": _STR,
+                "number": _STR,
+                "due_at": _TIME,
+                "note": _STR,
+                "requested_by": _enum(["agent", "ivr", "api"]),
+                "agent_id": {**_OPT_INT, "description": "who promised it; null: the team's"},
+                "status": _enum(["scheduled", "offered", "done", "cancelled"]),
+                "offered_to": {**_array(_INT), "description": "the agents it popped for"},
+                "to_team": {**_BOOL, "description": "it went to the team because its agent was away"},
+            }
+        ),
+    }
+)
+_CALLBACK_ID = _path("id", "the callback's id")
+_CALLBACK_RESPONSE = _obj({"callback": _ref("Callback")})
+_DIAL_ERRORS = ("404", "409", "422", "504")
+_DAY: Schema = {"type": "string", "format": "date"}
+_PERIOD = [
+    _query("from", _DAY, "first local day of the period (default: 29 days before 'to')"),
+    _query("to", _DAY, "last local day of the period, included (default: today)"),
+]
+
+
+def _report_op(summary: str, parts: dict[str, Schema]) -> dict[str, Any]:
+    return _op(
+        f"{summary} (supervisor, admin)",
+        "reports",
+        {
+            **_ok("the report", _obj({"from": _DAY, "to": _DAY, "timezone": _STR, **parts})),
+            **_errors(*_AUTHED, "403", "422"),
+        },
+        parameters=_PERIOD,
+    )
+
+
+_PATHS.update(
+    {
+        "/api/callbacks": {
+            "get": _op(
+                "The agent's open callbacks: promised by them or popped for them, soonest first",
+                "callbacks",
+                {**_ok("the callbacks", _obj({"callbacks": _array(_ref("Callback"))})), **_errors(*_AUTHED)},
+            ),
+            "post": _op(
+                'Promise a callback ("Call back at…"): it pops on this agent\'s desktop when due, '
+                "or on the team's if the agent is away",
+                "callbacks",
+                {**_ok("scheduled", _CALLBACK_RESPONSE, status="201"), **_errors(*_AUTHED, "422")},
+                body=_obj(
+                    {
+                        "number": _STR,
+                        "due_at": {**_OPT_TIME, "description": "with its offset; null: as soon as possible"},
+                        "note": _STR,
+                        "customer_id": _OPT_INT,
+                    },
+                    required=("number",),
+                ),
+            ),
+        },
+        "/api/callbacks/{id}/dial": {
+            "post": _op(
+                "Call the customer back now from the agent's phone (AMI Originate); the callback is done",
+                "callbacks",
+                {
+                    **_ok("dialling", _obj({"callback": _ref("Callback"), "channel_id": _STR}), status="202"),
+                    **_errors(*_AUTHED, *_DIAL_ERRORS),
+                },
+                parameters=[_CALLBACK_ID],
+            )
+        },
+        "/api/callbacks/{id}/done": {
+            "post": _op(
+                "Close a callback without dialling: called back another way, or cancelled",
+                "callbacks",
+                {**_ok("closed", _CALLBACK_RESPONSE), **_errors(*_AUTHED, "404", "422")},
+                body=_obj({"cancelled": _BOOL}, required=()),
+                parameters=[_CALLBACK_ID],
+            )
+        },
+        "/api/calls/dial": {
+            "post": _op(
+                "Click-to-dial: ring the number, then connect it to the agent's phone (AMI Originate)",
+                "calls",
+                {
+                    **_ok("dialling", _obj({"channel_id": _STR}), status="202"),
+                    **_errors(*_AUTHED, *_DIAL_ERRORS),
+                },
+                body=_obj({"number": _STR}),
+            )
+        },
+        "/api/customers/{id}/special-days": {
+            "put": _op(
+                "Set the customer's anniversary and whether they receive special-day greetings",
+                "customers",
+                {
+                    **_ok(
+                        "saved",
+                        _obj(
+                            {
+                                "customer_id": _INT,
+                                "anniversary": {**_DAY, "type": ["string", "null"]},
+                                "greetings_opt_out": _BOOL,
+                            }
+                        ),
+                    ),
+                    **_errors(*_AUTHED, "404", "422"),
+                },
+                body=_obj({"anniversary": {**_DAY, "type": ["string", "null"]}, "greetings_opt_out": _BOOL}),
+                parameters=[_path("id", "the customer's id")],
+            )
+        },
+        "/api/reports/volume": {
+            "get": _report_op(
+                "Tickets taken in per local day (every day of the period), per category and per channel",
+                {
+                    "by_day": _array(_obj({"day": _DAY, "tickets": _INT})),
+                    "by_category": _array(_obj({"category": _STR, "tickets": _INT})),
+                    "by_channel": _array(_obj({"channel": _STR, "tickets": _INT})),
+                },
+            )
+        },
+        "/api/reports/workload": {
+            "get": _report_op(
+                "Each handler's open tickets now, tickets resolved in the period and their average "
+                "intake-to-resolution time",
+                {
+                    "agents": _array(
+                        _obj(
+                            {
+                                "agent": _ref("Person"),
+                                "open": _INT,
+                                "resolved": _INT,
+                                "avg_handling_s": _OPT_INT,
+                            }
+                        )
+                    )
+                },
+            )
+        },
+        "/api/reports/service-times": {
+            "get": _report_op(
+                "Per service (category), over tickets taken in during the period: average time to first "
+                "response and to resolution, and the share of resolutions reopened",
+                {
+                    "categories": _array(
+                        _obj(
+                            {
+                                "category": _STR,
+                                "tickets": _INT,
+                                "responded": _INT,
+                                "avg_first_response_s": _OPT_INT,
+                                "resolved": _INT,
+                                "avg_resolution_s": _OPT_INT,
+                                "reopened": _INT,
+                                "reopen_rate": _OPT_NUMBER,
+                            }
+                        )
+                    )
+                },
+            )
+        },
+        "/api/reports/distribution": {
+            "get": _report_op(
+                "Tickets taken in during the period per category and customer tier",
+                {"cells": _array(_obj({"category": _STR, "tier": _STR, "tickets": _INT}))},
+            )
+        },
+    }
+)
+
+
 # --- knowledge base and the customer portal ------------------------------------------------
 _ARTICLE_ID = _path("id", "the article's id")
 _VISIBILITY = _enum(["public", "internal"])

@@ -49,10 +49,10 @@ class Exchange:
     replies: tuple[bytes, ...]
     closes: bool
 
-    def matches(self, action: ReceivedAction) -> bool:
-        """Same action name and the same fields, ActionID aside, in any order."""
-        return self.name.lower() == action.name.lower() and _signature(self.fields) == _signature(
-            action.fields
+    def matches(self, action: ReceivedAction, ignored: tuple[str, ...] = ()) -> bool:
+        """Same action name and the same fields, ActionID (and `ignored` fields) aside, in any order."""
+        return self.name.lower() == action.name.lower() and _signature(self.fields, ignored) == _signature(
+            action.fields, ignored
         )
 
 
@@ -122,9 +122,16 @@ class FakeAmi:
     """
 
     def __init__(
-        self, *sources: tuple[str, int], chunk_size: int | None = None, repeats_in_order: bool = False
+        self,
+        *sources: tuple[str, int],
+        chunk_size: int | None = None,
+        repeats_in_order: bool = False,
+        ignore_fields: tuple[str, ...] = (),
     ) -> None:
         assert sources, "a FakeAmi needs at least one recorded connection"
+        # Fields left out of matching, e.g. ("Variable",): channel variables only reach the
+        # dialplan and do not change what Asterisk answers to the action itself.
+        self.ignore_fields = tuple(f.lower() for f in ignore_fields)
         # With repeats_in_order, an action sent again gets the answer recorded for its next
         # occurrence (a duplicate QueueRemove is refused, as it was), and the last one after that.
         self.repeats_in_order = repeats_in_order
@@ -236,7 +243,7 @@ class FakeAmi:
         if name in self._rules.hold:
             self._rules.hold.remove(name)
             return True
-        candidates = [i for i, e in enumerate(self.exchanges) if e.matches(action)]
+        candidates = [i for i, e in enumerate(self.exchanges) if e.matches(action, self.ignore_fields)]
         if self.repeats_in_order:
             fresh = [i for i in candidates if i not in self._used]
             candidates = fresh or candidates[-1:]
@@ -283,8 +290,12 @@ def _parse_action(connection: int, block: bytes) -> ReceivedAction:
     return ReceivedAction(connection, pairs[0][1], tuple(pairs[1:]))
 
 
-def _signature(fields: tuple[tuple[str, str], ...]) -> list[tuple[str, str]]:
-    return sorted((key.lower(), value) for key, value in fields if key.lower() != "actionid")
+def _signature(fields: tuple[tuple[str, str], ...], ignored: tuple[str, ...] = ()) -> list[tuple[str, str]]:
+    return sorted(
+        (key.lower(), value)
+        for key, value in fields
+        if key.lower() != "actionid" and key.lower() not in ignored
+    )
 
 
 def _rewrite_action_id(message: bytes, recorded: str | None, sent: str | None) -> bytes:

@@ -82,6 +82,10 @@ def test_every_problem_is_reported_at_once(tmp_path: Path) -> None:
         ({"HOTLINE_AGENTS_WRAP_UP_S": "7200"}, "between 0 and one hour"),
         ({"HOTLINE_WALLBOARD_SERVICE_LEVEL_TARGET": "80"}, "not a share"),
         ({"HOTLINE_SERVER_WS_RESUME_GRACE_S": "0"}, "HOTLINE_SERVER_WS_RESUME_GRACE_S"),
+        ({"HOTLINE_PROACTIVE_GREETING_HOUR": "24"}, "outside 0..23"),
+        ({"HOTLINE_PROACTIVE_TIMEZONE": "Saigon"}, "not a time zone"),
+        ({"HOTLINE_PROACTIVE_DIAL_CALLER_ID": "Hotline\r\nAction: Hangup"}, "not a caller id"),
+        ({"HOTLINE_PROACTIVE_CALLBACK_POLL_S": "0"}, "HOTLINE_PROACTIVE_CALLBACK_POLL_S"),
     ],
 )
 def test_bad_values_are_refused_with_the_variable_named(env: dict[str, str], needle: str) -> None:
@@ -188,3 +192,29 @@ def test_redis_url_only_from_the_environment_and_never_in_repr(tmp_path: Path) -
     problems = "\n".join(caught.value.problems)
     assert "HOTLINE_REDIS_URL" in problems
     assert "secrets are read only from the environment" in problems
+
+
+def test_proactive_settings_reach_greetings_click_to_dial_callbacks_and_reports() -> None:
+    settings = load_settings(
+        None,
+        {
+            "HOTLINE_PROACTIVE_TIMEZONE": "Asia/Bangkok",
+            "HOTLINE_PROACTIVE_GREETING_HOUR": "8",
+            "HOTLINE_PROACTIVE_COMPANY_NAME": "Acme Telecom",
+            "HOTLINE_PROACTIVE_DIAL_CALLER_ID": '"Acme" <0281234567>',
+            "HOTLINE_PROACTIVE_CALLBACK_POLL_S": "5",
+            "HOTLINE_DIALER_TRUNK_CONTEXT": "pstn",
+        },
+    )
+    greetings = settings.greetings
+    assert (greetings.timezone, greetings.send_from_hour, greetings.company_name) == (
+        "Asia/Bangkok",
+        8,
+        "Acme Telecom",
+    )
+    assert (settings.click_to_dial.caller_id, settings.click_to_dial.trunk_context) == (
+        '"Acme" <0281234567>',
+        "pstn",
+    )
+    assert settings.callbacks.poll_s == 5
+    assert settings.reports_timezone == "Asia/Bangkok"

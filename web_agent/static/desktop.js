@@ -1308,13 +1308,15 @@
     clearFormErrors: clearFormErrors,
     showFieldError: showFieldError,
     holdPop: holdPop,
+    /** Call `hook` on every plugin (tickets.js tells the others of its views: onTicketView, onCustomerView). */
+    notify: notifyPlugins,
     fullFormat: FULL_FORMAT,
     get state() {
       return state;
     },
     /** Register an object with hooks: onDesktopStart(agent), onSessionEnd(), onReconnect(),
         onEvent(type, data), onFrame(frame) (every frame: hello, snapshot, event), onPopBuilt(pop),
-        onPopCustomer(pop), onTick(nowMs). */
+        onPopCustomer(pop), onTick(nowMs), onTicketView(root, ticket), onCustomerView(root, customer). */
     register: function (plugin) {
       plugins.push(plugin);
       // Registered after the desktop started (a resumed session answered quickly).

@@ -1101,6 +1101,7 @@
     renderNotices(root, tstate.detail.notices);
     renderEntries(root, tstate.detail.entries);
     dom.drawerBody.replaceChildren(root);
+    H.notify("onTicketView", root, ticket);
     if (drafts) restoreDrafts(root, drafts, ticket);
     if (options.focusAction) {
       // After a step the next one is usually among the buttons; closed tickets have none.
@@ -1517,6 +1518,7 @@
     });
     H.renderTimeline(part(root, "timeline"), part(root, "no-history"), timeline, new Date());
     dom.drawerBody.replaceChildren(root);
+    H.notify("onCustomerView", root, customer);
   }
 
   // ---------------------------------------------------------------- live updates

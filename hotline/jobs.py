@@ -1,0 +1,64 @@
+"""This node's periodic jobs: one APScheduler (3.x, in memory) that only says *when* to look.
+
+What is due lives in PostgreSQL (escalation checks and callbacks claimed with SKIP LOCKED and a
+lease, greetings under a once-per-year unique index), so a job that runs on two nodes, or runs
+again after a restart, does each piece of work once.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime
+
+from apscheduler.schedulers.asyncio import AsyncIOScheduler
+
+log = logging.getLogger(__name__)
+
+
+class PeriodicJobs:
+    """Named jobs, each run at start-up and then every so many seconds; a failed run is logged."""
+
+    def __init__(self) -> None:
+        # The scheduler keeps wall-clock time; the jobs themselves read the injected clock.
+        self._scheduler = AsyncIOScheduler(timezone=UTC)
+
+    def add(self, name: str, job: Callable[[], Awaitable[int]], every_s: float) -> None:
+        """Run `job` at start-up and every `every_s`; a run still going is never doubled."""
+        self._scheduler.add_job(
+            _logged(name, job),
+            "interval",
+            seconds=every_s,
+            id=name,
+            next_run_time=datetime.now(UTC),
+            coalesce=True,
+            max_instances=1,
+        )
+
+    def run_soon(self, name: str) -> None:
+        """Bring the next run of `name` forward to now (a new ticket is looked at at once)."""
+        self._scheduler.modify_job(name, next_run_time=datetime.now(UTC))
+
+    def start(self) -> None:
+        """Start the jobs on the running event loop."""
+        self._scheduler.start()
+
+    def stop(self) -> None:
+        """Stop the jobs; a run in flight is cancelled (its rows' leases make that safe)."""
+        self._scheduler.shutdown(wait=False)
+
+
+def _logged(name: str, job: Callable[[], Awaitable[int]]) -> Callable[[], Awaitable[None]]:
+    async def run() -> None:
+        try:
+            done = await job()
+        except asyncio.CancelledError:
+            raise
+        except Exception:
+            log.exception("the %s job failed; it runs again at its next time", name)
+            return
+        if done:
+            log.debug("the %s job did %d items", name, done)
+
+    return run
