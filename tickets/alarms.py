@@ -11,10 +11,10 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Protocol
+from typing import Protocol, Unpack
 
 from tickets.errors import AlertNotFoundError, CustomerNotWatchableError, NoticeDeliveryError
 from tickets.escalation import (
@@ -44,7 +44,7 @@ from tickets.events import (
     EventSink,
     TicketEscalated,
 )
-from tickets.notify import NoticeChannel, retry_delay
+from tickets.notify import NoticeChannel, OutboxDispatcher, OutboxLimits
 from tickets.store import Notice
 from tickets.webhook import WebhookSettings
 
@@ -246,8 +246,10 @@ class EscalationSweeper:
             self._raised()
 
 
-class AlertDispatcher:
-    """Drains the alert outbox: claims due deliveries (lease + SKIP LOCKED) and sends them."""
+class AlertDispatcher(OutboxDispatcher[AlertDelivery]):
+    """Drains the alert outbox (live feed, email, webhook) through the configured channels."""
+
+    items = "alerts"
 
     def __init__(
         self,
@@ -255,83 +257,43 @@ class AlertDispatcher:
         channels: Mapping[str, AlertChannel],
         clock: Callable[[], datetime],
         events: EventSink,
-        *,
-        lease_s: float = 120.0,
-        max_attempts: int = 8,
-        send_timeout_s: float = 30.0,
-        batch: int = 20,
+        **limits: Unpack[OutboxLimits],
     ) -> None:
+        super().__init__(clock, **limits)
         self._store = store
         self._channels = dict(channels)
-        self._clock = clock
         self._events = events
-        self._lease_s = lease_s
-        self._max_attempts = max_attempts
-        self._send_timeout_s = send_timeout_s
-        self._batch = batch
-        self._wake = asyncio.Event()
 
-    def wake(self) -> None:
-        """Deliver now instead of at the next poll (alerts were just raised)."""
-        self._wake.set()
+    async def _claim(self, now: datetime, lease_s: float, batch: int) -> Sequence[AlertDelivery]:
+        return await self._store.claim_deliveries(now, lease_s, batch)
 
-    async def run_once(self) -> int:
-        """Deliver everything due now; return how many deliveries were attempted."""
-        attempted = 0
-        while True:
-            claimed = await self._store.claim_deliveries(self._clock(), self._lease_s, self._batch)
-            if not claimed:
-                return attempted
-            attempted += len(claimed)
-            await asyncio.gather(*(self._deliver(d) for d in claimed))
+    async def _send(self, item: AlertDelivery) -> None:
+        channel = self._channels.get(item.channel)
+        if channel is None:
+            raise NoticeDeliveryError(item.channel, "this channel is not configured on this node")
+        await channel.deliver(item)
 
-    async def run(self, poll_s: float) -> None:
-        """Deliver until cancelled: on every wake-up and at least every `poll_s` (retries come due)."""
-        while True:
-            self._wake.clear()
-            try:
-                await self.run_once()
-            except asyncio.CancelledError:
-                raise
-            except Exception:
-                log.exception("delivering alerts failed; trying again in %.0f s", poll_s)
-            try:
-                async with asyncio.timeout(poll_s):
-                    await self._wake.wait()
-            except TimeoutError:
-                continue
+    def _attempts(self, item: AlertDelivery) -> int:
+        return item.attempts
 
-    async def _deliver(self, delivery: AlertDelivery) -> None:
-        channel = self._channels.get(delivery.channel)
-        try:
-            if channel is None:
-                raise NoticeDeliveryError(delivery.channel, "this channel is not configured on this node")
-            async with asyncio.timeout(self._send_timeout_s):
-                await channel.deliver(delivery)
-        except (NoticeDeliveryError, OSError, TimeoutError) as exc:
-            reason = str(exc) or type(exc).__name__
-            give_up = delivery.attempts >= self._max_attempts
-            retry_at = None if give_up else self._clock() + retry_delay(delivery.attempts)
-            log.warning(
-                "alert %d: %s delivery to %s failed, attempt %d: %s; %s",
-                delivery.alert.id,
-                delivery.channel,
-                delivery.recipient,
-                delivery.attempts,
-                reason,
-                "giving up" if give_up else f"retrying at {retry_at:%H:%M:%S}",
-            )
-            await self._store.delivery_failed(delivery.id, reason, retry_at)
-            self._events.publish(
-                AlertDeliveryAttempted(
-                    delivery.alert.id, delivery.id, delivery.channel, False, reason, give_up
-                )
-            )
-            return
-        await self._store.delivery_sent(delivery.id, self._clock())
-        self._events.publish(
-            AlertDeliveryAttempted(delivery.alert.id, delivery.id, delivery.channel, True, None)
+    async def _failed(self, item: AlertDelivery, reason: str, retry_at: datetime | None) -> None:
+        log.warning(
+            "alert %d: %s delivery to %s failed, attempt %d: %s; %s",
+            item.alert.id,
+            item.channel,
+            item.recipient,
+            item.attempts,
+            reason,
+            "giving up" if retry_at is None else f"retrying at {retry_at:%H:%M:%S}",
         )
+        await self._store.delivery_failed(item.id, reason, retry_at)
+        self._events.publish(
+            AlertDeliveryAttempted(item.alert.id, item.id, item.channel, False, reason, retry_at is None)
+        )
+
+    async def _sent(self, item: AlertDelivery, at: datetime) -> None:
+        await self._store.delivery_sent(item.id, at)
+        self._events.publish(AlertDeliveryAttempted(item.alert.id, item.id, item.channel, True, None))
 
 
 class AlarmService:

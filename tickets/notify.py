@@ -1,7 +1,7 @@
 """Notices to customers: what they say, the channels that carry them, and the outbox dispatcher.
 
 A notice is written to the outbox in the same transaction as the change that causes it, then
-delivered by `NoticeDispatcher`. Channels are pluggable (`NoticeChannel`): email today, SMS or a
+delivered by `NoticeDispatcher`, one `OutboxDispatcher` (the alerts' outbox is another). Channels are pluggable (`NoticeChannel`): email today, SMS or a
 webhook later, without touching the service flow. A failed delivery is retried with backoff and
 finally marked failed with its error, where the ticket's detail view shows it.
 """
@@ -10,9 +10,9 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime, timedelta
-from typing import Protocol
+from typing import Generic, Protocol, TypedDict, TypeVar, Unpack
 
 from tickets.errors import NoticeDeliveryError
 from tickets.events import EventSink, NoticeAttempted
@@ -20,6 +20,8 @@ from tickets.model import Ticket
 from tickets.store import Notice, TicketStore
 
 log = logging.getLogger(__name__)
+
+_Item = TypeVar("_Item")
 
 SERVICE_COMPLETED = "service_completed"
 
@@ -89,25 +91,35 @@ class LoggedEmailChannel:
         )
 
 
-class NoticeDispatcher:
-    """Drains the outbox: claims due notices (lease + SKIP LOCKED, safe on several nodes) and sends them."""
+class OutboxLimits(TypedDict, total=False):
+    """How an outbox is drained: lease per claim, attempts before giving up, time per send, batch size."""
+
+    lease_s: float
+    max_attempts: int
+    send_timeout_s: float
+    batch: int
+
+
+class OutboxDispatcher(Generic[_Item]):
+    """Drains one outbox: claims due items (lease + SKIP LOCKED, safe on several nodes), sends each.
+
+    A failed send is retried with backoff (`retry_delay`) and, after `max_attempts`, marked failed
+    and kept. Subclasses say how to claim, send and record an item; the loop is the same for all.
+    """
+
+    # What the items are, for the log line when a whole round fails.
+    items = "items"
 
     def __init__(
         self,
-        store: TicketStore,
-        channels: Mapping[str, NoticeChannel],
         clock: Callable[[], datetime],
-        events: EventSink,
         *,
         lease_s: float = 120.0,
         max_attempts: int = 8,
         send_timeout_s: float = 30.0,
         batch: int = 20,
     ) -> None:
-        self._store = store
-        self._channels = dict(channels)
         self._clock = clock
-        self._events = events
         self._lease_s = lease_s
         self._max_attempts = max_attempts
         self._send_timeout_s = send_timeout_s
@@ -115,18 +127,18 @@ class NoticeDispatcher:
         self._wake = asyncio.Event()
 
     def wake(self) -> None:
-        """Deliver now instead of at the next poll (a notice was just queued)."""
+        """Deliver now instead of at the next poll (something was just queued)."""
         self._wake.set()
 
     async def run_once(self) -> int:
-        """Deliver every notice due now; return how many were attempted."""
+        """Deliver everything due now; return how many sends were attempted."""
         attempted = 0
         while True:
-            notices = await self._store.claim_notices(self._clock(), self._lease_s, self._batch)
-            if not notices:
+            claimed = await self._claim(self._clock(), self._lease_s, self._batch)
+            if not claimed:
                 return attempted
-            attempted += len(notices)
-            await asyncio.gather(*(self._deliver(n) for n in notices))
+            attempted += len(claimed)
+            await asyncio.gather(*(self._deliver(item) for item in claimed))
 
     async def run(self, poll_s: float) -> None:
         """Deliver until cancelled: on every wake-up and at least every `poll_s` (retries come due)."""
@@ -137,42 +149,91 @@ class NoticeDispatcher:
             except asyncio.CancelledError:
                 raise
             except Exception:
-                log.exception("delivering customer notices failed; trying again in %.0f s", poll_s)
+                log.exception("delivering %s failed; trying again in %.0f s", self.items, poll_s)
             try:
                 async with asyncio.timeout(poll_s):
                     await self._wake.wait()
             except TimeoutError:
                 continue
 
-    async def _deliver(self, notice: Notice) -> None:
-        channel = self._channels.get(notice.channel)
+    async def _deliver(self, item: _Item) -> None:
         try:
-            if channel is None:
-                raise NoticeDeliveryError(notice.channel, "this channel is not configured on this node")
             async with asyncio.timeout(self._send_timeout_s):
-                await channel.deliver(notice)
+                await self._send(item)
         except (NoticeDeliveryError, OSError, TimeoutError) as exc:
             reason = str(exc) or type(exc).__name__
-            give_up = notice.attempts >= self._max_attempts
-            retry_at = None if give_up else self._clock() + retry_delay(notice.attempts)
-            log.warning(
-                "notice %d (%s to %s, %s) failed, attempt %d: %s; %s",
-                notice.id,
-                notice.channel,
-                notice.recipient,
-                _about(notice),
-                notice.attempts,
-                reason,
-                "giving up" if give_up else f"retrying at {retry_at:%H:%M:%S}",
-            )
-            await self._store.notice_failed(notice.id, reason, retry_at)
-            self._events.publish(_attempted(notice, reason))
+            give_up = self._attempts(item) >= self._max_attempts
+            retry_at = None if give_up else self._clock() + retry_delay(self._attempts(item))
+            await self._failed(item, reason, retry_at)
             return
-        await self._store.notice_sent(notice.id, self._clock())
-        self._events.publish(_attempted(notice, None))
-        log.info(
-            "notice %d sent by %s to %s (%s)", notice.id, notice.channel, notice.recipient, _about(notice)
+        await self._sent(item, self._clock())
+
+    async def _claim(self, now: datetime, lease_s: float, batch: int) -> Sequence[_Item]:
+        raise NotImplementedError
+
+    async def _send(self, item: _Item) -> None:
+        """Send one item; raise NoticeDeliveryError, OSError or TimeoutError if it did not go."""
+        raise NotImplementedError
+
+    def _attempts(self, item: _Item) -> int:
+        raise NotImplementedError
+
+    async def _failed(self, item: _Item, reason: str, retry_at: datetime | None) -> None:
+        """Record a failed send: due again at `retry_at`, or given up when it is None."""
+        raise NotImplementedError
+
+    async def _sent(self, item: _Item, at: datetime) -> None:
+        raise NotImplementedError
+
+
+class NoticeDispatcher(OutboxDispatcher[Notice]):
+    """Drains the customer-notice outbox through the configured channels."""
+
+    items = "customer notices"
+
+    def __init__(
+        self,
+        store: TicketStore,
+        channels: Mapping[str, NoticeChannel],
+        clock: Callable[[], datetime],
+        events: EventSink,
+        **limits: Unpack[OutboxLimits],
+    ) -> None:
+        super().__init__(clock, **limits)
+        self._store = store
+        self._channels = dict(channels)
+        self._events = events
+
+    async def _claim(self, now: datetime, lease_s: float, batch: int) -> Sequence[Notice]:
+        return await self._store.claim_notices(now, lease_s, batch)
+
+    async def _send(self, item: Notice) -> None:
+        channel = self._channels.get(item.channel)
+        if channel is None:
+            raise NoticeDeliveryError(item.channel, "this channel is not configured on this node")
+        await channel.deliver(item)
+
+    def _attempts(self, item: Notice) -> int:
+        return item.attempts
+
+    async def _failed(self, item: Notice, reason: str, retry_at: datetime | None) -> None:
+        log.warning(
+            "notice %d (%s to %s, %s) failed, attempt %d: %s; %s",
+            item.id,
+            item.channel,
+            item.recipient,
+            _about(item),
+            item.attempts,
+            reason,
+            "giving up" if retry_at is None else f"retrying at {retry_at:%H:%M:%S}",
         )
+        await self._store.notice_failed(item.id, reason, retry_at)
+        self._events.publish(_attempted(item, reason))
+
+    async def _sent(self, item: Notice, at: datetime) -> None:
+        await self._store.notice_sent(item.id, at)
+        self._events.publish(_attempted(item, None))
+        log.info("notice %d sent by %s to %s (%s)", item.id, item.channel, item.recipient, _about(item))
 
 
 def _about(notice: Notice) -> str:
