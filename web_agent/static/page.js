@@ -1,5 +1,5 @@
 /*
- * What the standalone pages share (reports, alarms, campaigns, knowledge base, portal, confirm):
+ * What the pages share (desktop, reports, alarms, campaigns, knowledge base, portal, confirm):
  * element helpers, one JSON request with a deadline that turns the server's
  * `{error_id, message, details}` answers into a readable error, and the sign-in block of the
  * staff pages (token in sessionStorage for this tab, "who am I", sign-out on an ended session).
@@ -32,7 +32,7 @@
   }
 
   /**
-   * One request to the API; resolves to the JSON answer ({} when there is none).
+   * One request to the API; resolves to the JSON answer (null for 204, {} for an empty answer).
    * options: token (bearer), contentType (send body as it is, e.g. a CSV file), credentials,
    * networkMessage (what to say when the server cannot be reached), withDetails (append the
    * per-field problems to the message, for pages that show no field errors of their own).
@@ -59,11 +59,12 @@
     } catch (err) {
       throw new RequestError(0, "network", o.networkMessage || HOTLINE_DOWN);
     }
+    if (response.status === 204) return null;
     let data = null;
     try {
       data = await response.json();
     } catch (err) {
-      data = null; // 204 or a body that is not JSON (a proxy's error page)
+      data = null; // a body that is not JSON (a proxy's error page)
     }
     if (response.ok) return data || {};
     const details = (data && data.details) || {};
