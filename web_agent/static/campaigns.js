@@ -6,30 +6,26 @@
 (function () {
   "use strict";
 
-  const TOKEN_KEY = "hotline.token";
   const POLL_MS = 2000;
   const METHOD_LABEL = { preview: "Preview", progressive: "Progressive", predictive: "Predictive" };
   const STATE_LABEL = { running: "Running", paused: "Paused", stopped: "Stopped" };
-  const state = { token: sessionStorage.getItem(TOKEN_KEY), timer: null, polling: false };
-  const $ = function (id) { return document.getElementById(id); };
-
-  async function api(method, path, body, contentType) {
-    const headers = { Accept: "application/json" };
-    if (state.token) headers.Authorization = "Bearer " + state.token;
-    let payload;
-    if (body !== undefined) {
-      headers["Content-Type"] = contentType || "application/json";
-      payload = contentType ? body : JSON.stringify(body);
-    }
-    const response = await fetch(path, { method: method, headers: headers, body: payload, cache: "no-store" });
-    const data = await response.json().catch(function () { return null; });
-    if (!response.ok) {
-      if (response.status === 401) signOut();
-      const details = data && data.details ? " (" + Object.values(data.details).join("; ") + ")" : "";
-      throw new Error(((data && data.message) || "HTTP " + response.status) + details);
-    }
-    return data || {};
-  }
+  const state = { timer: null, polling: false };
+  const $ = window.HotlinePage.byId;
+  const page = window.HotlinePage.session({
+    view: "board",
+    roles: ["supervisor", "admin"],
+    refusal: "The campaign page is for supervisors.",
+    withDetails: true,
+    onSignedIn: function () {
+      refresh();
+      state.timer = window.setInterval(refresh, POLL_MS);
+    },
+    onSignedOut: function () {
+      if (state.timer) window.clearInterval(state.timer);
+      state.timer = null;
+    },
+  });
+  const api = page.api;
 
   function percent(rate) {
     return (rate * 100).toFixed(1) + "%";
@@ -154,51 +150,9 @@
     }
   }
 
-  function showBoard(agent) {
-    $("signin").hidden = true;
-    $("board").hidden = false;
-    $("who").textContent = agent.display_name;
-    refresh();
-    state.timer = window.setInterval(refresh, POLL_MS);
-  }
-
-  function signOut() {
-    sessionStorage.removeItem(TOKEN_KEY);
-    state.token = null;
-    if (state.timer) window.clearInterval(state.timer);
-    $("board").hidden = true;
-    $("signin").hidden = false;
-  }
-
-  async function signIn(event) {
-    event.preventDefault();
-    try {
-      const r = await api("POST", "/api/auth/login", {
-        username: $("signin-username").value,
-        password: $("signin-password").value,
-      });
-      if (r.agent.role === "agent") throw new Error("The campaign page is for supervisors.");
-      state.token = r.token;
-      sessionStorage.setItem(TOKEN_KEY, r.token);
-      showBoard(r.agent);
-    } catch (err) {
-      $("signin-message").textContent = err.message;
-    }
-  }
-
-  async function start() {
-    $("signin-form").addEventListener("submit", signIn);
+  function start() {
     $("new-campaign").addEventListener("submit", createCampaign);
-    if (!state.token) {
-      $("signin").hidden = false;
-      return;
-    }
-    try {
-      const me = await api("GET", "/api/me");
-      showBoard(me.agent);
-    } catch (err) {
-      signOut();
-    }
+    page.start();
   }
 
   if (document.readyState === "loading") document.addEventListener("DOMContentLoaded", start);

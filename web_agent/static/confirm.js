@@ -7,7 +7,6 @@
 (function () {
   "use strict";
 
-  const REQUEST_TIMEOUT_MS = 15000;
   const INVALID_LINK =
     "This link is not valid any more: it was already used, it expired, or it was copied incompletely. " +
     "If you still need help, call us or reply to the email and we will pick it up.";
@@ -18,48 +17,12 @@
   let ticket = null;
   let busy = false;
 
-  function byId(id) {
-    return document.getElementById(id);
-  }
+  const byId = window.HotlinePage.byId;
+  const text = window.HotlinePage.text;
 
-  function text(value) {
-    return value === null || value === undefined ? "" : String(value);
-  }
-
-  class RequestError extends Error {
-    constructor(status, errorId, message) {
-      super(message);
-      this.status = status;
-      this.errorId = errorId;
-    }
-  }
-
-  async function post(path, body) {
-    let response;
-    try {
-      response = await fetch(path, {
-        method: "POST",
-        headers: { Accept: "application/json", "Content-Type": "application/json" },
-        body: JSON.stringify(body),
-        cache: "no-store",
-        credentials: "omit",
-        signal: AbortSignal.timeout(REQUEST_TIMEOUT_MS),
-      });
-    } catch (err) {
-      throw new RequestError(0, "network", NETWORK_DOWN);
-    }
-    let payload = null;
-    try {
-      payload = await response.json();
-    } catch (err) {
-      payload = null;
-    }
-    if (response.ok) return payload || {};
-    throw new RequestError(
-      response.status,
-      (payload && payload.error_id) || "http." + response.status,
-      (payload && payload.message) || "Something went wrong (HTTP " + response.status + "). Please try again."
-    );
+  /** One POST without sign-in: the page never sends cookies, and the token only in the body. */
+  function post(path, body) {
+    return window.HotlinePage.request("POST", path, body, { credentials: "omit", networkMessage: NETWORK_DOWN });
   }
 
   /** A used, expired or unknown token: the server answers 4xx other than a validation problem. */

@@ -17,7 +17,6 @@
   const TOKEN_KEY = "hotline.token";
   const SESSION_ENDED = "Your session has ended, please sign in again.";
   const NETWORK_DOWN = "Hotline could not be reached. Check your connection and try again.";
-  const REQUEST_TIMEOUT_MS = 15000;
   const RECONNECT_FIRST_MS = 1000;
   const RECONNECT_MAX_MS = 15000;
   // The server pings at the WebSocket level, but a browser cannot see those; an
@@ -92,10 +91,7 @@
   // ---------------------------------------------------------------- small helpers
 
   /** A server value as display text; null/undefined become "". */
-  function text(value) {
-    if (value === null || value === undefined) return "";
-    return String(value);
-  }
+  const text = window.HotlinePage.text;
 
   /** Seconds as mm:ss (h:mm:ss past an hour); negative or missing counts as zero. */
   function formatDuration(seconds) {
@@ -187,14 +183,7 @@
   // ---------------------------------------------------------------- HTTP
 
   /** An API failure carrying the server's stable error_id and human message. */
-  class ApiError extends Error {
-    constructor(status, errorId, message, details) {
-      super(message);
-      this.status = status;
-      this.errorId = errorId;
-      this.details = details || null;
-    }
-  }
+  const ApiError = window.HotlinePage.RequestError;
 
   /**
    * One JSON request to the API with the bearer token and a deadline.
@@ -203,39 +192,13 @@
    */
   async function api(method, path, body, options) {
     const quiet = Boolean(options && options.quiet);
-    const headers = { Accept: "application/json" };
-    if (state.token) headers.Authorization = "Bearer " + state.token;
-    if (body !== undefined) headers["Content-Type"] = "application/json";
     const sentWithToken = Boolean(state.token);
-    let response;
     try {
-      response = await fetch(path, {
-        method: method,
-        headers: headers,
-        body: body === undefined ? undefined : JSON.stringify(body),
-        cache: "no-store",
-        credentials: "same-origin",
-        signal: AbortSignal.timeout(REQUEST_TIMEOUT_MS),
-      });
+      return await window.HotlinePage.request(method, path, body, { token: state.token, networkMessage: NETWORK_DOWN });
     } catch (err) {
-      throw new ApiError(0, "network", NETWORK_DOWN);
+      if (err.status === 401 && sentWithToken && !quiet) endSession(SESSION_ENDED);
+      throw err;
     }
-    if (response.status === 204) return null;
-    let payload = null;
-    try {
-      payload = await response.json();
-    } catch (err) {
-      payload = null;
-    }
-    if (response.ok) return payload || {};
-    const error = new ApiError(
-      response.status,
-      (payload && payload.error_id) || "http." + response.status,
-      (payload && payload.message) || "Something went wrong (HTTP " + response.status + "). Please try again.",
-      payload && payload.details
-    );
-    if (response.status === 401 && sentWithToken && !quiet) endSession(SESSION_ENDED);
-    throw error;
   }
 
   // ---------------------------------------------------------------- views: sign-in

@@ -6,98 +6,24 @@
 (function () {
   "use strict";
 
-  const TOKEN_KEY = "hotline.token";
-  const REQUEST_TIMEOUT_MS = 15000;
-  const state = { token: sessionStorage.getItem(TOKEN_KEY), agent: null, current: null, busy: false };
-
-  function $(id) {
-    return document.getElementById(id);
-  }
-
-  function text(value) {
-    return value === null || value === undefined ? "" : String(value);
-  }
-
-  class ApiError extends Error {
-    constructor(status, errorId, message, details) {
-      super(message);
-      this.status = status;
-      this.errorId = errorId;
-      this.details = details || {};
-    }
-  }
-
-  async function api(method, path, body) {
-    const headers = { Accept: "application/json" };
-    if (state.token) headers.Authorization = "Bearer " + state.token;
-    if (body !== undefined) headers["Content-Type"] = "application/json";
-    let response;
-    try {
-      response = await fetch(path, {
-        method: method,
-        headers: headers,
-        body: body === undefined ? undefined : JSON.stringify(body),
-        cache: "no-store",
-        signal: AbortSignal.timeout(REQUEST_TIMEOUT_MS),
-      });
-    } catch (err) {
-      throw new ApiError(0, "network", "Hotline is not reachable. Check the connection and try again.");
-    }
-    if (response.status === 204) return null;
-    let payload = null;
-    try {
-      payload = await response.json();
-    } catch (err) {
-      payload = null;
-    }
-    if (response.ok) return payload || {};
-    if (response.status === 401 && path !== "/api/auth/login") showSignIn("Your session ended; please sign in again.");
-    throw new ApiError(
-      response.status,
-      (payload && payload.error_id) || "http." + response.status,
-      (payload && payload.message) || "Something went wrong (HTTP " + response.status + "). Please try again.",
-      payload && payload.details
-    );
-  }
+  const $ = window.HotlinePage.byId;
+  const text = window.HotlinePage.text;
+  const state = { current: null, busy: false };
+  const page = window.HotlinePage.session({
+    view: "workspace",
+    who: function (agent) { return text(agent.display_name) + " · " + text(agent.role); },
+    onSignedIn: showWorkspace,
+  });
+  const api = page.api;
 
   function isReviewer() {
-    return Boolean(state.agent) && state.agent.role !== "agent";
+    const agent = page.agent();
+    return Boolean(agent) && agent.role !== "agent";
   }
 
-  // ---------------------------------------------------------------- sign-in
+  // ---------------------------------------------------------------- signed in
 
-  function showSignIn(message) {
-    sessionStorage.removeItem(TOKEN_KEY);
-    state.token = null;
-    $("workspace").hidden = true;
-    $("signin").hidden = false;
-    const note = $("signin-message");
-    note.textContent = text(message);
-    note.hidden = !message;
-    $("signin-username").focus();
-  }
-
-  async function signIn(event) {
-    event.preventDefault();
-    try {
-      const result = await api("POST", "/api/auth/login", {
-        username: $("signin-username").value,
-        password: $("signin-password").value,
-      });
-      state.token = result.token;
-      sessionStorage.setItem(TOKEN_KEY, result.token);
-      await showWorkspace(result.agent);
-    } catch (err) {
-      $("signin-message").textContent = err.message;
-      $("signin-message").hidden = false;
-    }
-  }
-
-  async function showWorkspace(agent) {
-    state.agent = agent;
-    $("who").textContent = text(agent.display_name) + " · " + text(agent.role);
-    $("signin").hidden = true;
-    $("workspace").hidden = false;
+  async function showWorkspace() {
     try {
       const meta = await api("GET", "/api/tickets/meta");
       const list = $("categories");
@@ -129,9 +55,9 @@
         message.textContent = items.length ? items.length + " published articles match." : "No published article matches. Drafts are not searched.";
       } else {
         const status = $("status-filter").value;
-        const page = await api("GET", "/api/kb/articles?limit=100" + (status ? "&status=" + status : ""));
-        items = page.articles;
-        message.textContent = page.total ? page.total + " articles" + (page.total > items.length ? ", newest " + items.length + " shown" : "") + "." : "No articles yet: write the first one.";
+        const listed = await api("GET", "/api/kb/articles?limit=100" + (status ? "&status=" + status : ""));
+        items = listed.articles;
+        message.textContent = listed.total ? listed.total + " articles" + (listed.total > items.length ? ", newest " + items.length + " shown" : "") + "." : "No articles yet: write the first one.";
       }
       renderList(items);
     } catch (err) {
@@ -331,7 +257,6 @@
   }
 
   async function start() {
-    $("signin-form").addEventListener("submit", signIn);
     $("editor").addEventListener("submit", save);
     $("publish").addEventListener("click", publish);
     $("unpublish").addEventListener("click", unpublish);
@@ -350,16 +275,7 @@
       typing = window.setTimeout(refreshList, 250);
     });
     $("status-filter").addEventListener("change", refreshList);
-    if (!state.token) {
-      showSignIn("");
-      return;
-    }
-    try {
-      const me = await api("GET", "/api/me");
-      await showWorkspace(me.agent);
-    } catch (err) {
-      showSignIn(err.status === 401 ? "" : err.message);
-    }
+    await page.start();
   }
 
   document.addEventListener("DOMContentLoaded", start);

@@ -6,55 +6,13 @@
 (function () {
   "use strict";
 
-  const REQUEST_TIMEOUT_MS = 15000;
   const NETWORK_DOWN = "We could not reach our service. Check your connection and try again.";
+  const $ = window.HotlinePage.byId;
+  const text = window.HotlinePage.text;
 
-  function $(id) {
-    return document.getElementById(id);
-  }
-
-  function text(value) {
-    return value === null || value === undefined ? "" : String(value);
-  }
-
-  class RequestError extends Error {
-    constructor(status, errorId, message, details) {
-      super(message);
-      this.status = status;
-      this.errorId = errorId;
-      this.details = details || {};
-    }
-  }
-
-  async function call(method, path, body) {
-    const headers = { Accept: "application/json" };
-    if (body !== undefined) headers["Content-Type"] = "application/json";
-    let response;
-    try {
-      response = await fetch(path, {
-        method: method,
-        headers: headers,
-        body: body === undefined ? undefined : JSON.stringify(body),
-        cache: "no-store",
-        credentials: "omit",
-        signal: AbortSignal.timeout(REQUEST_TIMEOUT_MS),
-      });
-    } catch (err) {
-      throw new RequestError(0, "network", NETWORK_DOWN);
-    }
-    let payload = null;
-    try {
-      payload = await response.json();
-    } catch (err) {
-      payload = null;
-    }
-    if (response.ok) return payload || {};
-    throw new RequestError(
-      response.status,
-      (payload && payload.error_id) || "http." + response.status,
-      (payload && payload.message) || "Something went wrong (HTTP " + response.status + "). Please try again.",
-      payload && payload.details
-    );
+  /** One request without sign-in: the portal never sends cookies or a token. */
+  function call(method, path, body) {
+    return window.HotlinePage.request(method, path, body, { credentials: "omit", networkMessage: NETWORK_DOWN });
   }
 
   // ---------------------------------------------------------------- answers

@@ -6,26 +6,16 @@
 (function () {
   "use strict";
 
-  const TOKEN_KEY = "hotline.token";
-  const state = { token: sessionStorage.getItem(TOKEN_KEY) };
-  const $ = function (id) { return document.getElementById(id); };
+  const $ = window.HotlinePage.byId;
   const Charts = window.HotlineCharts;
-
-  async function api(method, path, body) {
-    const headers = { Accept: "application/json" };
-    if (state.token) headers.Authorization = "Bearer " + state.token;
-    if (body !== undefined) headers["Content-Type"] = "application/json";
-    const response = await fetch(path, {
-      method: method, headers: headers, body: body === undefined ? undefined : JSON.stringify(body), cache: "no-store",
-    });
-    const data = await response.json().catch(function () { return null; });
-    if (!response.ok) {
-      if (response.status === 401) signOut();
-      const details = data && data.details ? " (" + Object.values(data.details).join("; ") + ")" : "";
-      throw new Error(((data && data.message) || "HTTP " + response.status) + details);
-    }
-    return data || {};
-  }
+  const page = window.HotlinePage.session({
+    view: "reports",
+    roles: ["supervisor", "admin"],
+    refusal: "The reports are for supervisors.",
+    withDetails: true,
+    onSignedIn: function () { load(); },
+  });
+  const api = page.api;
 
   function hours(seconds) {
     if (seconds === null || seconds === undefined) return "–";
@@ -164,54 +154,13 @@
     }
   }
 
-  function showReports(agent) {
-    $("signin").hidden = true;
-    $("reports").hidden = false;
-    $("who").textContent = agent.display_name;
-    load();
-  }
-
-  function signOut() {
-    sessionStorage.removeItem(TOKEN_KEY);
-    state.token = null;
-    $("reports").hidden = true;
-    $("signin").hidden = false;
-  }
-
-  async function signIn(event) {
-    event.preventDefault();
-    try {
-      const r = await api("POST", "/api/auth/login", {
-        username: $("signin-username").value,
-        password: $("signin-password").value,
-      });
-      if (r.agent.role === "agent") throw new Error("The reports are for supervisors.");
-      state.token = r.token;
-      sessionStorage.setItem(TOKEN_KEY, r.token);
-      showReports(r.agent);
-    } catch (err) {
-      $("signin-message").textContent = err.message;
-    }
-  }
-
-  async function start() {
+  function start() {
     setDays(30);
-    $("signin-form").addEventListener("submit", signIn);
     $("period").addEventListener("submit", load);
     document.querySelectorAll("[data-days]").forEach(function (b) {
       b.addEventListener("click", function () { setDays(Number(b.dataset.days)); load(); });
     });
-    if (!state.token) {
-      $("signin").hidden = false;
-      return;
-    }
-    try {
-      const me = await api("GET", "/api/me");
-      if (me.agent.role === "agent") throw new Error("not a supervisor");
-      showReports(me.agent);
-    } catch (err) {
-      signOut();
-    }
+    page.start();
   }
 
   if (document.readyState === "loading") document.addEventListener("DOMContentLoaded", start);

@@ -7,7 +7,6 @@
 (function () {
   "use strict";
 
-  const TOKEN_KEY = "hotline.token";
   const RECONNECT_FIRST_MS = 1000;
   const RECONNECT_MAX_MS = 15000;
   const KIND_LABEL = {
@@ -20,8 +19,6 @@
   };
   const SNOOZE_CHOICES = [15, 30, 60, 240];
   const state = {
-    token: sessionStorage.getItem(TOKEN_KEY),
-    me: null,
     alerts: new Map(), // id -> alert, newest first by raised_at
     escalations: [],
     socket: null,
@@ -30,73 +27,30 @@
     reconnectDelayMs: RECONNECT_FIRST_MS,
     audio: null,
   };
-  const $ = function (id) { return document.getElementById(id); };
-
-  async function api(method, path, body) {
-    const headers = { Accept: "application/json" };
-    if (state.token) headers.Authorization = "Bearer " + state.token;
-    if (body !== undefined) headers["Content-Type"] = "application/json";
-    const response = await fetch(path, {
-      method: method, headers: headers, cache: "no-store",
-      body: body === undefined ? undefined : JSON.stringify(body),
-    });
-    if (response.status === 204) return {};
-    const data = await response.json().catch(function () { return null; });
-    if (!response.ok) {
-      if (response.status === 401) signOut();
-      const details = data && data.details ? " (" + Object.values(data.details).join("; ") + ")" : "";
-      throw new Error(((data && data.message) || "HTTP " + response.status) + details);
-    }
-    return data || {};
-  }
+  const $ = window.HotlinePage.byId;
+  const page = window.HotlinePage.session({
+    view: "board",
+    withDetails: true,
+    onSignedIn: showBoard,
+    onSignedOut: function () {
+      if (state.socket) state.socket.close();
+      state.socket = null;
+    },
+  });
+  const api = page.api;
 
   function say(id, message) {
     $(id).textContent = message;
   }
 
-  // ---------------------------------------------------------------- sign-in
-
-  function signOut() {
-    sessionStorage.removeItem(TOKEN_KEY);
-    state.token = null;
-    if (state.socket) state.socket.close();
-    state.socket = null;
-    $("board").hidden = true;
-    $("signin").hidden = false;
-  }
-
-  async function signIn(event) {
-    event.preventDefault();
-    say("signin-message", "");
-    try {
-      const response = await fetch("/api/auth/login", {
-        method: "POST",
-        headers: { "Content-Type": "application/json" },
-        body: JSON.stringify({ username: $("signin-username").value.trim(), password: $("signin-password").value }),
-      });
-      const body = await response.json().catch(function () { return {}; });
-      if (!response.ok) {
-        say("signin-message", response.status === 401 ? "Wrong username or password." : String(body.message || "Sign-in failed."));
-        return;
-      }
-      state.token = body.token;
-      sessionStorage.setItem(TOKEN_KEY, body.token);
-      await start();
-    } catch (err) {
-      say("signin-message", "Hotline could not be reached; check the connection and try again.");
-    }
-  }
+  // ---------------------------------------------------------------- the board
 
   function isSupervisor() {
-    return state.me && (state.me.role === "supervisor" || state.me.role === "admin");
+    const me = page.agent();
+    return Boolean(me) && (me.role === "supervisor" || me.role === "admin");
   }
 
-  async function start() {
-    const me = await api("GET", "/api/me");
-    state.me = me.agent || me;
-    $("who").textContent = state.me.display_name || state.me.username || "";
-    $("signin").hidden = true;
-    $("board").hidden = false;
+  async function showBoard() {
     document.querySelectorAll("#escalated-heading, #watched-heading").forEach(function (h) {
       h.parentElement.hidden = !isSupervisor();
     });
@@ -111,7 +65,7 @@
 
   function connect() {
     const scheme = window.location.protocol === "https:" ? "wss:" : "ws:";
-    let url = scheme + "//" + window.location.host + "/ws?token=" + encodeURIComponent(state.token);
+    let url = scheme + "//" + window.location.host + "/ws?token=" + encodeURIComponent(page.token());
     if (state.scope) url += "&scope=" + encodeURIComponent(state.scope) + "&since=" + state.lastSeq;
     const socket = new WebSocket(url);
     state.socket = socket;
@@ -124,7 +78,7 @@
     socket.addEventListener("close", function (event) {
       if (socket !== state.socket) return;
       state.socket = null;
-      if (event.code === 4001 || event.code === 4002) { signOut(); return; }
+      if (event.code === 4001 || event.code === 4002) { page.signOut(window.HotlinePage.SESSION_ENDED); return; }
       setLive("reconnecting", "Reconnecting…");
       const delay = state.reconnectDelayMs;
       state.reconnectDelayMs = Math.min(delay * 2, RECONNECT_MAX_MS);
@@ -398,14 +352,9 @@
   }
 
   document.addEventListener("DOMContentLoaded", function () {
-    $("signin-form").addEventListener("submit", signIn);
     $("watch-form").addEventListener("submit", watch);
     $("sound").addEventListener("click", toggleSound);
     window.setInterval(function () { if (state.escalations.length) renderEscalations(); }, 30000);
-    if (state.token) {
-      start().catch(function () { signOut(); });
-    } else {
-      $("signin").hidden = false;
-    }
+    page.start();
   });
 })();
