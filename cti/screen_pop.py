@@ -16,6 +16,7 @@ from datetime import date, datetime
 from typing import Any, Protocol, TypeVar
 
 from cti.events import CallAnswered, CallEnded, CallEvent, CallOffered, OfferRetracted, QueueCallerAbandoned
+from cti.store import IvrVisitRecord
 
 log = logging.getLogger(__name__)
 _T = TypeVar("_T")
@@ -70,9 +71,17 @@ class CallerLookup(Protocol):
         ...
 
 
+class IvrVisitLookup(Protocol):
+    """Port: what the caller did in the IVR before the queue (by the call's Linkedid)."""
+
+    async def latest_for_call(self, call_id: str) -> IvrVisitRecord | None:
+        """The call's latest IVR visit, or None if it did not come through the IVR."""
+        ...
+
+
 @dataclass(frozen=True, slots=True)
 class ScreenPop:
-    """What a ringing agent sees: the caller and, when known, the customer and their history."""
+    """What a ringing agent sees: the caller, the customer and their history, and the IVR path."""
 
     call_id: str
     queue: str | None
@@ -80,6 +89,7 @@ class ScreenPop:
     caller_name: str
     offered_at: float
     card: CallerCardLike | None
+    ivr: IvrVisitRecord | None = None
 
 
 PopMessage = ScreenPop | OfferRetracted | CallAnswered | CallEnded
@@ -106,6 +116,8 @@ class _CallState:
     card: asyncio.Task[CallerCardLike | None] | None = None
     offered: set[str] | None = None
     tail: asyncio.Task[None] | None = None
+    ivr: asyncio.Task[IvrVisitRecord | None] | None = None
+    ivr_visit: IvrVisitRecord | None = None
 
 
 class ScreenPopService:
@@ -118,8 +130,10 @@ class ScreenPopService:
         recorder: CallRecorder,
         *,
         record_retry_delays_s: Sequence[float] = RECORD_RETRY_DELAYS_S,
+        ivr_visits: IvrVisitLookup | None = None,
     ) -> None:
         self._lookup = lookup
+        self._ivr_visits = ivr_visits
         self._sink = sink
         self._recorder = recorder
         self._retry_delays_s = tuple(record_retry_delays_s)
@@ -138,6 +152,8 @@ class ScreenPopService:
         # The first offer looks the caller up; a call that ends unoffered still needs it for the log.
         if isinstance(event, CallOffered | CallEnded) and state.card is None:
             state.card = self._spawn(self._lookup_caller(event.caller_number))
+        if isinstance(event, CallOffered) and state.ivr is None and self._ivr_visits is not None:
+            state.ivr = self._spawn(self._lookup_ivr(self._ivr_visits, event.call_id))
         if state.tail is None and not isinstance(event, CallOffered | CallEnded):
             self._dispatch(state, event, None)
             return
@@ -171,10 +187,21 @@ class ScreenPopService:
             log.exception("customer lookup for caller %r failed; popping as unknown caller", number)
             return None
 
+    async def _lookup_ivr(self, visits: IvrVisitLookup, call_id: str) -> IvrVisitRecord | None:
+        try:
+            return await visits.latest_for_call(call_id)
+        except asyncio.CancelledError:
+            raise
+        except Exception:
+            log.exception("IVR path lookup for call %s failed; popping without it", call_id)
+            return None
+
     async def _after(self, previous: asyncio.Task[None] | None, state: _CallState, event: CallEvent) -> None:
         if previous is not None and not previous.done():
             await asyncio.wait([previous])
         card = await state.card if state.card is not None else None
+        if state.ivr is not None:
+            state.ivr_visit = await state.ivr
         self._dispatch(state, event, card)
         if isinstance(event, CallEnded):
             await self._record(event, card)
@@ -187,7 +214,13 @@ class ScreenPopService:
                 state.offered = set()
             state.offered.add(event.interface)
             pop = ScreenPop(
-                event.call_id, event.queue, event.caller_number, event.caller_name, event.offered_at, card
+                event.call_id,
+                event.queue,
+                event.caller_number,
+                event.caller_name,
+                event.offered_at,
+                card,
+                state.ivr_visit,
             )
             self._sink.send((event.interface,), pop)
         elif isinstance(event, OfferRetracted):

@@ -37,14 +37,24 @@ from cti.events import (
     QueueCallerAbandoned,
 )
 from cti.screen_pop import CallerCardLike, ScreenPopService
-from cti.store import AgentStateStore, CallCustomer, CallLogStore
-from customers.errors import CustomerNotFoundError
+from cti.store import AgentStateStore, CallCustomer, CallLogStore, IvrPathStep, IvrVisitRecord, IvrVisitStore
+from customers.errors import CustomerNotFoundError, InvalidPhoneError
+from customers.model import Customer
 from customers.phone import normalise_phone
 from customers.store import CustomerStore
 from hotline.bus import EventBus
 from hotline.db import create_pool, migrate
 from hotline.embedded_pg import EmbeddedPostgres
 from hotline.settings import Settings
+from ivr.fastagi import FastAgiServer
+from ivr.flows import (
+    ArticleFinder,
+    CallbackRequest,
+    IvrCustomer,
+    IvrFlows,
+    IvrVisit,
+    TicketStatusReport,
+)
 from tickets.errors import TicketNotFoundError
 from tickets.events import (
     TICKET_EVENT_TYPES,
@@ -57,6 +67,7 @@ from tickets.events import (
     TicketReopened,
     TicketResolved,
 )
+from tickets.model import CUSTOMER, Channel, NewTicket, Ticket
 from tickets.notify import LoggedEmailChannel, NoticeChannel, NoticeDispatcher
 from tickets.service import CustomerContact, TicketService
 from tickets.smtp import SmtpChannel
@@ -287,6 +298,157 @@ class OverdueTickets:
         return await self.tickets.has_overdue_ticket(customer_id)
 
 
+def _ivr_customer(customer: Customer | None) -> IvrCustomer | None:
+    return None if customer is None else IvrCustomer(customer.id, customer.name, customer.tier.value)
+
+
+@dataclass
+class IvrCustomers:
+    """Satisfies the IVR's CustomerFinder port from the customers package."""
+
+    customers: CustomerStore
+
+    async def by_phone(self, caller_number: str) -> IvrCustomer | None:
+        """The customer calling from this number (anonymous or odd numbers are simply unknown)."""
+        try:
+            return _ivr_customer(await self.customers.find_by_phone(caller_number))
+        except InvalidPhoneError:
+            return None
+
+    async def by_customer_no(self, customer_no: str) -> IvrCustomer | None:
+        """The customer whose customer number is exactly what the caller keyed in."""
+        found = await self.customers.search(customer_no, limit=5)
+        return _ivr_customer(next((c for c in found if c.customer_no == customer_no), None))
+
+
+MAX_TICKET_ID = 2**63 - 1
+
+
+@dataclass
+class IvrTicketDesk:
+    """Satisfies the IVR's TicketDesk port: status only of the caller's own tickets, and escalations."""
+
+    tickets: TicketService
+    accounts: AccountStore
+    default_country: str
+
+    def _same_phone(self, a: str | None, b: str) -> bool:
+        try:
+            return a is not None and normalise_phone(a, self.default_country) == normalise_phone(
+                b, self.default_country
+            )
+        except InvalidPhoneError:
+            return False
+
+    def _callers(self, ticket: Ticket, customer_id: int | None, caller_number: str) -> bool:
+        if customer_id is not None and ticket.customer_id == customer_id:
+            return True
+        return bool(caller_number) and self._same_phone(ticket.contact_phone, caller_number)
+
+    async def ticket_status(
+        self, ticket_id: int, *, customer_id: int | None, caller_number: str
+    ) -> TicketStatusReport | None:
+        """The ticket's status if it is the caller's; someone else's ticket is "not found" alike."""
+        if not 1 <= ticket_id <= MAX_TICKET_ID:
+            return None
+        try:
+            ticket = await self.tickets.get(ticket_id)
+        except TicketNotFoundError:
+            return None
+        if not self._callers(ticket, customer_id, caller_number):
+            return None
+        interfaces = await self.accounts.interfaces_of(ticket.assignee_id) if ticket.assignee_id else []
+        return TicketStatusReport(
+            ticket.id, ticket.status.value, ticket.category, interfaces[0] if interfaces else None
+        )
+
+    async def has_open_escalation(self, customer_id: int) -> bool:
+        """True while the customer has an open ticket past its deadline."""
+        return await self.tickets.has_overdue_ticket(customer_id)
+
+
+@dataclass
+class CallbackTickets:
+    """Satisfies the IVR's CallbackRequests port with a ticket "Callback requested" (auto-assigned)."""
+
+    tickets: TicketService
+
+    async def request_callback(self, request: CallbackRequest) -> None:
+        """Open the ticket an agent works to call the customer back."""
+        phone = request.caller_number or None
+        new = NewTicket.create(
+            subject="Callback requested",
+            description=f"The caller asked in the IVR to be called back on {phone or 'the number on file'}.",
+            category=request.category if request.category in self.tickets.categories else "other",
+            channel=Channel.IVR,
+            categories=self.tickets.categories,
+            customer_id=request.customer_id,
+            contact_name=request.caller_name,
+            contact_phone=phone,
+            call_id=request.call_id,
+        )
+        await self.tickets.open(new, CUSTOMER, auto_assign=True)
+
+
+@dataclass
+class IvrCallJournal:
+    """Satisfies the IVR's IvrJournal port: the visit with the call (cti), and on the customer's timeline."""
+
+    visits: IvrVisitStore
+    customers: CustomerStore
+
+    async def record_visit(self, visit: IvrVisit) -> None:
+        """Store the path; a known caller also gets a timeline entry (once per AGI session)."""
+        await self.visits.record(
+            IvrVisitRecord(
+                unique_id=visit.unique_id,
+                call_id=visit.call_id,
+                caller_number=visit.caller_number,
+                caller_name=visit.caller_name,
+                customer_id=visit.customer_id,
+                started_at=visit.started_at,
+                ended_at=visit.ended_at,
+                steps=tuple(IvrPathStep(s.node, s.action, s.input, s.result) for s in visit.steps),
+                outcome=visit.outcome.value,
+                queue=visit.queue,
+                queue_priority=visit.queue_priority,
+                category=visit.category,
+                article_id=visit.article_id,
+                article_title=visit.article_title,
+                callback_requested=visit.callback_requested,
+            )
+        )
+        if visit.customer_id is not None:
+            await self.customers.add_interaction(
+                visit.customer_id, visit.ended_at, "ivr", visit.summary(), f"ivr:{visit.unique_id}"
+            )
+
+
+IVR_SERVER = web.AppKey("ivr_server", FastAgiServer)
+
+
+def build_ivr(
+    settings: Settings,
+    customers: CustomerStore,
+    tickets: TicketService,
+    accounts: AccountStore,
+    visits: IvrVisitStore,
+    articles: ArticleFinder | None,
+    clock: Callable[[], datetime],
+) -> FastAgiServer:
+    """The FastAGI server running the IVR menus, its ports satisfied by the other packages."""
+    flows = IvrFlows(
+        settings.ivr.menu,
+        customers=IvrCustomers(customers),
+        tickets=IvrTicketDesk(tickets, accounts, settings.customers.default_country),
+        callbacks=CallbackTickets(tickets),
+        journal=IvrCallJournal(visits, customers),
+        articles=articles,
+        clock=clock,
+    )
+    return FastAgiServer(settings.ivr.fastagi, {settings.ivr.script: flows.handle})
+
+
 class OfflinePbx:
     """Satisfies the dialer's AmiActions port when Hotline runs without a PBX: nothing is dialled."""
 
@@ -386,7 +548,10 @@ def build_web_app(
     accounts = AccountService(accounts_store, token_ttl_s=settings.web.token_ttl_s, hasher=hasher)
     customers = CustomerStore(pool, default_country=settings.customers.default_country)
     call_log = CallLogStore(pool)
-    pops = ScreenPopService(customers, hub, CallHistoryRecorder(call_log, customers, accounts_store))
+    ivr_visits = IvrVisitStore(pool)
+    pops = ScreenPopService(
+        customers, hub, CallHistoryRecorder(call_log, customers, accounts_store), ivr_visits=ivr_visits
+    )
     for kind in CALL_EVENT_TYPES:
         bus.subscribe(kind, pops.handle)
     tickets, dispatcher = build_tickets(settings, pool, customers, bus, clock)
@@ -470,6 +635,16 @@ def build_web_app(
 
     app.cleanup_ctx.append(ami_and_pops)
     app.cleanup_ctx.append(notices)
+    if settings.ivr.enabled:
+        ivr_server = build_ivr(settings, customers, tickets, accounts_store, ivr_visits, None, clock)
+        app[IVR_SERVER] = ivr_server
+
+        async def ivr(app: web.Application) -> AsyncIterator[None]:
+            await ivr_server.start()
+            yield
+            await ivr_server.close()
+
+        app.cleanup_ctx.append(ivr)
     return app
 
 

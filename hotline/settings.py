@@ -24,6 +24,10 @@ from cti.kpi import KpiSettings
 from customers.model import Tier
 from customers.phone import COUNTRIES
 from customers.settings import CustomerSettings
+from ivr.errors import MenuConfigError
+from ivr.fastagi import FastAgiSettings
+from ivr.menu import Menu, load_menu
+from ivr.settings import IvrSettings
 from tickets.errors import SlaConfigError
 from tickets.service import TicketSettings
 from tickets.sla import SlaPolicy, load_sla_policy
@@ -60,6 +64,7 @@ class Settings:
     agent_states: AgentStateSettings
     database_url: str | None = field(repr=False)
     dialer: DialerSettings
+    ivr: IvrSettings
     data_dir: Path
     log_level: str
     log_format: str
@@ -145,6 +150,17 @@ def _reasons(value: Any) -> tuple[str, ...]:
     return reasons
 
 
+def _flag(value: Any) -> bool:
+    if isinstance(value, bool):
+        return value
+    text = _text(value).strip().lower()
+    if text in ("true", "yes", "on", "1"):
+        return True
+    if text in ("false", "no", "off", "0"):
+        return False
+    raise ValueError(f"{value!r} is not true or false")
+
+
 def _share(value: Any) -> float:
     if isinstance(value, bool):
         raise ValueError(f"expected a share between 0 and 1, got {value!r}")
@@ -227,6 +243,11 @@ _KEYS = (
     _Key("wallboard", "service_level_target", _share, 0.8),
     _Key("dialer", "trunk_context", _context, "customers"),
     _Key("dialer", "default_timezone", _timezone, "Asia/Ho_Chi_Minh"),
+    _Key("ivr", "enabled", _flag, False),
+    _Key("ivr", "host", _text, "127.0.0.1"),
+    _Key("ivr", "port", _int_in(0, 65535), 4573),
+    _Key("ivr", "command_timeout_s", _seconds, 60.0),
+    _Key("ivr", "menu_file", _text, str(CONFIG_DIR / "ivr.toml")),
     _Key("paths", "data_dir", _text, "var"),
     _Key("logging", "level", _choice(*LOG_LEVELS, upper=True), "INFO"),
     _Key("logging", "format", _choice(*LOG_FORMATS), "text"),
@@ -291,9 +312,16 @@ def load_settings(path: Path | None, environ: Mapping[str, str]) -> Settings:
             )
         except SlaConfigError as exc:
             problems.extend(exc.problems)
+    menu: Menu | None = None
+    if "ivr.menu_file" in values and "tickets.categories" in values:
+        try:
+            menu = load_menu(Path(values["ivr.menu_file"]), categories=values["tickets.categories"])
+        except MenuConfigError as exc:
+            problems.extend(exc.problems)
     if problems:
         raise ConfigError(problems)
     assert sla is not None
+    assert menu is not None
 
     data_dir = Path(values["paths.data_dir"])
     return Settings(
@@ -326,6 +354,15 @@ def load_settings(path: Path | None, environ: Mapping[str, str]) -> Settings:
         database_url=values["database.url"] or None,
         dialer=DialerSettings(
             trunk_context=values["dialer.trunk_context"], default_timezone=values["dialer.default_timezone"]
+        ),
+        ivr=IvrSettings(
+            enabled=values["ivr.enabled"],
+            fastagi=FastAgiSettings(
+                host=values["ivr.host"],
+                port=values["ivr.port"],
+                command_timeout_s=values["ivr.command_timeout_s"],
+            ),
+            menu=menu,
         ),
         data_dir=data_dir,
         log_level=values["logging.level"],

@@ -633,6 +633,7 @@
       caller: { number: text(caller.number), name: text(caller.name) },
       customer: data.customer && typeof data.customer === "object" ? data.customer : null,
       interactions: Array.isArray(data.interactions) ? data.interactions.slice(0, 5) : [],
+      ivr: data.ivr && typeof data.ivr === "object" ? data.ivr : null,
       status: "ringing",
       ringStartMs: ringStartMs,
       talkStartMs: null,
@@ -666,10 +667,33 @@
     });
     el.tickets = part(card, "tickets");
     pop.el = el;
+    renderIvr(part(card, "ivr"), pop.ivr);
     renderPopBody(pop);
     renderPopStatus(pop);
     notifyPlugins("onPopBuilt", pop);
     return el;
+  }
+
+  /** What the caller did in the IVR before this call rang: the nodes, their keys, the article heard. */
+  function renderIvr(section, ivr) {
+    if (!ivr) return;
+    const path = part(section, "ivr-path");
+    (Array.isArray(ivr.steps) ? ivr.steps : []).forEach(function (step) {
+      if (!step || typeof step !== "object") return;
+      const li = document.createElement("li");
+      const keyed = text(step.input);
+      li.textContent = text(step.node).replace(/_/g, " ") + (keyed ? " [" + keyed + "]" : "") + ": " + text(step.result).replace(/_/g, " ");
+      path.append(li);
+    });
+    const article = part(section, "ivr-article");
+    if (ivr.article && typeof ivr.article === "object") {
+      article.textContent = "Heard article #" + text(ivr.article.id) + ": " + text(ivr.article.title);
+      article.hidden = false;
+    } else if (ivr.callback_requested) {
+      article.textContent = "Asked for a callback";
+      article.hidden = false;
+    }
+    section.hidden = false;
   }
 
   /** The lower half of the card: the customer, or the unknown-caller block with its form. */
