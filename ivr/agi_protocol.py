@@ -33,7 +33,8 @@ _REPLY = re.compile(r"(\d{3})(?: (.*))?")
 _RESULT = re.compile(r"result=(\S*)(.*)")
 _ENDPOS = re.compile(r"(.*?)\s*endpos=(\d+)")
 _VARIABLE_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,79}")
-_SOUND = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_./:-]{0,199}")
+# A sound file as Playback() names it: relative to the sounds directory or absolute, no extension.
+SOUND_NAME = re.compile(r"[A-Za-z0-9_/][A-Za-z0-9_./-]{0,199}")
 _APPLICATION = re.compile(r"[A-Za-z][A-Za-z0-9_]{0,39}")
 _SAFE_BARE = re.compile(r"[A-Za-z0-9_./:@+=-]{1,200}")
 _DIGITS = re.compile(r"[0-9*#]{0,12}")
@@ -340,7 +341,7 @@ def stream_file(sound: str, escape_digits: str = "") -> AgiCommand:
     """STREAM FILE: play a sound (no extension); a digit in `escape_digits` interrupts it."""
     return _command(
         "STREAM FILE",
-        _bare(sound, _SOUND, "sound file name"),
+        _bare(sound, SOUND_NAME, "sound file name"),
         quote(_bare(escape_digits, _DIGITS, "escape digit list")),
     )
 
@@ -355,7 +356,7 @@ def get_data(sound: str, timeout_ms: int, max_digits: int) -> AgiCommand:
     """GET DATA: play `sound` and collect up to `max_digits` digits (`#` ends early)."""
     return _command(
         "GET DATA",
-        _bare(sound, _SOUND, "sound file name"),
+        _bare(sound, SOUND_NAME, "sound file name"),
         _number(timeout_ms, 0, 600_000, "digit timeout (ms)"),
         _number(max_digits, 1, 64, "digit count"),
         # Every digit may take up to the timeout, once the prompt has played.

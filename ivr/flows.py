@@ -10,13 +10,12 @@ from __future__ import annotations
 
 import enum
 import logging
-import re
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Protocol
 
-from ivr.agi_protocol import MAX_COMMAND_BYTES
+from ivr.agi_protocol import MAX_COMMAND_BYTES, SOUND_NAME
 from ivr.errors import CallerHungUpError, IvrError
 from ivr.fastagi import AgiSession, DigitEntry
 from ivr.menu import Action, Menu, MenuNode
@@ -26,7 +25,6 @@ log = logging.getLogger(__name__)
 MAX_SPEECH_CHARS = 200
 # Room for `EXEC <app> "…"` and escapes inside res_agi's command limit.
 MAX_TTS_BYTES = MAX_COMMAND_BYTES - 200
-_SOUND = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_./-]{0,199}")
 
 
 # ------------------------------------------------------------------------------------------ ports
@@ -338,7 +336,7 @@ class IvrFlows:
         read: list[ArticleLike] = []
         tts = self._menu.tts_application
         for article in articles:
-            if article.sound_file and _SOUND.fullmatch(article.sound_file):
+            if article.sound_file and SOUND_NAME.fullmatch(article.sound_file):
                 playback = await session.stream_file(article.sound_file, "#")
                 if playback.played:
                     read.append(article)

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from ivr.agi_protocol import SOUND_NAME
 from ivr.errors import MenuConfigError
 
 DIGITS = "0123456789*#"
@@ -21,7 +22,6 @@ TICKET_STATUSES = ("new", "assigned", "in_progress", "waiting", "resolved", "clo
 TIERS = ("standard", "gold", "vip")
 MAX_PRIORITY = 100
 _NAME = re.compile(r"[a-z][a-z0-9_]{0,39}")
-_SOUND = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_./-]{0,199}")
 _QUEUE = re.compile(r"[A-Za-z0-9_.-]{1,80}")
 _CATEGORY = re.compile(r"[a-z0-9_-]{1,40}")
 _APPLICATION = re.compile(r"[A-Za-z][A-Za-z0-9_]{0,39}")
@@ -184,7 +184,7 @@ def _sounds(value: Any, where: str, problems: _Problems) -> tuple[str, ...]:
     if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
         problems.add(where, f"expected a list of sound file names, got {value!r}")
         return ()
-    bad = [v for v in value if not _SOUND.fullmatch(v)]
+    bad = [v for v in value if not SOUND_NAME.fullmatch(v)]
     if bad:
         problems.add(
             where, f"{bad} are not sound file names (letters, digits, _ . / -; no extension, no blanks)"
@@ -193,7 +193,7 @@ def _sounds(value: Any, where: str, problems: _Problems) -> tuple[str, ...]:
 
 
 def _sound(value: Any, where: str, problems: _Problems) -> str | None:
-    if not isinstance(value, str) or not _SOUND.fullmatch(value):
+    if not isinstance(value, str) or not SOUND_NAME.fullmatch(value):
         problems.add(where, f"{value!r} is not a sound file name")
         return None
     return value
@@ -382,18 +382,21 @@ def parse_menu(
     priority = _priority(document, problems)
 
     nodes: dict[str, MenuNode] = {}
-    for name, table in _mapping(document.get("nodes"), "[nodes]", problems).items():
+    tables = _mapping(document.get("nodes"), "[nodes]", problems)
+    # A broken node is reported once; references to it are not reported again.
+    declared = set(tables)
+    for name, table in tables.items():
         node = _node(name, table, problems, categories)
         if node is not None:
             nodes[name] = node
     start = document.get("start")
-    if not nodes:
+    if not declared:
         problems.add("[nodes]", "the menu has no nodes")
-    elif not isinstance(start, str) or start not in nodes:
-        problems.add("start", f"{start!r} is not a node ({', '.join(sorted(nodes))})")
+    elif not isinstance(start, str) or start not in declared:
+        problems.add("start", f"{start!r} is not a node ({', '.join(sorted(declared))})")
     for node in nodes.values():
         for key, target in _targets(node):
-            if target not in nodes:
+            if target not in declared:
                 problems.add(f"[nodes.{node.name}] {key}", f"leads to unknown node {target!r}")
         if (
             node.action not in _TERMINAL
