@@ -74,8 +74,8 @@ class CallerLookup(Protocol):
 class IvrVisitLookup(Protocol):
     """Port: what the caller did in the IVR before the queue (by the call's Linkedid)."""
 
-    async def latest_for_call(self, call_id: str) -> IvrVisitRecord | None:
-        """The call's latest IVR visit, or None if it did not come through the IVR."""
+    async def latest_for_call(self, call_id: str, caller_number: str) -> IvrVisitRecord | None:
+        """The call's latest IVR visit (by Linkedid, else the caller's hand-off), or None."""
         ...
 
 
@@ -153,7 +153,7 @@ class ScreenPopService:
         if isinstance(event, CallOffered | CallEnded) and state.card is None:
             state.card = self._spawn(self._lookup_caller(event.caller_number))
         if isinstance(event, CallOffered) and state.ivr is None and self._ivr_visits is not None:
-            state.ivr = self._spawn(self._lookup_ivr(self._ivr_visits, event.call_id))
+            state.ivr = self._spawn(self._lookup_ivr(self._ivr_visits, event.call_id, event.caller_number))
         if state.tail is None and not isinstance(event, CallOffered | CallEnded):
             self._dispatch(state, event, None)
             return
@@ -187,9 +187,11 @@ class ScreenPopService:
             log.exception("customer lookup for caller %r failed; popping as unknown caller", number)
             return None
 
-    async def _lookup_ivr(self, visits: IvrVisitLookup, call_id: str) -> IvrVisitRecord | None:
+    async def _lookup_ivr(
+        self, visits: IvrVisitLookup, call_id: str, caller_number: str
+    ) -> IvrVisitRecord | None:
         try:
-            return await visits.latest_for_call(call_id)
+            return await visits.latest_for_call(call_id, caller_number)
         except asyncio.CancelledError:
             raise
         except Exception:

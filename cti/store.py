@@ -131,6 +131,8 @@ class IvrVisitRecord:
     callback_requested: bool
 
 
+# How long after the IVR queued a caller their call may still be matched by number alone.
+IVR_HAND_OFF_S = 600.0
 _IVR_COLUMNS = """
     unique_id, call_id, caller_number, caller_name, customer_id, started_at, ended_at, steps, outcome,
     queue, queue_priority, category, article_id, article_title, callback_requested
@@ -171,11 +173,26 @@ class IvrVisitStore:
             visit.callback_requested,
         )
 
-    async def latest_for_call(self, call_id: str) -> IvrVisitRecord | None:
-        """The call's latest IVR visit (the one before it reached the queue), or None."""
+    async def latest_for_call(
+        self, call_id: str, caller_number: str, *, within_s: float = IVR_HAND_OFF_S
+    ) -> IvrVisitRecord | None:
+        """The call's IVR visit (same Linkedid); else this caller's visit that just went to a queue.
+
+        The fallback covers PBXs where the IVR leg and the queue leg do not share a Linkedid
+        (a transfer, a second trunk hop): a caller queued by the IVR moments ago is this caller.
+        """
         row = await self._db.fetchrow(
-            f"SELECT {_IVR_COLUMNS} FROM ivr_visits WHERE call_id = $1 ORDER BY ended_at DESC LIMIT 1",
+            f"""
+            SELECT {_IVR_COLUMNS} FROM ivr_visits
+            WHERE call_id = $1
+               OR ($2 <> '' AND caller_number = $2 AND outcome = 'queued'
+                   AND ended_at > now() - make_interval(secs => $3))
+            ORDER BY call_id = $1 DESC, ended_at DESC
+            LIMIT 1
+            """,
             call_id,
+            caller_number,
+            within_s,
         )
         if row is None:
             return None

@@ -474,7 +474,13 @@ class IvrFlows:
         category = node.category or call.category
         customer = call.customer
         tier = customer.tier if customer else None
-        escalated = await self._tickets.has_open_escalation(customer.id) if customer else False
+        escalated = False
+        if customer is not None:
+            try:
+                escalated = await self._tickets.has_open_escalation(customer.id)
+            except Exception:
+                # The caller is queued all the same, at their tier's priority.
+                log.exception("open escalations of customer %d unknown; queueing by tier", customer.id)
         priority = self._menu.priority.queue_priority(tier, escalated=escalated)
         queue = self._menu.routing.queue_for(category, tier)
         await self._play(session, node.prompts)

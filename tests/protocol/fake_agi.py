@@ -32,15 +32,14 @@ def environment_block(transcript: str) -> bytes:
     return first.data
 
 
-def with_caller(block: bytes, number: str, name: str = "Test Caller") -> bytes:
-    """A recorded environment block with another caller id (the field Asterisk fills from CALLERID)."""
-    lines = block.split(b"\n")
+def with_caller(block: bytes, number: str, unique_id: str, name: str = "Test Caller") -> bytes:
+    """A recorded environment block with another caller id and Uniqueid (the values of another call)."""
+    values = {b"agi_callerid: ": number, b"agi_calleridname: ": name, b"agi_uniqueid: ": unique_id}
     out = []
-    for line in lines:
-        if line.startswith(b"agi_callerid: "):
-            line = b"agi_callerid: " + number.encode()
-        elif line.startswith(b"agi_calleridname: "):
-            line = b"agi_calleridname: " + name.encode()
+    for line in block.split(b"\n"):
+        for prefix, value in values.items():
+            if line.startswith(prefix):
+                line = prefix + value.encode()
         out.append(line)
     return b"\n".join(out)
 
@@ -143,6 +142,7 @@ class ScriptedAsterisk:
     keys: Sequence[str]
     caller_number: str = "0908000042"
     linked_id: str = "1795394472.2"
+    unique_id: str = "1795394472.3"
     variables: dict[str, str] = field(default_factory=dict)
     commands: list[str] = field(default_factory=list)
     set_variables: dict[str, str] = field(default_factory=dict)
@@ -155,7 +155,11 @@ class ScriptedAsterisk:
         reader, writer = await asyncio.open_connection("127.0.0.1", port)
         try:
             async with asyncio.timeout(timeout_s):
-                writer.write(with_caller(environment_block("agi_4_ivr_to_queue.txt"), self.caller_number))
+                writer.write(
+                    with_caller(
+                        environment_block("agi_4_ivr_to_queue.txt"), self.caller_number, self.unique_id
+                    )
+                )
                 while True:
                     line = await reader.readline()
                     if not line:
