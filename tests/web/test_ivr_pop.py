@@ -1,0 +1,61 @@
+"""A caller who went through the IVR reaches an agent: the IVR path rides in the screen pop."""
+
+from __future__ import annotations
+
+import asyncio
+
+import asyncpg
+import pytest
+
+from hotline.app import IVR_SERVER
+from tests.app_fixtures import ALICE, running_desk
+from tests.conftest import eventually
+from tests.protocol.fake_agi import ScriptedAsterisk
+from tests.web.test_call_to_pop import frames_until
+
+pytestmark = pytest.mark.db
+
+
+async def test_the_ivr_path_and_the_queue_priority_ride_in_the_pop(pool: asyncpg.Pool) -> None:
+    environ = {"HOTLINE_IVR_ENABLED": "true", "HOTLINE_IVR_PORT": "0"}
+    async with running_desk(pool, environ=environ) as desk, asyncio.timeout(20):
+        assert desk.app is not None
+        alice = await desk.socket("alice")
+        # Jane Doe (gold) calls from the number the simulator's call will show, picks 0 for an agent.
+        caller = ScriptedAsterisk(keys=["0"], caller_number="+84901234567", linked_id="ivr-leg-1")
+        await caller.call(desk.app[IVR_SERVER].port)
+        await eventually(lambda: pool.fetchval("SELECT count(*) = 1 FROM ivr_visits"))
+        assert caller.set_variables["QUEUE_PRIO"] == "5"
+        call_id = await desk.simulator.place_call(
+            number="+84901234567", name="Jane Doe", scenario="answered", agents=[ALICE]
+        )
+        frames = await frames_until(alice, "call_ended")
+        pop = frames[0]["data"]
+        assert pop["call_id"] == call_id
+        assert pop["ivr"] == {
+            "steps": [
+                {"node": "welcome", "input": "", "result": "known_number"},
+                {"node": "main", "input": "0", "result": "chosen"},
+                {"node": "agent", "input": "", "result": "support priority 5"},
+            ],
+            "outcome": "queued",
+            "category": None,
+            "queue_priority": 5,
+            "callback_requested": False,
+            "article": None,
+        }
+        # The IVR visit is on Jane's timeline too, next to the call.
+        summaries = [
+            r["summary"] for r in await pool.fetch("SELECT summary FROM interactions WHERE channel = 'ivr'")
+        ]
+        assert summaries == ["IVR: welcome > main [0] > agent; queued to support (priority 5)"]
+
+
+async def test_a_call_that_skipped_the_ivr_pops_without_it(pool: asyncpg.Pool) -> None:
+    async with running_desk(pool) as desk, asyncio.timeout(20):
+        alice = await desk.socket("alice")
+        await desk.simulator.place_call(
+            number="+84901234567", name="Jane Doe", scenario="answered", agents=[ALICE]
+        )
+        frames = await frames_until(alice, "call_ended")
+        assert frames[0]["data"]["ivr"] is None
