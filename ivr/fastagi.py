@@ -47,6 +47,10 @@ class FastAgiSettings:
     close_timeout_s: float = 2.0
     max_line_bytes: int = agi.DEFAULT_MAX_LINE_BYTES
     max_sessions: int = 2000
+    # A PBX that starts many calls at once (a queue overflowing into the IVR) must not be refused.
+    backlog: int = 1024
+    # How often the watchdog looks for commands past their deadline (its resolution).
+    deadline_check_s: float = 0.1
 
 
 @dataclass(frozen=True, slots=True)
@@ -88,6 +92,11 @@ class AgiSession:
         self.hung_up = any(isinstance(e, HangupNotice) for e in pending)
         self._pending[:] = [e for e in pending if not isinstance(e, HangupNotice)]
         self.commands_sent = 0
+        # When the command in flight must have its reply (loop time); the server's watchdog
+        # enforces it. One timer per command (asyncio.timeout) cost more than the protocol itself.
+        self.reply_due: float | None = None
+        self._awaiting = ""
+        self._timeout_s = 0.0
 
     async def run(self, command: AgiCommand) -> AgiReply:
         """Send one command and return its reply (any code); raises when the session cannot go on."""
@@ -101,16 +110,22 @@ class AgiSession:
         except (ConnectionError, OSError) as exc:
             raise AgiConnectionClosedError(f"sending {command.verb}: {exc}") from exc
         self.commands_sent += 1
-        timeout_s = self._settings.command_timeout_s + command.wait_s
+        self._timeout_s = self._settings.command_timeout_s + command.wait_s
+        self._awaiting = command.verb
+        self.reply_due = asyncio.get_running_loop().time() + self._timeout_s
         try:
-            async with asyncio.timeout(timeout_s):
-                reply = await self._next_reply()
-        except TimeoutError:
-            raise AgiTimeoutError(command.verb, timeout_s) from None
+            reply = await self._next_reply()
+        finally:
+            self.reply_due = None
         if reply.code == 511:
             self.hung_up = True
             raise CallerHungUpError(f"{self.environment.channel} is dead: {reply.message}")
         return reply
+
+    def expire(self) -> None:
+        """The reply is overdue: the read waiting for it fails with AgiTimeoutError (watchdog)."""
+        self.reply_due = None
+        self._reader.set_exception(AgiTimeoutError(self._awaiting, self._timeout_s))
 
     async def _next_reply(self) -> AgiReply:
         while True:
@@ -215,12 +230,14 @@ class AgiSession:
         try:
             if writer.can_write_eof() and not writer.is_closing():
                 writer.write_eof()
-            async with asyncio.timeout(self._settings.close_timeout_s):
-                while await self._reader.read(READ_CHUNK_BYTES):
-                    pass
-        except (TimeoutError, ConnectionError, OSError):
+            self._awaiting, self._timeout_s = "the end of the session", self._settings.close_timeout_s
+            self.reply_due = asyncio.get_running_loop().time() + self._timeout_s
+            while await self._reader.read(READ_CHUNK_BYTES):
+                pass
+        except (ConnectionError, OSError, AgiTimeoutError):
             log.debug("AGI session %s closed without Asterisk's EOF", self.environment.unique_id)
         finally:
+            self.reply_due = None
             writer.close()
             with contextlib.suppress(ConnectionError, OSError):
                 await writer.wait_closed()
@@ -240,6 +257,9 @@ class FastAgiServer:
         self._routes = dict(routes)
         self._server: asyncio.Server | None = None
         self._sessions: set[asyncio.Task[None]] = set()
+        self._live: set[AgiSession] = set()
+        self._watchdog: asyncio.Task[None] | None = None
+        self._closing = False
 
     @property
     def port(self) -> int:
@@ -255,20 +275,47 @@ class FastAgiServer:
     async def start(self) -> None:
         """Listen on the configured host and port."""
         self._server = await asyncio.start_server(
-            self._serve, self._settings.host, self._settings.port, limit=self._settings.max_line_bytes
+            self._serve,
+            self._settings.host,
+            self._settings.port,
+            limit=self._settings.max_line_bytes,
+            backlog=self._settings.backlog,
         )
+        self._watchdog = asyncio.get_running_loop().create_task(self._watch_deadlines(), name="agi-deadlines")
         log.info("FastAGI server listening on %s:%d", self._settings.host, self.port)
+
+    async def _watch_deadlines(self) -> None:
+        loop = asyncio.get_running_loop()
+        while True:
+            await asyncio.sleep(self._settings.deadline_check_s)
+            now = loop.time()
+            for session in [s for s in self._live if s.reply_due is not None and s.reply_due <= now]:
+                session.expire()
 
     async def close(self) -> None:
         """Stop accepting, then end the sessions in flight and wait for them."""
+        self._closing = True
         if self._server is not None:
             self._server.close()
             await self._server.wait_closed()
         for task in list(self._sessions):
             task.cancel()
         await asyncio.gather(*self._sessions, return_exceptions=True)
+        if self._watchdog is not None:
+            self._watchdog.cancel()
+            await asyncio.gather(self._watchdog, return_exceptions=True)
 
     async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        try:
+            await self._serve_call(reader, writer)
+        except asyncio.CancelledError:
+            if not self._closing:
+                raise
+            # Our own shutdown ended the call's session (the dialplan goes on). The task ends
+            # normally: asyncio reports a cancelled connection task as an error.
+            writer.close()
+
+    async def _serve_call(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         task = asyncio.current_task()
         assert task is not None
         if len(self._sessions) >= self._settings.max_sessions:
@@ -285,6 +332,7 @@ class FastAgiServer:
             self._sessions.discard(task)
             return
         handler = self._routes.get(session.environment.script)
+        self._live.add(session)
         try:
             if handler is None:
                 log.warning(
@@ -303,8 +351,11 @@ class FastAgiServer:
         except Exception:
             log.exception("AGI session %s failed", session.environment.unique_id)
         finally:
-            self._sessions.discard(task)
-            await session.finish()
+            try:
+                await session.finish()
+            finally:
+                self._live.discard(session)
+                self._sessions.discard(task)
 
     async def _open(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> AgiSession:
         parser = AgiParser(max_line_bytes=self._settings.max_line_bytes)
