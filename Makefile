@@ -52,6 +52,7 @@ bench: $(VENV)/.test-installed
 	$(BIN)/python bench/tickets.py
 	$(BIN)/python bench/wallboard_fanout.py
 	$(BIN)/python bench/dialer_sim.py
+	$(BIN)/python bench/agi_sessions.py
 
 clean:
 	rm -rf $(VENV) var/test .mypy_cache .ruff_cache .pytest_cache
