@@ -79,6 +79,35 @@ class IvrVisitLookup(Protocol):
         ...
 
 
+class SuggestionLike(Protocol):
+    """An answer from the knowledge base the agent may need on this call."""
+
+    @property
+    def article_id(self) -> int: ...
+    @property
+    def title(self) -> str: ...
+    @property
+    def body(self) -> str: ...
+    @property
+    def category(self) -> str: ...
+
+
+class PopSuggestions(Protocol):
+    """Port: answers for a call, by the caller's open tickets' categories and the IVR choice."""
+
+    async def for_call(self, customer_id: int | None, ivr_category: str | None) -> Sequence[SuggestionLike]:
+        """The suggested answers, best first (empty when there is nothing to go on)."""
+        ...
+
+
+class IvrChoices(Protocol):
+    """Port: the menu category a caller chose in the IVR before reaching the queue."""
+
+    async def category_for_call(self, call_id: str) -> str | None:
+        """The chosen category of the call, or None when the caller chose none."""
+        ...
+
+
 @dataclass(frozen=True, slots=True)
 class ScreenPop:
     """What a ringing agent sees: the caller, the customer and their history, and the IVR path."""
@@ -89,6 +118,7 @@ class ScreenPop:
     caller_name: str
     offered_at: float
     card: CallerCardLike | None
+    suggestions: tuple[SuggestionLike, ...] = ()
     ivr: IvrVisitRecord | None = None
 
 
@@ -114,6 +144,7 @@ class CallRecorder(Protocol):
 @dataclass
 class _CallState:
     card: asyncio.Task[CallerCardLike | None] | None = None
+    suggestions: asyncio.Task[tuple[SuggestionLike, ...]] | None = None
     offered: set[str] | None = None
     tail: asyncio.Task[None] | None = None
     ivr: asyncio.Task[IvrVisitRecord | None] | None = None
@@ -130,9 +161,13 @@ class ScreenPopService:
         recorder: CallRecorder,
         *,
         record_retry_delays_s: Sequence[float] = RECORD_RETRY_DELAYS_S,
+        suggestions: PopSuggestions | None = None,
+        ivr_choices: IvrChoices | None = None,
         ivr_visits: IvrVisitLookup | None = None,
     ) -> None:
         self._lookup = lookup
+        self._suggestions = suggestions
+        self._ivr_choices = ivr_choices
         self._ivr_visits = ivr_visits
         self._sink = sink
         self._recorder = recorder
@@ -154,8 +189,15 @@ class ScreenPopService:
             state.card = self._spawn(self._lookup_caller(event.caller_number))
         if isinstance(event, CallOffered) and state.ivr is None and self._ivr_visits is not None:
             state.ivr = self._spawn(self._lookup_ivr(self._ivr_visits, event.call_id, event.caller_number))
+        if (
+            isinstance(event, CallOffered)
+            and state.card is not None
+            and state.suggestions is None
+            and self._suggestions is not None
+        ):
+            state.suggestions = self._spawn(self._suggest(self._suggestions, state.card, event.call_id))
         if state.tail is None and not isinstance(event, CallOffered | CallEnded):
-            self._dispatch(state, event, None)
+            self._dispatch(state, event, None, ())
             return
         state.tail = self._spawn(self._after(state.tail, state, event))
 
@@ -198,19 +240,40 @@ class ScreenPopService:
             log.exception("IVR path lookup for call %s failed; popping without it", call_id)
             return None
 
+    async def _suggest(
+        self, port: PopSuggestions, card_task: asyncio.Task[CallerCardLike | None], call_id: str
+    ) -> tuple[SuggestionLike, ...]:
+        try:
+            ivr_category = await self._ivr_choices.category_for_call(call_id) if self._ivr_choices else None
+            card = await asyncio.shield(card_task)
+            return tuple(await port.for_call(card.customer.id if card else None, ivr_category))
+        except asyncio.CancelledError:
+            raise
+        except Exception:
+            # Suggestions are a help, never a reason to hold or lose the pop.
+            log.exception("suggestions for call %s failed; popping without them", call_id)
+            return ()
+
     async def _after(self, previous: asyncio.Task[None] | None, state: _CallState, event: CallEvent) -> None:
         if previous is not None and not previous.done():
             await asyncio.wait([previous])
         card = await state.card if state.card is not None else None
         if state.ivr is not None:
             state.ivr_visit = await state.ivr
-        self._dispatch(state, event, card)
+        suggestions = await state.suggestions if state.suggestions is not None else ()
+        self._dispatch(state, event, card, suggestions)
         if isinstance(event, CallEnded):
             await self._record(event, card)
         if state.tail is asyncio.current_task():
             state.tail = None
 
-    def _dispatch(self, state: _CallState, event: CallEvent, card: CallerCardLike | None) -> None:
+    def _dispatch(
+        self,
+        state: _CallState,
+        event: CallEvent,
+        card: CallerCardLike | None,
+        suggestions: tuple[SuggestionLike, ...],
+    ) -> None:
         if isinstance(event, CallOffered):
             if state.offered is None:
                 state.offered = set()
@@ -222,6 +285,7 @@ class ScreenPopService:
                 event.caller_name,
                 event.offered_at,
                 card,
+                suggestions,
                 state.ivr_visit,
             )
             self._sink.send((event.interface,), pop)

@@ -12,7 +12,7 @@ import asyncio
 import contextlib
 import logging
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine
+from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
@@ -36,7 +36,7 @@ from cti.events import (
     OfferRetracted,
     QueueCallerAbandoned,
 )
-from cti.screen_pop import CallerCardLike, ScreenPopService
+from cti.screen_pop import CallerCardLike, ScreenPopService, SuggestionLike
 from cti.store import AgentStateStore, CallCustomer, CallLogStore, IvrPathStep, IvrVisitRecord, IvrVisitStore
 from customers.errors import CustomerNotFoundError, InvalidPhoneError
 from customers.model import Customer
@@ -45,6 +45,7 @@ from customers.store import CustomerStore
 from hotline.bus import EventBus
 from hotline.db import create_pool, migrate
 from hotline.embedded_pg import EmbeddedPostgres
+from hotline.redis_bus import RedisRelay
 from hotline.settings import Settings
 from ivr.fastagi import FastAgiServer
 from ivr.flows import (
@@ -55,6 +56,9 @@ from ivr.flows import (
     IvrVisit,
     TicketStatusReport,
 )
+from knowledge_base.events import ArticleChanged
+from knowledge_base.service import KnowledgeBase
+from knowledge_base.store import ArticleStore
 from tickets.errors import TicketNotFoundError
 from tickets.events import (
     TICKET_EVENT_TYPES,
@@ -78,6 +82,8 @@ from web_agent.board import BoardPublisher
 from web_agent.board import setup as setup_board
 from web_agent.campaigns import CampaignServices, HubOutboundSink, add_campaign_routes
 from web_agent.hub import AgentHub
+from web_agent.kb_api import add_kb_routes
+from web_agent.portal import add_portal_routes
 from web_agent.store import AccountStore
 from web_agent.ticket_json import event_json
 
@@ -284,6 +290,24 @@ def build_tickets(
 
 
 @dataclass
+class KnowledgeSuggestions:
+    """Satisfies cti's PopSuggestions port: the most read answers for the IVR choice and the caller's open tickets."""
+
+    knowledge_base: KnowledgeBase
+    tickets: TicketService
+    limit: int = 3
+
+    async def for_call(self, customer_id: int | None, ivr_category: str | None) -> Sequence[SuggestionLike]:
+        """The IVR choice first (what the caller said they call about), then the open tickets' categories."""
+        categories = [ivr_category] if ivr_category else []
+        if customer_id is not None:
+            categories += await self.tickets.open_categories(customer_id)
+        if not categories:
+            return ()
+        return await self.knowledge_base.suggestions(categories, limit=self.limit)
+
+
+@dataclass
 class OverdueTickets:
     """Satisfies cti's EscalatedCustomers port: a customer whose open ticket is past its deadline.
 
@@ -373,13 +397,20 @@ class CallbackTickets:
 
     tickets: TicketService
 
+    def _category(self, chosen: str) -> str:
+        # The IVR's categories are knowledge-base and menu names; a ticket needs one of its own.
+        categories = self.tickets.categories
+        if chosen in categories:
+            return chosen
+        return "other" if "other" in categories else categories[-1]
+
     async def request_callback(self, request: CallbackRequest) -> None:
         """Open the ticket an agent works to call the customer back."""
         phone = request.caller_number or None
         new = NewTicket.create(
             subject="Callback requested",
             description=f"The caller asked in the IVR to be called back on {phone or 'the number on file'}.",
-            category=request.category if request.category in self.tickets.categories else "other",
+            category=self._category(request.category),
             channel=Channel.IVR,
             categories=self.tickets.categories,
             customer_id=request.customer_id,
@@ -424,6 +455,18 @@ class IvrCallJournal:
             )
 
 
+@dataclass
+class IvrVisitChoices:
+    """Satisfies the pop's IvrChoices port: the category the caller chose in the IVR, from its visit."""
+
+    visits: IvrVisitStore
+
+    async def category_for_call(self, call_id: str) -> str | None:
+        """The category of the call's IVR visit, or None."""
+        visit = await self.visits.latest_for_call(call_id, "")
+        return visit.category if visit else None
+
+
 IVR_SERVER = web.AppKey("ivr_server", FastAgiServer)
 
 
@@ -433,7 +476,7 @@ def build_ivr(
     tickets: TicketService,
     accounts: AccountStore,
     visits: IvrVisitStore,
-    articles: ArticleFinder | None,
+    articles: ArticleFinder,
     clock: Callable[[], datetime],
 ) -> FastAgiServer:
     """The FastAGI server running the IVR menus, its ports satisfied by the other packages."""
@@ -548,13 +591,25 @@ def build_web_app(
     accounts = AccountService(accounts_store, token_ttl_s=settings.web.token_ttl_s, hasher=hasher)
     customers = CustomerStore(pool, default_country=settings.customers.default_country)
     call_log = CallLogStore(pool)
+    tickets, dispatcher = build_tickets(settings, pool, customers, bus, clock)
+    knowledge_base = KnowledgeBase(ArticleStore(pool), bus, clock=clock)
+    bus.subscribe(ArticleChanged, knowledge_base.on_article_changed)
+    relay = (
+        RedisRelay(settings.redis_url, bus, (ArticleChanged,), on_connected=knowledge_base.load)
+        if settings.redis_url
+        else None
+    )
     ivr_visits = IvrVisitStore(pool)
     pops = ScreenPopService(
-        customers, hub, CallHistoryRecorder(call_log, customers, accounts_store), ivr_visits=ivr_visits
+        customers,
+        hub,
+        CallHistoryRecorder(call_log, customers, accounts_store),
+        suggestions=KnowledgeSuggestions(knowledge_base, tickets),
+        ivr_choices=IvrVisitChoices(ivr_visits),
+        ivr_visits=ivr_visits,
     )
     for kind in CALL_EVENT_TYPES:
         bus.subscribe(kind, pops.handle)
-    tickets, dispatcher = build_tickets(settings, pool, customers, bus, clock)
     follow_ups = TicketFollowUps(hub, TicketTimeline(customers), accounts_store, tickets)
     for ticket_kind in TICKET_EVENT_TYPES:
         bus.subscribe(ticket_kind, follow_ups.handle)
@@ -598,6 +653,8 @@ def build_web_app(
     )
 
     setup_board(app, agent_states, board, state_store)
+    add_kb_routes(app, knowledge_base)
+    add_portal_routes(app, knowledge_base)
     country = settings.customers.default_country
     add_campaign_routes(
         app,
@@ -633,10 +690,23 @@ def build_web_app(
         await asyncio.gather(task, return_exceptions=True)
         await follow_ups.close()
 
+    async def knowledge(app: web.Application) -> AsyncIterator[None]:
+        await knowledge_base.load()
+        relaying = asyncio.get_running_loop().create_task(relay.run(), name="redis-relay") if relay else None
+        yield
+        if relaying is not None:
+            relaying.cancel()
+            await asyncio.gather(relaying, return_exceptions=True)
+        await knowledge_base.close()
+
+    # Before the AMI starts: the first pop may already want suggestions from a loaded index.
+    app.cleanup_ctx.append(knowledge)
     app.cleanup_ctx.append(ami_and_pops)
     app.cleanup_ctx.append(notices)
     if settings.ivr.enabled:
-        ivr_server = build_ivr(settings, customers, tickets, accounts_store, ivr_visits, None, clock)
+        ivr_server = build_ivr(
+            settings, customers, tickets, accounts_store, ivr_visits, knowledge_base, clock
+        )
         app[IVR_SERVER] = ivr_server
 
         async def ivr(app: web.Application) -> AsyncIterator[None]:

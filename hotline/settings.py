@@ -63,6 +63,8 @@ class Settings:
     ami: AmiSettings | None
     agent_states: AgentStateSettings
     database_url: str | None = field(repr=False)
+    # Several nodes: Redis carries the events every node must hear (knowledge-base changes).
+    redis_url: str | None = field(repr=False)
     dialer: DialerSettings
     ivr: IvrSettings
     data_dir: Path
@@ -227,6 +229,7 @@ _KEYS = (
     _Key("server", "ws_resume_grace_s", _seconds, 120.0),
     _Key("database", "url", _url("postgresql", "postgres"), "", secret=True),
     _Key("ami", "url", _url("ami"), "", secret=True),
+    _Key("redis", "url", _url("redis", "rediss"), "", secret=True),
     _Key("ami", "ping_interval_s", _seconds, 20.0),
     _Key("ami", "action_timeout_s", _seconds, 10.0),
     _Key("ami", "reconnect_max_s", _seconds, 30.0),
@@ -313,9 +316,9 @@ def load_settings(path: Path | None, environ: Mapping[str, str]) -> Settings:
         except SlaConfigError as exc:
             problems.extend(exc.problems)
     menu: Menu | None = None
-    if "ivr.menu_file" in values and "tickets.categories" in values:
+    if "ivr.menu_file" in values:
         try:
-            menu = load_menu(Path(values["ivr.menu_file"]), categories=values["tickets.categories"])
+            menu = load_menu(Path(values["ivr.menu_file"]))
         except MenuConfigError as exc:
             problems.extend(exc.problems)
     if problems:
@@ -352,6 +355,7 @@ def load_settings(path: Path | None, environ: Mapping[str, str]) -> Settings:
         smtp=smtp,
         ami=ami,
         database_url=values["database.url"] or None,
+        redis_url=values["redis.url"] or None,
         dialer=DialerSettings(
             trunk_context=values["dialer.trunk_context"], default_timezone=values["dialer.default_timezone"]
         ),

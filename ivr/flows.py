@@ -227,7 +227,7 @@ class IvrFlows:
         tickets: TicketDesk,
         callbacks: CallbackRequests,
         journal: IvrJournal,
-        articles: ArticleFinder | None,
+        articles: ArticleFinder,
         clock: Callable[[], datetime],
     ) -> None:
         self._menu = menu
@@ -418,12 +418,12 @@ class IvrFlows:
     async def _faq_category(self, session: AgiSession, call: _Call, node: MenuNode) -> str | None:
         assert node.category is not None
         call.category = node.category
-        if self._articles is None:
-            call.step(node, "", "unavailable")
+        articles = await self._articles.top_articles(node.category, limit=node.limit)
+        if not articles:
+            call.step(node, "", "no_articles")
             await self._play(session, node.unavailable_prompts)
             return node.next
-        articles = await self._articles.top_articles(node.category, limit=node.limit)
-        await self._play(session, node.prompts if articles else node.unavailable_prompts)
+        await self._play(session, node.prompts)
         read = await self._read_out(session, articles)
         if read:
             call.article = read[0]
@@ -433,10 +433,6 @@ class IvrFlows:
     async def _faq_speech(self, session: AgiSession, call: _Call, node: MenuNode) -> str | None:
         if node.category is not None:
             call.category = node.category
-        if self._articles is None:
-            call.step(node, "", "unavailable")
-            await self._play(session, node.unavailable_prompts)
-            return node.next
         said = " ".join((await session.get_variable(self._menu.speech_variable) or "").split())
         said = said[:MAX_SPEECH_CHARS]
         matches = await self._articles.search(said, category=node.category, limit=node.limit) if said else ()

@@ -9,7 +9,7 @@ from __future__ import annotations
 import enum
 import re
 import tomllib
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -55,7 +55,7 @@ _ACCEPTS: dict[Action, set[str]] = {
         "on_handler",
     },
     Action.FAQ_CATEGORY: {"category", "limit", "unavailable_prompts"},
-    Action.FAQ_SPEECH: {"category", "limit", "unavailable_prompts"},
+    Action.FAQ_SPEECH: {"category", "limit"},
     Action.CALLBACK: {"category"},
     Action.QUEUE: {"category"},
     Action.GOODBYE: set(),
@@ -160,7 +160,7 @@ class Menu:
         return self.nodes[name]
 
 
-def load_menu(path: Path, *, categories: Sequence[str] | None = None) -> Menu:
+def load_menu(path: Path) -> Menu:
     """Read and validate a menu file; MenuConfigError lists every problem."""
     try:
         document = tomllib.loads(path.read_text("utf-8"))
@@ -168,7 +168,7 @@ def load_menu(path: Path, *, categories: Sequence[str] | None = None) -> Menu:
         raise MenuConfigError([f"{path}: IVR menu file not found"]) from None
     except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
         raise MenuConfigError([f"{path}: cannot be read: {exc}"]) from None
-    return parse_menu(document, source=str(path), categories=categories)
+    return parse_menu(document, source=str(path))
 
 
 class _Problems:
@@ -213,12 +213,10 @@ def _seconds(value: Any, where: str, problems: _Problems) -> float:
     return float(value)
 
 
-def _category(value: Any, where: str, problems: _Problems, categories: Sequence[str] | None) -> str | None:
+def _category(value: Any, where: str, problems: _Problems) -> str | None:
     if not isinstance(value, str) or not _CATEGORY.fullmatch(value):
-        problems.add(where, f"{value!r} is not a category name")
+        problems.add(where, f"{value!r} is not a category name (1-40 of a-z, 0-9, _ and -)")
         return None
-    if categories is not None and value not in categories:
-        problems.add(where, f"{value!r} is not a ticket category ({', '.join(categories)})")
     return value
 
 
@@ -229,7 +227,7 @@ def _digit(value: Any, where: str, problems: _Problems) -> str | None:
     return value
 
 
-def _node(name: str, table: Any, problems: _Problems, categories: Sequence[str] | None) -> MenuNode | None:
+def _node(name: str, table: Any, problems: _Problems) -> MenuNode | None:
     where = f"[nodes.{name}]"
     if not _NAME.fullmatch(name):
         problems.add(where, "node names are 1-40 characters of a-z, 0-9 and _, starting with a letter")
@@ -272,7 +270,7 @@ def _node(name: str, table: Any, problems: _Problems, categories: Sequence[str] 
             else:
                 problems.add(f"{where} {key}", f"expected a node name, got {table[key]!r}")
     if "category" in table:
-        values["category"] = _category(table["category"], f"{where} category", problems, categories)
+        values["category"] = _category(table["category"], f"{where} category", problems)
     if "options" in table:
         options = table["options"]
         if not isinstance(options, dict) or not options:
@@ -318,7 +316,7 @@ def _mapping(value: Any, where: str, problems: _Problems) -> dict[str, Any]:
     return value
 
 
-def _routing(document: Mapping[str, Any], problems: _Problems, categories: Sequence[str] | None) -> Routing:
+def _routing(document: Mapping[str, Any], problems: _Problems) -> Routing:
     table = _mapping(document.get("routing"), "[routing]", problems)
     for key in sorted(set(table) - {"default_queue", "queues", "tier_queues"}):
         problems.add("[routing]", f"unknown key {key!r}")
@@ -328,7 +326,7 @@ def _routing(document: Mapping[str, Any], problems: _Problems, categories: Seque
         default = "support"
     by_category: dict[str, str] = {}
     for category, queue in _mapping(table.get("queues"), "[routing.queues]", problems).items():
-        _category(category, "[routing.queues]", problems, categories)
+        _category(category, "[routing.queues]", problems)
         if not isinstance(queue, str) or not _QUEUE.fullmatch(queue):
             problems.add(f"[routing.queues] {category}", f"{queue!r} is not a queue name")
         else:
@@ -359,10 +357,8 @@ def _priority(document: Mapping[str, Any], problems: _Problems) -> PriorityPolic
     )
 
 
-def parse_menu(
-    document: Mapping[str, Any], *, source: str = "ivr.toml", categories: Sequence[str] | None = None
-) -> Menu:
-    """Validate a parsed menu document; `categories` (the ticket categories) are checked when given."""
+def parse_menu(document: Mapping[str, Any], *, source: str = "ivr.toml") -> Menu:
+    """Validate a parsed menu document (categories are knowledge-base and routing names, free to choose)."""
     problems = _Problems(source)
     for key in sorted(set(document) - {"start", "max_steps", "speech", "routing", "priority", "nodes"}):
         problems.add("top level", f"unknown key {key!r}")
@@ -378,7 +374,7 @@ def parse_menu(
         problems.add("[speech] recognised_text_variable", f"{variable!r} is not a channel variable name")
         variable = "SPEECH_TEXT"
     max_steps = _whole(document.get("max_steps", 40), 5, 500, "max_steps", problems, 40)
-    routing = _routing(document, problems, categories)
+    routing = _routing(document, problems)
     priority = _priority(document, problems)
 
     nodes: dict[str, MenuNode] = {}
@@ -386,7 +382,7 @@ def parse_menu(
     # A broken node is reported once; references to it are not reported again.
     declared = set(tables)
     for name, table in tables.items():
-        node = _node(name, table, problems, categories)
+        node = _node(name, table, problems)
         if node is not None:
             nodes[name] = node
     start = document.get("start")

@@ -27,7 +27,7 @@ ALICE, BOB = "Local/1001@agents", "Local/1002@agents"
 
 FAST_HASHER = PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)
 TABLES = (
-    "ticket_notices, ticket_events, tickets, ticket_handlers, agent_state_periods, "
+    "kb_articles, ticket_notices, ticket_events, tickets, ticket_handlers, agent_state_periods, "
     "do_not_call, dial_attempts, leads, campaigns, "
     "auth_tokens, agent_interfaces, agents, ivr_visits, call_log, interactions, customer_phones, customers"
 )

@@ -3,6 +3,7 @@
 TicketsError
 ├── InvalidTicketError        a request breaks rules; `problems` maps each field to its problem
 ├── TicketNotFoundError       no ticket has `ticket_id`
+├── TicketLookupFailedError   a customer's ticket number and contact do not match a ticket (or there is none)
 ├── IllegalTransitionError    `action` is not allowed while the ticket is `status`; `allowed` lists what is
 ├── TicketConflictError       someone else changed the ticket first (`expected` != `actual` version)
 ├── NotYourTicketError        an agent acted on a ticket assigned to someone else
@@ -34,6 +35,16 @@ class TicketNotFoundError(TicketsError, LookupError):
     def __init__(self, ticket_id: int) -> None:
         super().__init__(f"There is no ticket #{ticket_id}.")
         self.ticket_id = ticket_id
+
+
+class TicketLookupFailedError(TicketsError, LookupError):
+    """No ticket has this number with this email or phone; deliberately not saying which part is wrong."""
+
+    def __init__(self) -> None:
+        super().__init__(
+            "We found no ticket with that number and that email or phone. Check both (they are in the "
+            "message we sent when you opened the request) and try again, or call us."
+        )
 
 
 class IllegalTransitionError(TicketsError):

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import re
 import secrets
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
@@ -29,6 +30,7 @@ from tickets.errors import (
     NoHandlerAvailableError,
     NotYourTicketError,
     TicketConflictError,
+    TicketLookupFailedError,
     UnknownHandlerError,
 )
 from tickets.events import (
@@ -56,12 +58,21 @@ from tickets.model import (
 )
 from tickets.notify import SERVICE_COMPLETED, NoticeChannel, render_service_completed
 from tickets.sla import SlaPolicy
-from tickets.store import NoticeStatus, ReopenCount, TicketPage, TicketQuery, TicketStore, TicketUnit
+from tickets.store import (
+    MIN_PHONE_DIGITS,
+    NoticeStatus,
+    ReopenCount,
+    TicketPage,
+    TicketQuery,
+    TicketStore,
+    TicketUnit,
+)
 
 log = logging.getLogger(__name__)
 
 MAX_NOTE_CHARS = 10_000
 CONFIRM_TOKEN_MAX_CHARS = 128
+_PHONE_LIKE = re.compile(r"\+?[0-9 ().-]{8,40}")
 
 
 @dataclass(frozen=True)
@@ -410,6 +421,28 @@ class TicketService:
     async def has_overdue_ticket(self, customer_id: int) -> bool:
         """Whether the customer has an open ticket past a deadline whose clock is running."""
         return await self._store.has_overdue_ticket(customer_id, self._clock())
+
+    async def status_for_contact(self, ticket_id: int, contact: str) -> Ticket:
+        """A ticket for a customer who gives its number and the email or phone on it (portal, IVR).
+
+        A wrong pair gets TicketLookupFailedError, exactly as a ticket that does not exist, so
+        nobody learns which ticket numbers exist by guessing.
+        """
+        contact = contact.strip()
+        digits = "".join(c for c in contact if c.isdigit())
+        if "@" in contact:
+            ticket = await self._store.by_contact(ticket_id, contact, None)
+        elif len(digits) >= MIN_PHONE_DIGITS and _PHONE_LIKE.fullmatch(contact):
+            ticket = await self._store.by_contact(ticket_id, None, digits)
+        else:
+            ticket = None
+        if ticket is None:
+            raise TicketLookupFailedError()
+        return ticket
+
+    async def open_categories(self, customer_id: int) -> list[str]:
+        """The categories of the customer's open tickets, most recently changed first (screen-pop hints)."""
+        return await self._store.open_categories(customer_id)
 
     async def reopen_counts(self, since: datetime) -> list[ReopenCount]:
         """Resolutions and reopens per handler and category since `since`, most reopened first."""

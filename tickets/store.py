@@ -32,6 +32,9 @@ from tickets.model import (
 # A string: asyncpg's proxy class cannot be subscripted at run time, only by the type checker.
 Connection: TypeAlias = "asyncpg.Connection | PoolConnectionProxy[asyncpg.Record]"
 MAX_PAGE = 100
+# A phone number matches a ticket's contact on its last nine digits (a Vietnamese subscriber
+# number without 0 or +84); fewer than eight digits never match.
+MIN_PHONE_DIGITS = 8
 
 _TICKET_COLUMNS = """
     t.id, t.version, t.status, t.subject, t.description, t.category, t.channel, t.priority,
@@ -481,6 +484,34 @@ class TicketStore:
                 now,
             )
         )
+
+    async def by_contact(self, ticket_id: int, email: str | None, phone_digits: str | None) -> Ticket | None:
+        """The ticket, only if `email` or the phone's last nine digits are the ticket's contact."""
+        row = await self._pool.fetchrow(
+            f"""
+            SELECT {_TICKET_COLUMNS} FROM tickets t
+            WHERE t.id = $1
+              AND ((t.contact_email IS NOT NULL AND lower(t.contact_email) = lower($2))
+                   OR (length(regexp_replace(coalesce(t.contact_phone, ''), '[^0-9]', '', 'g')) >= {MIN_PHONE_DIGITS}
+                       AND right(regexp_replace(t.contact_phone, '[^0-9]', '', 'g'), 9) = right($3, 9)))
+            """,
+            ticket_id,
+            email,
+            phone_digits,
+        )
+        return None if row is None else _ticket(row)
+
+    async def open_categories(self, customer_id: int) -> list[str]:
+        """The categories of the customer's open tickets, most recently changed first."""
+        rows = await self._pool.fetch(
+            f"""
+            SELECT t.category, max(t.updated_at) AS changed FROM tickets t
+            WHERE t.customer_id = $1 AND t.{_IS_OPEN}
+            GROUP BY t.category ORDER BY changed DESC
+            """,
+            customer_id,
+        )
+        return [row["category"] for row in rows]
 
     async def reopen_counts(self, since: datetime) -> list[ReopenCount]:
         """Per handler and category since `since`: resolutions and how many of them were reopened."""

@@ -30,6 +30,12 @@ from cti.errors import (
 )
 from customers.errors import CustomerNotFoundError, CustomersError, InvalidCustomerError
 from customers.model import NewCustomer, Tier
+from knowledge_base.errors import (
+    ArticleConflictError,
+    ArticleNotFoundError,
+    InvalidArticleError,
+    ReviewRequiredError,
+)
 from tickets.errors import (
     ConfirmationInvalidError,
     IllegalTransitionError,
@@ -37,6 +43,7 @@ from tickets.errors import (
     NoHandlerAvailableError,
     NotYourTicketError,
     TicketConflictError,
+    TicketLookupFailedError,
     TicketNotFoundError,
     TicketsError,
     UnknownHandlerError,
@@ -86,6 +93,7 @@ _ERRORS: tuple[tuple[type[Exception], int, str], ...] = (
     (UnknownHandlerError, 422, "tickets.unknown_handler"),
     (NoHandlerAvailableError, 409, "tickets.no_handler_available"),
     (ConfirmationInvalidError, 404, "tickets.confirmation_invalid"),
+    (TicketLookupFailedError, 404, "portal.ticket_not_found"),
     (TicketsError, 409, "tickets.conflict"),
     # Two requests locked the same rows in opposite orders; PostgreSQL undid one of them.
     (asyncpg.DeadlockDetectedError, 409, "service.retry"),
@@ -100,6 +108,10 @@ _ERRORS: tuple[tuple[type[Exception], int, str], ...] = (
     (LeadNotFoundError, 404, "campaigns.lead_not_found"),
     (NotDiallableError, 409, "campaigns.not_diallable"),
     (InvalidCampaignError, 422, "validation.failed"),
+    (InvalidArticleError, 422, "validation.failed"),
+    (ArticleNotFoundError, 404, "kb.not_found"),
+    (ArticleConflictError, 409, "kb.version_conflict"),
+    (ReviewRequiredError, 403, "kb.review_required"),
     (asyncpg.PostgresConnectionError, 503, "service.database_unavailable"),
     (asyncpg.InterfaceError, 503, "service.database_unavailable"),
     (OSError, 503, "service.database_unavailable"),
@@ -139,14 +151,14 @@ def _extra(exc: Exception) -> dict[str, Any]:
     """The data an error carries that a client can act on (which field, which version)."""
     if isinstance(exc, ValidationFailedError):
         return {"details": exc.details}
-    if isinstance(exc, InvalidCustomerError | InvalidTicketError):
+    if isinstance(exc, InvalidCustomerError | InvalidTicketError | InvalidArticleError):
         return {"details": exc.problems}
     if isinstance(exc, InvalidCampaignError):
         # Its problems are sentences, not per-field: one entry, so `details` has one shape everywhere.
         return {"details": {"campaign": "; ".join(exc.problems)}}
     if isinstance(exc, IllegalTransitionError):
         return {"status": exc.status, "allowed": list(exc.allowed)}
-    if isinstance(exc, TicketConflictError):
+    if isinstance(exc, TicketConflictError | ArticleConflictError):
         return {"version": exc.actual}
     return {}
 

@@ -98,6 +98,10 @@ def message_json(message: PopMessage) -> tuple[str, dict[str, Any]]:
             "customer": customer,
             "interactions": interactions,
             "ivr": ivr_json(message.ivr),
+            "suggestions": [
+                {"article_id": s.article_id, "title": s.title, "body": s.body, "category": s.category}
+                for s in message.suggestions
+            ],
         }
     if isinstance(message, OfferRetracted):
         return "pop_retracted", {"call_id": message.call_id, "reason": message.reason.value}

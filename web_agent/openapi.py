@@ -284,17 +284,17 @@ _RESPONSES = {
     }
     for name, description in (
         ("Unauthorized", "auth.required or auth.invalid_credentials"),
-        ("Forbidden", "auth.forbidden (role) or tickets.not_yours"),
+        ("Forbidden", "auth.forbidden (role), tickets.not_yours or kb.review_required"),
         (
             "NotFound",
-            "tickets.not_found, customers.not_found, tickets.confirmation_invalid, campaigns.not_found "
-            "or campaigns.lead_not_found",
+            "tickets.not_found, customers.not_found, tickets.confirmation_invalid, campaigns.not_found, "
+            "campaigns.lead_not_found, kb.not_found or portal.ticket_not_found",
         ),
         (
             "Conflict",
             "tickets.illegal_transition, tickets.version_conflict, tickets.no_handler_available, "
             "tickets.conflict, customers.conflict, agent_state.not_in_queue, pbx.refused, "
-            "campaigns.not_diallable or service.retry",
+            "campaigns.not_diallable, kb.version_conflict or service.retry",
         ),
         (
             "ValidationFailed",
@@ -1007,6 +1007,250 @@ _PATHS.update(
                     {"disposition": _STR, "note": _STR, "callback_at": _OPT_TIME}, required=("disposition",)
                 ),
                 parameters=[_LEAD_ID],
+            )
+        },
+    }
+)
+
+# --- knowledge base and the customer portal ------------------------------------------------
+_ARTICLE_ID = _path("id", "the article's id")
+_VISIBILITY = _enum(["public", "internal"])
+_ARTICLE_STATUS = _enum(["draft", "published"])
+_KB_SEARCH = [
+    _query("q", {"type": "string", "maxLength": 200}, "words, any case, with or without diacritics"),
+    _query("category", _STR, "only this category"),
+    _query("limit", {"type": "integer", "minimum": 1, "maximum": 50}, "at most this many hits (default 10)"),
+]
+_ARTICLE_RESPONSE = _ok("the article", _obj({"article": _ref("Article")}))
+_ARTICLE_BODY = _obj(
+    {
+        "title": {"type": "string", "maxLength": 200},
+        "body": {"type": "string", "maxLength": 20_000},
+        "category": {"type": "string", "pattern": "^[a-z0-9][a-z0-9_-]{0,39}$"},
+        "tags": {**_array(_STR), "maxItems": 20},
+        "synonyms": {**_array(_STR), "maxItems": 20, "description": "other ways people ask it"},
+        "language": {"type": "string", "description": "vi, en, zh-CN … (default vi)"},
+        "visibility": {**_VISIBILITY, "description": "public: portal and IVR too; internal: agents only"},
+        "sound_file": {**_OPT_STR, "description": "Asterisk sound file the IVR plays, without extension"},
+        "version": _VERSION,
+    },
+    required=("title", "body", "category"),
+)
+_OPTIONAL_VERSION: dict[str, Any] = {
+    "required": False,
+    "content": {"application/json": {"schema": _obj({"version": _VERSION}, required=())}},
+}
+_SCHEMAS.update(
+    {
+        "Article": _obj(
+            {
+                "id": _INT,
+                "version": _INT,
+                "title": _STR,
+                "body": _STR,
+                "category": _STR,
+                "tags": _array(_STR),
+                "synonyms": _array(_STR),
+                "language": _STR,
+                "visibility": _VISIBILITY,
+                "status": _ARTICLE_STATUS,
+                "sound_file": _OPT_STR,
+                "views": _INT,
+                "created_at": _TIME,
+                "updated_at": _TIME,
+                "published_at": _OPT_TIME,
+            }
+        ),
+        "ArticleHit": _obj(
+            {
+                "article_id": _INT,
+                "title": _STR,
+                "body": _STR,
+                "category": _STR,
+                "language": _STR,
+                "visibility": _VISIBILITY,
+                "views": _INT,
+                "score": {**_NUMBER, "description": "match (0-100) plus up to 8 points of popularity"},
+            }
+        ),
+        "CustomerTicket": _obj(
+            {
+                "number": _STR,
+                "subject": _STR,
+                "category": _STR,
+                "status": _enum([s.value for s in TicketStatus]),
+                "status_text": _STR,
+                "opened_at": _TIME,
+                "updated_at": _TIME,
+                "resolution": _OPT_STR,
+            }
+        ),
+    }
+)
+_PATHS.update(
+    {
+        "/api/kb/articles": {
+            "get": _op(
+                "Articles in any state for the editing page, most recently changed first",
+                "knowledge base",
+                {
+                    **_ok("a page", _obj({"articles": _array(_ref("Article")), "total": _INT})),
+                    **_errors(*_AUTHED, "422"),
+                },
+                parameters=[
+                    _query("status", _ARTICLE_STATUS, "only drafts or only published"),
+                    _query("category", _STR, "only this category"),
+                    _query("visibility", _VISIBILITY, "only public or only internal"),
+                    _query("limit", {"type": "integer", "minimum": 1, "maximum": 100}, "page size (50)"),
+                    _query("offset", {"type": "integer", "minimum": 0}, "skip this many"),
+                ],
+            ),
+            "post": _op(
+                "Write a new article (saved as a draft; any signed-in role)",
+                "knowledge base",
+                {**_ok("drafted", _obj({"article": _ref("Article")}), "201"), **_errors(*_AUTHED, "422")},
+                body=_ARTICLE_BODY,
+            ),
+        },
+        "/api/kb/search": {
+            "get": _op(
+                "Search published articles, internal ones too (agents)",
+                "knowledge base",
+                {**_ok("best first", _obj({"hits": _array(_ref("ArticleHit"))})), **_errors(*_AUTHED, "422")},
+                parameters=_KB_SEARCH,
+            )
+        },
+        "/api/kb/articles/{id}": {
+            "get": _op(
+                "One article in any state",
+                "knowledge base",
+                {**_ARTICLE_RESPONSE, **_errors(*_AUTHED, "404")},
+                parameters=[_ARTICLE_ID],
+            ),
+            "put": _op(
+                "Replace an article's text (a published article's: supervisors and admins only)",
+                "knowledge base",
+                {**_ARTICLE_RESPONSE, **_errors(*_AUTHED, "403", "404", "409", "422")},
+                body=_ARTICLE_BODY,
+                parameters=[_ARTICLE_ID],
+            ),
+            "delete": _op(
+                "Delete an article for good (supervisors and admins)",
+                "knowledge base",
+                {**_ok("deleted", status="204"), **_errors(*_AUTHED, "403", "404", "409", "422")},
+                parameters=[_ARTICLE_ID, _query("version", _VERSION, "the version you read")],
+            ),
+        },
+        "/api/kb/articles/{id}/publish": {
+            "post": {
+                **_op(
+                    "Publish: searchable by agents, and by the portal and IVR if public (supervisors and admins)",
+                    "knowledge base",
+                    {**_ARTICLE_RESPONSE, **_errors(*_AUTHED, "403", "404", "409", "422")},
+                    parameters=[_ARTICLE_ID],
+                ),
+                "requestBody": _OPTIONAL_VERSION,
+            }
+        },
+        "/api/kb/articles/{id}/unpublish": {
+            "post": {
+                **_op(
+                    "Take back to draft: nobody finds it until published again (supervisors and admins)",
+                    "knowledge base",
+                    {**_ARTICLE_RESPONSE, **_errors(*_AUTHED, "403", "404", "409", "422")},
+                    parameters=[_ARTICLE_ID],
+                ),
+                "requestBody": _OPTIONAL_VERSION,
+            }
+        },
+        "/api/kb/articles/{id}/viewed": {
+            "post": _op(
+                "An agent opened the answer (counts towards its popularity)",
+                "knowledge base",
+                {**_ok("counted", status="204"), **_errors(*_AUTHED, "404")},
+                parameters=[_ARTICLE_ID],
+            )
+        },
+        "/api/portal/meta": {
+            "get": _op(
+                "The portal's request categories and the most read public answers of each (no login)",
+                "portal",
+                {
+                    **_ok(
+                        "categories and answers",
+                        _obj({"categories": _array(_STR), "popular": _array(_ref("ArticleHit"))}),
+                    ),
+                    **_errors("503"),
+                },
+                public=True,
+            )
+        },
+        "/api/portal/faq": {
+            "get": _op(
+                "Search the published public answers (no login, rate-limited per address)",
+                "portal",
+                {
+                    **_ok("best first", _obj({"hits": _array(_ref("ArticleHit"))})),
+                    **_errors("422", "429", "503"),
+                },
+                parameters=_KB_SEARCH,
+                public=True,
+            )
+        },
+        "/api/portal/faq/{id}": {
+            "get": _op(
+                "One published public answer, counted as read (no login, rate-limited per address)",
+                "portal",
+                {
+                    **_ok(
+                        "the answer",
+                        _obj(
+                            {
+                                "article": _obj(
+                                    {"article_id": _INT, "title": _STR, "body": _STR, "category": _STR}
+                                )
+                            }
+                        ),
+                    ),
+                    **_errors("404", "429", "503"),
+                },
+                parameters=[_ARTICLE_ID],
+                public=True,
+            )
+        },
+        "/api/portal/status": {
+            "post": _op(
+                "A ticket's status, given its number and the email or phone on it; a wrong pair gets the same "
+                "404 portal.ticket_not_found as a missing ticket (no login, failures rate-limited per address)",
+                "portal",
+                {
+                    **_ok("the ticket as the customer sees it", _obj({"ticket": _ref("CustomerTicket")})),
+                    **_errors("404", "422", "429", "503"),
+                },
+                body=_obj({"ticket": {"type": "string", "description": "digits"}, "contact": _STR}),
+                public=True,
+            )
+        },
+        "/api/portal/requests": {
+            "post": _op(
+                "Open a request (a ticket on channel portal; no login, rate-limited per address)",
+                "portal",
+                {
+                    **_ok("opened", _obj({"ticket": _ref("CustomerTicket")}), "201"),
+                    **_errors("422", "429", "503"),
+                },
+                body=_obj(
+                    {
+                        "name": _STR,
+                        "email": _OPT_STR,
+                        "phone": _OPT_STR,
+                        "subject": {"type": "string", "maxLength": 200},
+                        "description": {"type": "string", "maxLength": 10_000},
+                        "category": _STR,
+                    },
+                    required=("name", "subject", "category"),
+                ),
+                public=True,
             )
         },
     }

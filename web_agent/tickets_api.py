@@ -8,13 +8,10 @@ become HTTP in app.py's one error table.
 
 from __future__ import annotations
 
-import enum
 import logging
 import time
-import unicodedata
-from collections.abc import Awaitable, Callable, Iterable, Mapping
+from collections.abc import Awaitable, Callable, Iterable
 from datetime import timedelta
-from typing import Any, TypeVar
 
 from aiohttp import web
 from aiohttp.typedefs import Handler
@@ -24,7 +21,17 @@ from tickets.model import Actor, Channel, NewTicket, Priority, Ticket, TicketSta
 from tickets.service import TicketService
 from tickets.store import MAX_PAGE, TicketQuery
 from web_agent.accounts import Agent, Role
-from web_agent.api import ANY_ROLE, MAX_BODY_BYTES, MAX_ID, SERVICES, SUPERVISORS, json_object, require
+from web_agent.api import (
+    ANY_ROLE,
+    MAX_BODY_BYTES,
+    MAX_ID,
+    MAX_VERSION,
+    SERVICES,
+    SUPERVISORS,
+    json_object,
+    require,
+)
+from web_agent.api import Fields as _Fields
 from web_agent.errors import RateLimitedError, ValidationFailedError
 from web_agent.hub import customer_json
 from web_agent.ratelimit import AttemptLimiter
@@ -36,121 +43,10 @@ CONFIRM_LIMITER = web.AppKey("confirm_limiter", AttemptLimiter)
 CONFIRM_FAILURES_PER_5MIN = 20
 MAX_QUERY_CHARS = 200
 MAX_REPORT_DAYS = 366
-MAX_VERSION = 2**31 - 1
 DEFAULT_PAGE = 50
 # Free text the service checks itself (notes, subject, description): the body limit bounds it here.
 _SERVICE_CHECKED = MAX_BODY_BYTES
 _TICKET_ID = r"{id:\d{1,18}}"
-
-E = TypeVar("E", bound=enum.Enum)
-
-
-class _Fields:
-    """Reads typed members of a JSON body or a query string, collecting every problem at once."""
-
-    def __init__(self, data: Mapping[str, Any], *, query: bool = False) -> None:
-        self._data = data
-        # A query string carries only text: numbers and flags arrive as digits and words.
-        self._query = query
-        self.problems: dict[str, str] = {}
-
-    def text(self, name: str, *, max_len: int = _SERVICE_CHECKED, line: bool = False) -> str:
-        """A string ("" when absent or null); with `line`, one line without control characters."""
-        value = self._data.get(name)
-        if value is None:
-            return ""
-        if not isinstance(value, str):
-            self.problems[name] = "text"
-            return ""
-        if len(value) > max_len:
-            self.problems[name] = f"at most {max_len} characters"
-        elif line and any(unicodedata.category(c) == "Cc" for c in value):
-            # Contact details end up in email headers: a line break there is an injection.
-            self.problems[name] = "one line of text, without control characters"
-        return value
-
-    def optional_text(self, name: str, *, max_len: int) -> str | None:
-        """One line of text, or None when absent, null or blank."""
-        return self.text(name, max_len=max_len, line=True).strip() or None
-
-    def integer(
-        self, name: str, *, low: int, high: int, default: int | None = None, what: str | None = None
-    ) -> int | None:
-        """An integer in low..high (a JSON number, or digits in a query string); `default` when absent."""
-        value = self._data.get(name)
-        if value is None or value == "":
-            return default
-        if (
-            self._query
-            and isinstance(value, str)
-            and value.isascii()
-            and value.lstrip("-").isdigit()
-            and len(value) < 20
-        ):
-            value = int(value)
-        if not isinstance(value, int) or isinstance(value, bool) or not low <= value <= high:
-            self.problems[name] = what or f"a whole number from {low} to {high}"
-            return default
-        return value
-
-    def identifier(self, name: str) -> int | None:
-        """An id (a positive whole number), or None when absent or null."""
-        return self.integer(name, low=1, high=MAX_ID)
-
-    def boolean(self, name: str, *, default: bool | None = False) -> bool:
-        """true/false in JSON, or 1/0/true/false in a query string; with default None it is required."""
-        value = self._data.get(name)
-        if value is None:
-            if default is None:
-                self.problems[name] = "required: true or false"
-            return bool(default)
-        if isinstance(value, bool):
-            return value
-        if self._query and isinstance(value, str) and value.lower() in ("1", "true", "0", "false"):
-            return value.lower() in ("1", "true")
-        self.problems[name] = "true or false"
-        return bool(default)
-
-    def choice(self, name: str, kind: type[E]) -> E | None:
-        """One of an enum's values, or None when absent."""
-        value = self._data.get(name)
-        if value is None:
-            return None
-        try:
-            return kind(value)
-        except ValueError:
-            self.problems[name] = "one of " + ", ".join(str(m.value) for m in kind)
-            return None
-
-    def choices(self, name: str, kind: type[E]) -> tuple[E, ...]:
-        """A comma-separated list of an enum's values (query strings)."""
-        raw = self.text(name, max_len=MAX_QUERY_CHARS)
-        found: list[E] = []
-        for part in (p.strip() for p in raw.split(",")):
-            if not part:
-                continue
-            try:
-                found.append(kind(part))
-            except ValueError:
-                self.problems[name] = "comma-separated, each one of " + ", ".join(str(m.value) for m in kind)
-        return tuple(found)
-
-    def strings(self, name: str, *, max_items: int, max_len: int) -> list[str]:
-        """A JSON array of strings."""
-        value = self._data.get(name)
-        if (
-            not isinstance(value, list)
-            or len(value) > max_items
-            or not all(isinstance(v, str) and len(v) <= max_len for v in value)
-        ):
-            self.problems[name] = f"a list of at most {max_items} names"
-            return []
-        return list(value)
-
-    def check(self) -> None:
-        """Raise ValidationFailedError listing every problem found so far."""
-        if self.problems:
-            raise ValidationFailedError(self.problems)
 
 
 def _actor(agent: Agent) -> Actor:

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Mapping
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 
 import asyncpg
@@ -52,15 +53,22 @@ class Ivr:
         return visit
 
 
-@pytest.fixture
-async def ivr(pool: asyncpg.Pool) -> AsyncIterator[Ivr]:
-    app = build_web_app(load_settings(None, IVR_ENV), pool, ami=None, hasher=FAST_HASHER)
+@asynccontextmanager
+async def running_ivr(pool: asyncpg.Pool, environ: Mapping[str, str] = IVR_ENV) -> AsyncIterator[Ivr]:
+    """The whole application with its FastAGI server on a free port (settings from `environ`)."""
+    app = build_web_app(load_settings(None, environ), pool, ami=None, hasher=FAST_HASHER)
     client = TestClient(TestServer(app))
     await client.start_server()
     try:
         yield Ivr(app[IVR_SERVER].port, pool, app[SERVICES].tickets, client)
     finally:
         await client.close()
+
+
+@pytest.fixture
+async def ivr(pool: asyncpg.Pool) -> AsyncIterator[Ivr]:
+    async with running_ivr(pool) as running:
+        yield running
 
 
 async def customer(
@@ -223,20 +231,21 @@ async def test_a_callback_request_opens_a_ticket_and_says_goodbye(ivr: Ivr) -> N
     }
 
 
-async def test_the_faq_says_unavailable_without_a_knowledge_base(ivr: Ivr) -> None:
+async def test_a_faq_without_articles_or_a_match_says_so_and_goes_on(ivr: Ivr) -> None:
     caller = ScriptedAsterisk(
         keys=["", "", "2", "4", "0"], caller_number="0909999999", variables={"SPEECH_TEXT": "invoice"}
     )
     visit = await ivr.call(caller)
     assert visit["steps"][2:] == [
         ("main", "2", "chosen"),
-        ("faq_billing", "", "unavailable"),
+        ("faq_billing", "", "no_articles"),
         ("main", "4", "chosen"),
-        ("faq_speech", "", "unavailable"),
+        ("faq_speech", "invoice", "no_match"),
         ("main", "0", "chosen"),
         ("agent", "", "support priority 0"),
     ]
-    assert caller.played.count("hotline/faq-unavailable") == 2
+    assert caller.played.count("hotline/faq-unavailable") == 1
+    assert caller.played.count("hotline/faq-no-match") == 1
     assert visit["category"] == "billing"
 
 

@@ -196,3 +196,68 @@ async def test_a_call_that_cannot_be_stored_is_named_in_the_log(caplog: pytest.L
     assert recorder.attempts == 3
     assert "call 1.0 was NOT stored in the call log after 3 attempts" in caplog.text
     await service.close()
+
+
+@dataclass(frozen=True)
+class Suggestion:
+    article_id: int
+    title: str
+    body: str = "Vào mục Hóa đơn."
+    category: str = "billing"
+
+
+@dataclass
+class Suggestions:
+    asked: list[tuple[int | None, str | None]] = field(default_factory=list)
+    fail: bool = False
+
+    async def for_call(self, customer_id: int | None, ivr_category: str | None) -> list[Suggestion]:
+        self.asked.append((customer_id, ivr_category))
+        if self.fail:
+            raise ConnectionError("the database went away")
+        return [Suggestion(1, f"for {customer_id} / {ivr_category}")]
+
+
+@dataclass
+class IvrChoices:
+    chosen: dict[str, str]
+
+    async def category_for_call(self, call_id: str) -> str | None:
+        return self.chosen.get(call_id)
+
+
+async def test_the_pop_carries_suggestions_for_the_caller_and_their_ivr_choice() -> None:
+    lookup, sink, suggestions = Lookup(), Sink(), Suggestions()
+    service = ScreenPopService(
+        lookup, sink, Recorder(), suggestions=suggestions, ivr_choices=IvrChoices({"1.0": "billing"})
+    )
+    lookup.gate.set()
+    service.handle(offered("Local/1001@agents"))
+    service.handle(offered("Local/1002@agents"))
+    service.handle(offered("Local/1001@agents", call="2.0", number="0999"))
+    async with asyncio.timeout(5):
+        await eventually(lambda: len(sink.sent) == 3)
+    pops = [m for _, m in sink.sent]
+    assert all(isinstance(p, ScreenPop) for p in pops)
+    assert [[s.title for s in p.suggestions] for p in pops if isinstance(p, ScreenPop)] == [
+        ["for 7 / billing"],
+        ["for 7 / billing"],
+        ["for None / None"],
+    ]
+    # One question per call, however many agents it rings.
+    assert suggestions.asked == [(7, "billing"), (None, None)]
+    await service.close()
+
+
+async def test_failing_suggestions_never_hold_or_lose_the_pop() -> None:
+    lookup, sink = Lookup(), Sink()
+    service = ScreenPopService(lookup, sink, Recorder(), suggestions=Suggestions(fail=True))
+    lookup.gate.set()
+    service.handle(offered("Local/1001@agents"))
+    async with asyncio.timeout(5):
+        await eventually(lambda: len(sink.sent) == 1)
+    ((_, pop),) = sink.sent
+    assert isinstance(pop, ScreenPop)
+    assert pop.card is not None
+    assert pop.suggestions == ()
+    await service.close()

@@ -634,6 +634,7 @@
       customer: data.customer && typeof data.customer === "object" ? data.customer : null,
       interactions: Array.isArray(data.interactions) ? data.interactions.slice(0, 5) : [],
       ivr: data.ivr && typeof data.ivr === "object" ? data.ivr : null,
+      suggestions: Array.isArray(data.suggestions) ? data.suggestions.slice(0, 5) : [],
       status: "ringing",
       ringStartMs: ringStartMs,
       talkStartMs: null,
@@ -668,6 +669,7 @@
     el.tickets = part(card, "tickets");
     pop.el = el;
     renderIvr(part(card, "ivr"), pop.ivr);
+    renderSuggestions(pop, part(card, "suggestions"));
     renderPopBody(pop);
     renderPopStatus(pop);
     notifyPlugins("onPopBuilt", pop);
@@ -694,6 +696,39 @@
       article.hidden = false;
     }
     section.hidden = false;
+  }
+
+  /** Knowledge-base answers for the caller's open tickets or IVR choice: title, the body on demand. */
+  function renderSuggestions(pop, section) {
+    const list = part(section, "suggestion-list");
+    list.replaceChildren();
+    pop.suggestions.forEach(function (item) {
+      if (!item || typeof item !== "object") return;
+      const details = document.createElement("details");
+      details.className = "suggestion";
+      details.dataset.testid = "suggestion";
+      const summary = document.createElement("summary");
+      summary.dataset.testid = "suggestion-title";
+      summary.textContent = text(item.title);
+      const body = document.createElement("p");
+      body.className = "suggestion-body prose";
+      body.dataset.testid = "suggestion-body";
+      body.textContent = text(item.body);
+      details.append(summary, body);
+      let counted = false;
+      details.addEventListener("toggle", function () {
+        if (!details.open || counted || !Number.isInteger(item.article_id)) return;
+        counted = true;
+        // Reads rank the answers; a lost count is not worth bothering the agent with.
+        api("POST", "/api/kb/articles/" + item.article_id + "/viewed", undefined, { quiet: true }).catch(
+          function (err) {
+            console.warn("could not count the read of article", item.article_id, err);
+          }
+        );
+      });
+      list.append(details);
+    });
+    section.hidden = list.children.length === 0;
   }
 
   /** The lower half of the card: the customer, or the unknown-caller block with its form. */
