@@ -100,14 +100,6 @@ class PopSuggestions(Protocol):
         ...
 
 
-class IvrChoices(Protocol):
-    """Port: the menu category a caller chose in the IVR before reaching the queue."""
-
-    async def category_for_call(self, call_id: str) -> str | None:
-        """The chosen category of the call, or None when the caller chose none."""
-        ...
-
-
 @dataclass(frozen=True, slots=True)
 class ScreenPop:
     """What a ringing agent sees: the caller, the customer and their history, and the IVR path."""
@@ -162,12 +154,10 @@ class ScreenPopService:
         *,
         record_retry_delays_s: Sequence[float] = RECORD_RETRY_DELAYS_S,
         suggestions: PopSuggestions | None = None,
-        ivr_choices: IvrChoices | None = None,
         ivr_visits: IvrVisitLookup | None = None,
     ) -> None:
         self._lookup = lookup
         self._suggestions = suggestions
-        self._ivr_choices = ivr_choices
         self._ivr_visits = ivr_visits
         self._sink = sink
         self._recorder = recorder
@@ -195,7 +185,9 @@ class ScreenPopService:
             and state.suggestions is None
             and self._suggestions is not None
         ):
-            state.suggestions = self._spawn(self._suggest(self._suggestions, state.card, event.call_id))
+            state.suggestions = self._spawn(
+                self._suggest(self._suggestions, state.card, state.ivr, event.call_id)
+            )
         if state.tail is None and not isinstance(event, CallOffered | CallEnded):
             self._dispatch(state, event, None, ())
             return
@@ -241,10 +233,16 @@ class ScreenPopService:
             return None
 
     async def _suggest(
-        self, port: PopSuggestions, card_task: asyncio.Task[CallerCardLike | None], call_id: str
+        self,
+        port: PopSuggestions,
+        card_task: asyncio.Task[CallerCardLike | None],
+        ivr_task: asyncio.Task[IvrVisitRecord | None] | None,
+        call_id: str,
     ) -> tuple[SuggestionLike, ...]:
         try:
-            ivr_category = await self._ivr_choices.category_for_call(call_id) if self._ivr_choices else None
+            # The category the caller chose in the IVR, from the visit the pop shows anyway.
+            visit = await asyncio.shield(ivr_task) if ivr_task is not None else None
+            ivr_category = visit.category if visit is not None else None
             card = await asyncio.shield(card_task)
             return tuple(await port.for_call(card.customer.id if card else None, ivr_category))
         except asyncio.CancelledError:

@@ -455,18 +455,6 @@ class IvrCallJournal:
             )
 
 
-@dataclass
-class IvrVisitChoices:
-    """Satisfies the pop's IvrChoices port: the category the caller chose in the IVR, from its visit."""
-
-    visits: IvrVisitStore
-
-    async def category_for_call(self, call_id: str) -> str | None:
-        """The category of the call's IVR visit, or None."""
-        visit = await self.visits.latest_for_call(call_id, "")
-        return visit.category if visit else None
-
-
 IVR_SERVER = web.AppKey("ivr_server", FastAgiServer)
 
 
@@ -605,7 +593,6 @@ def build_web_app(
         hub,
         CallHistoryRecorder(call_log, customers, accounts_store),
         suggestions=KnowledgeSuggestions(knowledge_base, tickets),
-        ivr_choices=IvrVisitChoices(ivr_visits),
         ivr_visits=ivr_visits,
     )
     for kind in CALL_EVENT_TYPES:

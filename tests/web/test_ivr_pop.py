@@ -8,10 +8,13 @@ import asyncpg
 import pytest
 
 from hotline.app import IVR_SERVER
+from knowledge_base.model import ArticleDraft
+from knowledge_base.service import Editor
 from tests.app_fixtures import ALICE, running_desk
 from tests.conftest import eventually
 from tests.protocol.fake_agi import ScriptedAsterisk
 from tests.web.test_call_to_pop import frames_until
+from web_agent.kb_api import KNOWLEDGE_BASE
 
 pytestmark = pytest.mark.db
 
@@ -59,3 +62,33 @@ async def test_a_call_that_skipped_the_ivr_pops_without_it(pool: asyncpg.Pool) -
         )
         frames = await frames_until(alice, "call_ended")
         assert frames[0]["data"]["ivr"] is None
+
+
+async def test_the_article_heard_in_the_ivr_and_answers_for_the_chosen_category_ride_in_the_pop(
+    pool: asyncpg.Pool,
+) -> None:
+    environ = {"HOTLINE_IVR_ENABLED": "true", "HOTLINE_IVR_PORT": "0"}
+    async with running_desk(pool, environ=environ) as desk, asyncio.timeout(20):
+        assert desk.app is not None
+        kb = desk.app[KNOWLEDGE_BASE]
+        reviewer = Editor(None, reviewer=True)
+        draft = ArticleDraft.create(
+            title="Paying an invoice twice",
+            body="We refund within 3 days.",
+            category="billing",
+            sound_file="hotline/faq/twice",
+        )
+        article = await kb.create(draft, reviewer)
+        await kb.publish(article.id, reviewer)
+        alice = await desk.socket("alice")
+        await ScriptedAsterisk(keys=["2", "0"], caller_number="+84901234567", linked_id="ivr-2").call(
+            desk.app[IVR_SERVER].port
+        )
+        await eventually(lambda: pool.fetchval("SELECT count(*) = 1 FROM ivr_visits"))
+        await desk.simulator.place_call(
+            number="+84901234567", name="Jane Doe", scenario="answered", agents=[ALICE]
+        )
+        pop = (await frames_until(alice, "call_ended"))[0]["data"]
+        assert pop["ivr"]["article"] == {"id": article.id, "title": "Paying an invoice twice"}
+        assert pop["ivr"]["category"] == "billing"
+        assert [s["title"] for s in pop["suggestions"]] == ["Paying an invoice twice"]
