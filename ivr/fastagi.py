@@ -15,6 +15,7 @@ import logging
 import time
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
+from typing import Protocol
 
 from ivr import agi_protocol as agi
 from ivr.agi_protocol import AgiCommand, AgiEnvironment, AgiParser, AgiReply, HangupNotice
@@ -246,6 +247,25 @@ class AgiSession:
 SessionHandler = Callable[[AgiSession], Awaitable[None]]
 
 
+class _Watched(Protocol):
+    reply_due: float | None
+
+    def expire(self) -> None: ...
+
+
+class _Opening:
+    """A connection whose environment block is still arriving, under the watchdog's deadline."""
+
+    def __init__(self, reader: asyncio.StreamReader, timeout_s: float) -> None:
+        self._reader = reader
+        self._timeout_s = timeout_s
+        self.reply_due: float | None = asyncio.get_running_loop().time() + timeout_s
+
+    def expire(self) -> None:
+        self.reply_due = None
+        self._reader.set_exception(AgiTimeoutError("the environment block", self._timeout_s))
+
+
 class FastAgiServer:
     """Accepts FastAGI connections from Asterisk and runs the handler of the requested script per call.
 
@@ -257,7 +277,7 @@ class FastAgiServer:
         self._routes = dict(routes)
         self._server: asyncio.Server | None = None
         self._sessions: set[asyncio.Task[None]] = set()
-        self._live: set[AgiSession] = set()
+        self._live: set[_Watched] = set()
         self._watchdog: asyncio.Task[None] | None = None
         self._closing = False
 
@@ -289,8 +309,8 @@ class FastAgiServer:
         while True:
             await asyncio.sleep(self._settings.deadline_check_s)
             now = loop.time()
-            for session in [s for s in self._live if s.reply_due is not None and s.reply_due <= now]:
-                session.expire()
+            for overdue in [w for w in self._live if w.reply_due is not None and w.reply_due <= now]:
+                overdue.expire()
 
     async def close(self) -> None:
         """Stop accepting, then end the sessions in flight and wait for them."""
@@ -324,6 +344,8 @@ class FastAgiServer:
             return
         self._sessions.add(task)
         peer = writer.get_extra_info("peername")
+        opening = _Opening(reader, self._settings.environment_timeout_s)
+        self._live.add(opening)
         try:
             session = await self._open(reader, writer)
         except (AgiSessionEndedError, AgiProtocolError) as exc:
@@ -331,6 +353,8 @@ class FastAgiServer:
             writer.close()
             self._sessions.discard(task)
             return
+        finally:
+            self._live.discard(opening)
         handler = self._routes.get(session.environment.script)
         self._live.add(session)
         try:
@@ -362,16 +386,13 @@ class FastAgiServer:
         started = time.monotonic()
         events: list[agi.AgiEvent] = []
         try:
-            async with asyncio.timeout(self._settings.environment_timeout_s):
-                while not parser.has_environment:
-                    data = await reader.read(READ_CHUNK_BYTES)
-                    if not data:
-                        raise AgiConnectionClosedError("the peer closed during the environment block")
-                    if wire.isEnabledFor(logging.DEBUG):
-                        wire.debug("<- %r", data)
-                    events.extend(parser.feed(data))
-        except TimeoutError:
-            raise AgiTimeoutError("the environment block", self._settings.environment_timeout_s) from None
+            while not parser.has_environment:
+                data = await reader.read(READ_CHUNK_BYTES)
+                if not data:
+                    raise AgiConnectionClosedError("the peer closed during the environment block")
+                if wire.isEnabledFor(logging.DEBUG):
+                    wire.debug("<- %r", data)
+                events.extend(parser.feed(data))
         except (ConnectionError, OSError) as exc:
             raise AgiConnectionClosedError(str(exc)) from exc
         environment = events[0]
