@@ -106,6 +106,8 @@ class AgiSession:
         if wire.isEnabledFor(logging.DEBUG):
             wire.debug("%s -> %r", self.environment.unique_id, command.line)
         try:
+            # One command of at most 2 KiB is ever outstanding, far below the transport's
+            # high-water mark: drain() returns at once and needs no deadline of its own.
             self._writer.write(command.line)
             await self._writer.drain()
         except (ConnectionError, OSError) as exc:

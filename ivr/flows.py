@@ -207,7 +207,8 @@ class _Call:
 
 def speech_text(text: str) -> str:
     """Article text as a TTS application's single argument: one line, no commas, bounded."""
-    # Dialplan applications split their arguments on commas; newlines would end the AGI command.
+    # res_agi hands EXEC's options to the application as they are (no ${} substitution), and the
+    # application splits them on commas; a newline would end the AGI command.
     flat = " ".join(text.replace(",", " ").split())
     encoded = flat.encode("utf-8")
     if len(encoded) <= MAX_TTS_BYTES:
@@ -249,7 +250,7 @@ class IvrFlows:
             # Every channel of the call shares the Linkedid: the key the screen pop uses.
             call.call_id = await session.get_full_variable("${CHANNEL(linkedid)}") or env.unique_id
             await self._walk(session, call)
-        except IvrError as exc:
+        except Exception as exc:
             call.outcome = IvrOutcome.HUNG_UP if isinstance(exc, CallerHungUpError) else IvrOutcome.FAILED
             await self._record(call)
             raise
