@@ -697,7 +697,18 @@ def build_web_app(
         app[IVR_SERVER] = ivr_server
 
         async def ivr(app: web.Application) -> AsyncIterator[None]:
-            await ivr_server.start()
+            fastagi = settings.ivr.fastagi
+            try:
+                await ivr_server.start()
+            except OSError as exc:
+                # Like a refused AMI login: the desk keeps working, the cause is said once.
+                log.error(
+                    "cannot listen for FastAGI on %s:%d (%s). Set HOTLINE_IVR_PORT to a free port, or "
+                    "HOTLINE_IVR_ENABLED=false; Hotline keeps serving without the IVR.",
+                    fastagi.host,
+                    fastagi.port,
+                    exc.strerror or exc,
+                )
             yield
             await ivr_server.close()
 

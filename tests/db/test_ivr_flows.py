@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
+import socket
 from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
@@ -272,3 +274,28 @@ async def test_many_calls_at_once(ivr: Ivr) -> None:
         await asyncio.gather(*(c.call(ivr.port) for c in callers))
     await eventually(lambda: ivr.pool.fetchval("SELECT count(*) = 20 FROM ivr_visits"))
     assert all(c.set_variables["HOTLINE_QUEUE"] == "support" for c in callers)
+
+
+async def test_a_busy_fastagi_port_is_reported_and_the_desk_keeps_serving(
+    pool: asyncpg.Pool, caplog: pytest.LogCaptureFixture
+) -> None:
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        app = build_web_app(
+            load_settings(None, {**IVR_ENV, "HOTLINE_IVR_PORT": str(port)}),
+            pool,
+            ami=None,
+            hasher=FAST_HASHER,
+        )
+        client = TestClient(TestServer(app))
+        with caplog.at_level(logging.ERROR, logger="hotline.app"):
+            await client.start_server()
+        try:
+            assert f"cannot listen for FastAGI on 127.0.0.1:{port}" in caplog.text
+            assert "HOTLINE_IVR_PORT" in caplog.text
+            response = await client.get("/api/health")
+            assert response.status == 200
+        finally:
+            await client.close()
