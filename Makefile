@@ -53,6 +53,7 @@ bench: $(VENV)/.test-installed
 	$(BIN)/python bench/wallboard_fanout.py
 	$(BIN)/python bench/dialer_sim.py
 	$(BIN)/python bench/agi_sessions.py
+	$(BIN)/python bench/kb_search.py
 
 clean:
 	rm -rf $(VENV) var/test .mypy_cache .ruff_cache .pytest_cache

@@ -20,6 +20,9 @@ from customers.phone import normalise_phone
 from customers.store import CustomerStore
 from hotline import app
 from hotline.settings import Settings
+from knowledge_base.model import ArticleDraft, Visibility
+from knowledge_base.service import Editor, KnowledgeBase
+from knowledge_base.store import ArticleStore
 from tickets.events import TicketEvent
 from tickets.model import Actor, Channel, NewTicket, Priority
 from web_agent.accounts import AccountService, Role
@@ -67,6 +70,128 @@ DEMO_TICKETS = (
     ("An Nguyen", "Change the billing address", "account", Priority.LOW),
     ("Cuong Le", "Router delivery is two days late", "delivery", Priority.NORMAL),
 )
+# (title, answer, category, language, visibility, other ways people ask, IVR sound file)
+DEMO_ARTICLES = (
+    (
+        "Cách xuất hóa đơn điện tử",
+        "Vào ứng dụng Hotline > Hóa đơn, chọn tháng cần xuất rồi bấm Xuất hóa đơn. Nhập mã số thuế nếu "
+        "cần hóa đơn công ty; hóa đơn được gửi qua email trong 15 phút.",
+        "billing",
+        "vi",
+        Visibility.PUBLIC,
+        ("xuất VAT", "lấy hóa đơn đỏ"),
+        "hotline/faq-invoice",
+    ),
+    (
+        "Bị trừ tiền hai lần cho một hóa đơn",
+        "Nếu một hóa đơn bị thanh toán hai lần, khoản thừa được hoàn tự động về phương thức thanh toán "
+        "trong 5 ngày làm việc. Sau thời gian đó, hãy gửi yêu cầu kèm mã giao dịch.",
+        "billing",
+        "vi",
+        Visibility.PUBLIC,
+        ("thanh toán trùng", "hoàn tiền"),
+        None,
+    ),
+    (
+        "I was charged twice for one invoice",
+        "A double payment is refunded automatically to the card or wallet you paid with within 5 business "
+        "days. If it has not arrived by then, send us a request with both transaction numbers.",
+        "billing",
+        "en",
+        Visibility.PUBLIC,
+        ("double charge", "refund"),
+        None,
+    ),
+    (
+        "Thanh toán cước qua ví MoMo",
+        "Mở ví MoMo, chọn Thanh toán hóa đơn > Internet, nhập mã khách hàng (in trên hóa đơn) và xác nhận.",
+        "billing",
+        "vi",
+        Visibility.PUBLIC,
+        ("trả tiền mạng bằng MoMo",),
+        "hotline/faq-momo",
+    ),
+    (
+        "Internet chậm hoặc mất kết nối vào buổi tối",
+        "Khởi động lại modem (tắt 30 giây rồi bật lại), kiểm tra đèn LOS: đèn đỏ là đứt cáp, hãy gọi kỹ "
+        "thuật. Nếu vẫn chậm, đo tốc độ bằng dây mạng và gửi kết quả cho chúng tôi.",
+        "technical",
+        "vi",
+        Visibility.PUBLIC,
+        ("mạng chậm", "wifi yếu", "rớt mạng"),
+        "hotline/faq-slow-internet",
+    ),
+    (
+        "My internet is slow in the evening",
+        "Restart the modem (off for 30 seconds), then test the speed with a cable. A red LOS light means "
+        "the fibre is cut: call us and we send a technician.",
+        "technical",
+        "en",
+        Visibility.PUBLIC,
+        ("slow wifi", "connection drops"),
+        None,
+    ),
+    (
+        "Đổi mật khẩu tài khoản",
+        "Vào Cài đặt > Bảo mật > Đổi mật khẩu. Quên mật khẩu: bấm Quên mật khẩu ở màn hình đăng nhập, mã "
+        "OTP được gửi tới số điện thoại đã đăng ký.",
+        "account",
+        "vi",
+        Visibility.PUBLIC,
+        ("quên mật khẩu", "lấy lại mật khẩu"),
+        None,
+    ),
+    (
+        "How to reset your password",
+        "Tap Forgot password on the sign-in screen; we text a one-time code to your registered phone. "
+        "Signed in already? Settings > Security > Change password.",
+        "account",
+        "en",
+        Visibility.PUBLIC,
+        ("forgot password", "cannot sign in"),
+        None,
+    ),
+    (
+        "Thay đổi địa chỉ giao hàng",
+        "Địa chỉ giao modem hoặc thiết bị đổi được tới khi đơn chuyển sang Đang giao: vào Đơn hàng > Sửa "
+        "địa chỉ, hoặc gọi tổng đài.",
+        "delivery",
+        "vi",
+        Visibility.PUBLIC,
+        ("đổi địa chỉ nhận hàng",),
+        None,
+    ),
+    (
+        "Track my delivery",
+        "Use the tracking number in your order confirmation email on the courier's website; deliveries "
+        "arrive within 3 business days in cities.",
+        "delivery",
+        "en",
+        Visibility.PUBLIC,
+        ("where is my order", "parcel tracking"),
+        None,
+    ),
+    (
+        "Giờ làm việc của tổng đài",
+        "Tổng đài hỗ trợ từ 8:00 đến 17:30 thứ Hai đến thứ Sáu và 8:00 đến 12:00 thứ Bảy. Báo sự cố mất "
+        "mạng 24/7 qua tổng đài tự động.",
+        "other",
+        "vi",
+        Visibility.PUBLIC,
+        ("giờ mở cửa", "opening hours"),
+        "hotline/faq-hours",
+    ),
+    (
+        "Hoàn tiền cho khách VIP: quy trình nội bộ",
+        "Khách VIP bị trừ tiền trùng: hoàn ngay trên hệ thống thanh toán (không chờ 5 ngày), ghi chú mã "
+        "giao dịch vào ticket và báo trưởng ca. Trên 2 triệu đồng cần trưởng ca duyệt.",
+        "billing",
+        "vi",
+        Visibility.INTERNAL,
+        ("refund VIP", "hoàn tiền nhanh"),
+        None,
+    ),
+)
 UNKNOWN_CALLERS = (("0977000111", "Unknown Caller"), ("0966123123", "Mai Hoang"), ("0355111222", ""))
 HISTORY = (
     "Asked about the March invoice; explained the late fee",
@@ -112,7 +237,27 @@ async def seed(pool: asyncpg.Pool, settings: Settings) -> bool:
             await customers.add_interaction(customer.id, when, "call", summary, None)
     await _seed_tickets(pool, settings, customers, {c.name: c.id for c in created})
     await _seed_campaign(pool, settings)
+    await _seed_articles(pool)
     return True
+
+
+async def _seed_articles(pool: asyncpg.Pool) -> None:
+    """A dozen published FAQ answers in Vietnamese and English (one internal), reviewed by carol."""
+    carol = next(a for a in await AccountStore(pool).list_agents() if a.username == "carol")
+    reviewer = Editor(carol.id, reviewer=True)
+    knowledge_base = KnowledgeBase(ArticleStore(pool), _Collected(), clock=lambda: datetime.now(UTC))
+    for title, body, category, language, visibility, synonyms, sound_file in DEMO_ARTICLES:
+        draft = ArticleDraft.create(
+            title=title,
+            body=body,
+            category=category,
+            language=language,
+            visibility=visibility,
+            synonyms=synonyms,
+            sound_file=sound_file,
+        )
+        article = await knowledge_base.create(draft, reviewer)
+        await knowledge_base.publish(article.id, reviewer)
 
 
 async def _seed_campaign(pool: asyncpg.Pool, settings: Settings) -> None:
@@ -172,7 +317,7 @@ class _Collected:
     events: list[TicketEvent] = field(default_factory=list)
 
     def publish(self, event: object) -> None:
-        """Keep ticket events; nothing else is published while seeding."""
+        """Keep ticket events; article changes need no relay while seeding (the index loads at start)."""
         if isinstance(event, TicketEvent):
             self.events.append(event)
 
@@ -215,6 +360,8 @@ def _announce_demo(url: str) -> None:
             + (f", phone {', '.join(a.interfaces)}" if a.interfaces else "")
             for a in DEMO_AGENTS
         ),
+        f"  Knowledge base (write and publish answers): {url}kb",
+        f"  Customer self-service portal (no sign-in): {url}portal",
         "  Press Ctrl-C to stop; data stays in var/.",
         "",
     ]

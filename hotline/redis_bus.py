@@ -52,6 +52,7 @@ class RedisRelay:
         self._channel = channel
         self.node_id = node_id or uuid.uuid4().hex
         self._outbox: asyncio.Queue[str] = asyncio.Queue(MAX_PENDING)
+        self._unsent: str | None = None
         self._relaying_in = False
         self.connected = False
         for kind in kinds:
@@ -96,20 +97,29 @@ class RedisRelay:
             log.info("Redis relay connected (node %s)", self.node_id)
             if self._on_connected is not None:
                 await self._on_connected()
-            async with asyncio.TaskGroup() as group:
-                group.create_task(self._read(pubsub))
-                group.create_task(self._write(client))
-        except* (RedisError, OSError, TimeoutError) as failures:
-            raise failures.exceptions[0] from None
+            reader = asyncio.get_running_loop().create_task(self._read(pubsub))
+            writer = asyncio.get_running_loop().create_task(self._write(client))
+            try:
+                done, _ = await asyncio.wait((reader, writer), return_when=asyncio.FIRST_COMPLETED)
+            finally:
+                reader.cancel()
+                writer.cancel()
+                await asyncio.gather(reader, writer, return_exceptions=True)
+            for task in done:
+                task.result()
+            raise ConnectionError("the Redis subscription ended")
         finally:
             await pubsub.aclose()  # type: ignore[no-untyped-call]
             await client.aclose()
 
     async def _write(self, client: aioredis.Redis) -> None:
         while True:
-            payload = await self._outbox.get()
+            # A message whose publish failed is sent first after the reconnect, so none is lost.
+            if self._unsent is None:
+                self._unsent = await self._outbox.get()
             async with asyncio.timeout(PUBLISH_TIMEOUT_S):
-                await client.publish(self._channel, payload)
+                await client.publish(self._channel, self._unsent)
+            self._unsent = None
 
     async def _read(self, pubsub: aioredis.client.PubSub) -> None:
         async for message in pubsub.listen():

@@ -24,7 +24,7 @@ from knowledge_base.model import Article, Visibility, normalise, words
 
 MAX_QUERY_WORDS = 12
 # At most this many articles are scored per query: the fast path's bound on work.
-CANDIDATES_CAP = 1_000
+CANDIDATES_CAP = 600
 PREFIX_MIN_CHARS = 3
 FUZZY_SHORTLIST = 48
 PREFIX_TERMS_CAP = 40
@@ -85,7 +85,10 @@ class ArticleIndex:
         self._vocabulary: list[str] = []
         self._by_initial: dict[str, set[str]] = {}
         self._by_category: dict[str, set[int]] = {}
+        self._internal: set[int] = set()
         self._max_views = 0
+        # Every pop and the portal's front page ask for the same few lists between two changes.
+        self._top_lists: dict[tuple[str, Audience, int], list[ArticleHit]] = {}
 
     def __len__(self) -> int:
         return len(self._entries)
@@ -102,6 +105,7 @@ class ArticleIndex:
     def put(self, article: Article) -> None:
         """Add or replace one article; a draft is taken out (only published articles are searchable)."""
         self.remove(article.id)
+        self._top_lists.clear()
         if not article.is_live:
             return
         content = article.content
@@ -119,6 +123,8 @@ class ArticleIndex:
         for word in title_words:
             self._title_postings.setdefault(word, set()).add(article.id)
         self._by_category.setdefault(content.category, set()).add(article.id)
+        if content.visibility is Visibility.INTERNAL:
+            self._internal.add(article.id)
         self._max_views = max(self._max_views, article.views)
 
     def remove(self, article_id: int) -> None:
@@ -126,6 +132,7 @@ class ArticleIndex:
         entry = self._entries.pop(article_id, None)
         if entry is None:
             return
+        self._top_lists.clear()
         for word in entry.all_words:
             postings = self._postings[word]
             postings.discard(article_id)
@@ -139,6 +146,7 @@ class ArticleIndex:
             if not title_postings:
                 del self._title_postings[word]
         self._by_category[entry.article.content.category].discard(article_id)
+        self._internal.discard(article_id)
 
     def set_views(self, article_id: int, views: int) -> None:
         """Update an article's popularity (it was read again)."""
@@ -146,13 +154,20 @@ class ArticleIndex:
         if entry is not None:
             entry.views = views
             self._max_views = max(self._max_views, views)
+            self._top_lists.clear()
 
     def top(self, category: str, audience: Audience, *, limit: int) -> list[ArticleHit]:
         """The most read articles of `category` this audience may read, most read first."""
-        ids = self._by_category.get(category, ())
-        readable = (e for e in map(self._entries.__getitem__, ids) if audience.may_read(_visibility(e)))
-        best = heapq.nlargest(limit, readable, key=lambda e: (e.views, -e.article.id))
-        return [_hit(e, 100.0 + self._popularity(e)) for e in best]
+        ids = self._by_category.get(category)
+        if not ids:
+            return []
+        key = (category, audience, limit)
+        cached = self._top_lists.get(key)
+        if cached is None:
+            readable = (e for e in map(self._entries.__getitem__, ids) if audience.may_read(_visibility(e)))
+            best = heapq.nlargest(limit, readable, key=lambda e: (e.views, -e.article.id))
+            cached = self._top_lists[key] = [_hit(e, 100.0 + self._popularity(e)) for e in best]
+        return list(cached)
 
     def search(
         self, text: str, audience: Audience, *, category: str | None = None, limit: int = 10
@@ -166,19 +181,22 @@ class ArticleIndex:
         holders = [self._union(terms, self._postings) for terms in resolved]
         weights = [self._weight(len(found)) for found in holders]
         total_weight = sum(weights)
-        candidates = self._candidates(resolved, holders)
+        hidden = self._internal if audience is Audience.CUSTOMER else set()
+        allowed = self._by_category.get(category, set()) if category is not None else None
+        candidates = self._candidates(resolved, holders, hidden, allowed)
         coverage = dict.fromkeys(candidates, 0.0)
         for terms, weight in zip(resolved, weights, strict=True):
             for article_id, quality in self._qualities(terms, candidates).items():
                 coverage[article_id] += weight * quality
-        shortlist = heapq.nlargest(
-            FUZZY_SHORTLIST,
-            (
-                (share, self._entries[article_id].views, article_id)
-                for article_id, share in ((a, c / total_weight) for a, c in coverage.items())
-                if share >= MIN_COVERAGE and self._admits(self._entries[article_id], audience, category)
-            ),
-        )
+        threshold = MIN_COVERAGE * total_weight
+        entries = self._entries
+        shortlist = [
+            (covered / total_weight, views, article_id)
+            for covered, views, article_id in heapq.nlargest(
+                FUZZY_SHORTLIST,
+                ((c, entries[a].views, a) for a, c in coverage.items() if c >= threshold),
+            )
+        ]
         if not shortlist:
             return []
         headings = {article_id: self._entries[article_id].heading for _, _, article_id in shortlist}
@@ -198,8 +216,14 @@ class ArticleIndex:
         best = heapq.nlargest(limit, scored)
         return [_hit(self._entries[article_id], round(score, 2)) for score, article_id in best]
 
-    def _candidates(self, resolved: list[dict[str, float]], holders: list[set[int]]) -> set[int]:
-        """The articles worth scoring, at most CANDIDATES_CAP of them.
+    def _candidates(
+        self,
+        resolved: list[dict[str, float]],
+        holders: list[set[int]],
+        hidden: set[int],
+        allowed: set[int] | None,
+    ) -> set[int]:
+        """The articles worth scoring (not `hidden`, within `allowed`), at most CANDIDATES_CAP of them.
 
         Best first: articles holding every word in their title, then holding every word anywhere,
         then (a word misspelt beyond repair, or absent) those holding the rarer words.
@@ -207,7 +231,7 @@ class ArticleIndex:
         present = sorted((h for h in holders if h), key=len)
         if not present:
             return set()
-        everywhere = set.intersection(*present) if len(present) > 1 else present[0]
+        everywhere = _within(set.intersection(*present) if len(present) > 1 else present[0], hidden, allowed)
         if len(everywhere) > CANDIDATES_CAP:
             titled = sorted((self._union(t, self._title_postings) for t in resolved if t), key=len)
             in_titles = set.intersection(*titled) & everywhere
@@ -219,7 +243,7 @@ class ArticleIndex:
             if len(found) > CANDIDATES_CAP - len(chosen):
                 break
             chosen |= found
-        return chosen
+        return _within(chosen, hidden, allowed)
 
     def _resolve(self, word: str, *, last: bool) -> dict[str, float]:
         """The vocabulary terms a query word stands for, each with how well it matches (0..1)."""
@@ -270,15 +294,16 @@ class ArticleIndex:
                     best[article_id] = quality
         return best
 
-    @staticmethod
-    def _admits(entry: _Entry, audience: Audience, category: str | None) -> bool:
-        content = entry.article.content
-        return audience.may_read(content.visibility) and (category is None or content.category == category)
-
     def _popularity(self, entry: _Entry) -> float:
         if self._max_views <= 0:
             return 0.0
         return POPULARITY_POINTS * math.log1p(entry.views) / math.log1p(self._max_views)
+
+
+def _within(ids: set[int], hidden: set[int], allowed: set[int] | None) -> set[int]:
+    """`ids` without the hidden ones and, if given, only the allowed ones (a new set)."""
+    kept = ids & allowed if allowed is not None else set(ids)
+    return kept - hidden if hidden else kept
 
 
 def _visibility(entry: _Entry) -> Visibility:

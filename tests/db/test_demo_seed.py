@@ -7,7 +7,7 @@ import asyncio
 import asyncpg
 import pytest
 
-from hotline.demo import DEMO_TICKETS, seed
+from hotline.demo import DEMO_ARTICLES, DEMO_TICKETS, seed
 from hotline.settings import load_settings
 
 pytestmark = pytest.mark.db
@@ -30,5 +30,10 @@ async def test_seed_fills_the_work_lists_once(pool: asyncpg.Pool) -> None:
         campaigns = await pool.fetch("SELECT name, state, dial_method FROM campaigns")
         assert [tuple(c) for c in campaigns] == [("Winter upgrade offer", "paused", "progressive")]
         assert await pool.fetchval("SELECT count(*) FROM leads") == 12
+        articles = await pool.fetch("SELECT status, visibility, language FROM kb_articles")
+        assert len(articles) == len(DEMO_ARTICLES) >= 12
+        assert {a["status"] for a in articles} == {"published"}
+        assert {a["language"] for a in articles} == {"vi", "en"}
+        assert [a["visibility"] for a in articles].count("internal") == 1
         assert await seed(pool, settings) is False
         assert await pool.fetchval("SELECT count(*) FROM tickets") == len(DEMO_TICKETS)

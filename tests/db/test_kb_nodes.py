@@ -104,3 +104,21 @@ async def test_malformed_or_foreign_messages_on_the_channel_are_dropped(pool: as
         await a.knowledge_base.publish(draft.id, REVIEWER)
         await eventually(lambda: b.knowledge_base.search("goi cuoc", category=None, limit=1), timeout_s=5)
         assert b.relay.connected
+
+
+async def test_a_node_whose_redis_connection_is_cut_reconnects_and_reloads(pool: asyncpg.Pool) -> None:
+    channel = f"hotline:test:{uuid.uuid4().hex}"
+    async with asyncio.timeout(TIMEOUT_S), node(pool, channel) as a, node(pool, channel) as b:
+        client = aioredis.from_url(REDIS_URL)
+        try:
+            # While b's subscription is cut, a publishes an article b cannot hear about.
+            killed = await client.client_kill_filter(_type="pubsub")
+            assert killed >= 2
+            await eventually(lambda: not b.relay.connected, timeout_s=5)
+            draft = await a.knowledge_base.create(faq("Mất mạng cả khu vực"), REVIEWER)
+            await a.knowledge_base.publish(draft.id, REVIEWER)
+        finally:
+            await client.aclose()
+        await eventually(lambda: b.relay.connected, timeout_s=10)
+        # The reload on reconnect, or the retried message: either way b finds it.
+        await eventually(lambda: b.knowledge_base.search("mat mang", category=None, limit=1), timeout_s=5)

@@ -224,3 +224,17 @@ async def test_the_editing_list_filters_and_pages(kb: KnowledgeBase, clock: Cloc
         beyond = await kb.articles(ArticleQuery(category="billing", limit=1, offset=5))
         assert (beyond.total, beyond.articles) == (2, ())
         assert (await kb.articles(ArticleQuery(status=ArticleStatus.PUBLISHED))).total == 0
+
+
+async def test_two_editors_at_once_one_wins_the_other_is_told(pool: asyncpg.Pool) -> None:
+    async with asyncio.timeout(TIMEOUT_S):
+        kb = KnowledgeBase(ArticleStore(pool), Events(), clock=Clock())
+        draft = await kb.create(invoice(), AGENT)
+        outcomes = await asyncio.gather(
+            *(kb.edit(draft.id, invoice(f"Editor {n}"), AGENT, expected_version=1) for n in range(4)),
+            return_exceptions=True,
+        )
+        saved = [o for o in outcomes if not isinstance(o, BaseException)]
+        refused = [o for o in outcomes if isinstance(o, ArticleConflictError)]
+        assert (len(saved), len(refused)) == (1, 3), outcomes
+        assert (await kb.get(draft.id)).title == saved[0].title

@@ -182,6 +182,13 @@ def test_top_articles_are_the_most_read_of_the_category(index: ArticleIndex) -> 
     top = index.top("billing", Audience.CUSTOMER, limit=2)
     assert [h.article_id for h in top] == [2, 6]
     assert index.top("nothing-here", Audience.CUSTOMER, limit=3) == []
+    # The lists are kept between changes, and every change (a read, an edit, a removal) renews them.
+    index.set_views(6, 40)
+    assert [h.article_id for h in index.top("billing", Audience.CUSTOMER, limit=2)] == [6, 2]
+    index.remove(6)
+    assert [h.article_id for h in index.top("billing", Audience.CUSTOMER, limit=2)] == [2, 1]
+    index.put(article(12, "Cước phí mới", "Bảng giá.", views=99))
+    assert [h.article_id for h in index.top("billing", Audience.CUSTOMER, limit=2)] == [12, 2]
 
 
 def test_a_hit_carries_what_the_ivr_and_the_portal_need() -> None:

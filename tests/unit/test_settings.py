@@ -174,3 +174,17 @@ def test_agent_state_and_wallboard_settings_reach_their_dataclasses() -> None:
         0.9,
     )
     assert settings.web.ws_resume_buffer == 64
+
+
+def test_redis_url_only_from_the_environment_and_never_in_repr(tmp_path: Path) -> None:
+    assert load_settings(None, {}).redis_url is None
+    settings = load_settings(None, {"HOTLINE_REDIS_URL": "redis://:r3d1s@cache.example.net:6380/2"})
+    assert settings.redis_url == "redis://:r3d1s@cache.example.net:6380/2"
+    assert "r3d1s" not in repr(settings)
+    with pytest.raises(ConfigError) as caught:
+        load_settings(
+            write(tmp_path, "[redis]\nurl = 'redis://:x@cache/0'\n"), {"HOTLINE_REDIS_URL": "http://cache"}
+        )
+    problems = "\n".join(caught.value.problems)
+    assert "HOTLINE_REDIS_URL" in problems
+    assert "secrets are read only from the environment" in problems

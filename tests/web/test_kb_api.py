@@ -7,8 +7,12 @@ from typing import Any
 
 import pytest
 
+from hotline.app import KnowledgeSuggestions
 from tests.app_fixtures import Web
+from tickets.model import Actor, Channel, NewTicket
 from web_agent.accounts import Role
+from web_agent.app import SERVICES
+from web_agent.kb_api import KNOWLEDGE_BASE
 
 pytestmark = pytest.mark.db
 
@@ -243,3 +247,33 @@ async def test_the_editing_page_is_served(desk: Desk) -> None:
     response = await desk.web.client.get("/kb")
     assert response.status == 200
     assert "Knowledge base" in await response.text()
+
+
+async def test_pop_suggestions_come_from_the_ivr_choice_first_then_the_open_tickets(desk: Desk) -> None:
+    app = desk.web.client.app
+    tickets = app[SERVICES].tickets
+    billing = await desk.published(title="Hóa đơn tháng này")
+    technical = await desk.published(title="Mạng chậm buổi tối", category="technical")
+    await desk.published(title="Quy trình nội bộ kỹ thuật", category="technical", visibility="internal")
+    suggestions = KnowledgeSuggestions(app[KNOWLEDGE_BASE], tickets, limit=3)
+    assert await suggestions.for_call(None, None) == ()
+    assert [s.article_id for s in await suggestions.for_call(None, "billing")] == [billing["id"]]
+    customer = await desk.web.pool.fetchval(
+        "INSERT INTO customers (customer_no, name, tier) VALUES ('C9', 'Lan', 'standard') RETURNING id"
+    )
+    new = NewTicket.create(
+        subject="Mạng chậm",
+        description="",
+        category="technical",
+        channel=Channel.PHONE,
+        categories=tickets.categories,
+        customer_id=customer,
+    )
+    await tickets.open(
+        new, Actor.agent(await desk.web.pool.fetchval("SELECT id FROM agents WHERE username = 'alice'"))
+    )
+    found = await suggestions.for_call(customer, "billing")
+    # Agents see internal answers too; the IVR choice leads, then the open ticket's category.
+    assert [s.category for s in found] == ["billing", "technical", "technical"]
+    assert found[0].article_id == billing["id"]
+    assert technical["id"] in {s.article_id for s in found}
