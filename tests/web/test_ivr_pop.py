@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 
 import asyncpg
 import pytest
@@ -11,7 +12,7 @@ from hotline.app import IVR_SERVER
 from knowledge_base.model import ArticleDraft
 from knowledge_base.service import Editor
 from tests.app_fixtures import ALICE, running_desk
-from tests.conftest import eventually
+from tests.conftest import eventually, free_port
 from tests.protocol.fake_agi import ScriptedAsterisk
 from tests.web.test_call_to_pop import frames_until
 from web_agent.kb_api import KNOWLEDGE_BASE
@@ -92,3 +93,36 @@ async def test_the_article_heard_in_the_ivr_and_answers_for_the_chosen_category_
         assert pop["ivr"]["article"] == {"id": article.id, "title": "Paying an invoice twice"}
         assert pop["ivr"]["category"] == "billing"
         assert [s["title"] for s in pop["suggestions"]] == ["Paying an invoice twice"]
+
+
+async def test_the_simulator_walks_callers_through_the_ivr_before_the_queue(pool: asyncpg.Pool) -> None:
+    # What `make run` shows: the demo's simulated callers go through the real FastAGI IVR.
+    port = free_port()
+    environ = {"HOTLINE_IVR_ENABLED": "true", "HOTLINE_IVR_PORT": str(port)}
+    async with running_desk(pool, {"ivr_share": 1.0, "ivr_port": port}, environ) as desk, asyncio.timeout(20):
+        alice = await desk.socket("alice")
+        call_id = await desk.simulator.place_call(
+            number="+84901234567", name="Jane Doe", scenario="answered", agents=[ALICE]
+        )
+        pop = (await frames_until(alice, "call_ended"))[0]["data"]
+        assert pop["call_id"] == call_id
+        assert pop["ivr"]["steps"][0] == {"node": "welcome", "input": "", "result": "known_number"}
+        assert pop["ivr"]["outcome"] == "queued"
+        assert await pool.fetchval("SELECT call_id FROM ivr_visits") == call_id
+
+
+async def test_calls_go_straight_to_the_queue_when_the_ivr_is_down(
+    pool: asyncpg.Pool, caplog: pytest.LogCaptureFixture
+) -> None:
+    nobody = free_port()
+    with caplog.at_level(logging.WARNING, logger="cti.simulator"):
+        async with running_desk(pool, {"ivr_share": 1.0, "ivr_port": nobody}) as desk, asyncio.timeout(20):
+            alice = await desk.socket("alice")
+            for _ in range(2):
+                await desk.simulator.place_call(
+                    number="+84901234567", name="Jane Doe", scenario="answered", agents=[ALICE]
+                )
+                pop = (await frames_until(alice, "call_ended"))[0]["data"]
+                assert pop["ivr"] is None
+    told = [r for r in caplog.records if "is not reachable" in r.getMessage()]
+    assert len(told) == 1
