@@ -158,7 +158,7 @@ class PbxSimulator:
     def __init__(self, settings: SimulatorSettings) -> None:
         self._settings = settings
         self._rng = random.Random(settings.seed)  # noqa: S311 - traffic shape, not security
-        self._ivr_unreachable_told = False
+        self._ivr_reachable = True
         self._agents = {i.interface: i for i in map(_AgentInterface.parse, settings.agent_interfaces)}
         self._agent_order = tuple(self._agents.values())
         self._agent_index = {agent.interface: i for i, agent in enumerate(self._agent_order)}
@@ -381,15 +381,21 @@ class PbxSimulator:
                 keys=self._rng.choice(_IVR_CHOICES),
             )
         except (OSError, TimeoutError) as exc:
-            if not self._ivr_unreachable_told:
+            # Said when it goes away (the demo's first calls may come before Hotline listens).
+            if self._ivr_reachable:
                 logger.warning(
                     "the IVR at %s:%d is not reachable (%s); calls go straight to the queue",
                     settings.ivr_host,
                     settings.ivr_port,
                     exc,
                 )
-                self._ivr_unreachable_told = True
+            self._ivr_reachable = False
             return
+        if not self._ivr_reachable:
+            logger.info(
+                "the IVR at %s:%d answers; callers walk it again", settings.ivr_host, settings.ivr_port
+            )
+        self._ivr_reachable = True
         logger.debug("simulated call %s left the IVR with %s", call.linkedid, variables)
 
     async def _seat_agents(self, call: _Call) -> None:
