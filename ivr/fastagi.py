@@ -154,7 +154,8 @@ class AgiSession:
                 raise AgiProtocolError("a second environment block in one session")
             self._pending.append(event)
 
-    async def _ok(self, command: AgiCommand) -> AgiReply:
+    async def run_ok(self, command: AgiCommand) -> AgiReply:
+        """Send one command and return its 200 reply; AgiCommandFailedError for 510 and 520."""
         reply = await self.run(command)
         if reply.code in (510, 520):
             raise AgiCommandFailedError(command.text, reply.code, reply.message, reply.usage)
@@ -166,12 +167,12 @@ class AgiSession:
 
     async def answer(self) -> None:
         """Answer the channel (needed before playing anything to a ringing caller)."""
-        if (await self._ok(agi.answer())).result_int == -1:
+        if (await self.run_ok(agi.answer())).result_int == -1:
             raise CallerHungUpError(f"{self.environment.channel} could not be answered")
 
     async def stream_file(self, sound: str, escape_digits: str = "") -> Playback:
         """Play `sound`; a digit from `escape_digits` stops it and is returned."""
-        reply = await self._ok(agi.stream_file(sound, escape_digits))
+        reply = await self.run_ok(agi.stream_file(sound, escape_digits))
         code = reply.result_int or 0
         if code > 0:
             return Playback(chr(code), True, reply.endpos or 0)
@@ -180,7 +181,7 @@ class AgiSession:
 
     async def wait_for_digit(self, timeout_ms: int) -> str | None:
         """One digit, or None after `timeout_ms`; CallerHungUpError when the channel failed (-1)."""
-        code = (await self._ok(agi.wait_for_digit(timeout_ms))).result_int
+        code = (await self.run_ok(agi.wait_for_digit(timeout_ms))).result_int
         if code is None or code < 0:
             self.hung_up = True
             raise CallerHungUpError(f"{self.environment.channel} hung up while waiting for a digit")
@@ -188,7 +189,7 @@ class AgiSession:
 
     async def get_data(self, sound: str, timeout_ms: int, max_digits: int) -> DigitEntry:
         """Play `sound` and collect digits; -1 means the prompt failed (missing file, or a hangup)."""
-        reply = await self._ok(agi.get_data(sound, timeout_ms, max_digits))
+        reply = await self.run_ok(agi.get_data(sound, timeout_ms, max_digits))
         if reply.result == "-1":
             return DigitEntry("", False, True)
         digits = "".join(c for c in (reply.result or "") if c in "0123456789*#")
@@ -196,35 +197,35 @@ class AgiSession:
 
     async def get_variable(self, name: str) -> str | None:
         """The channel variable's value, or None when unset."""
-        reply = await self._ok(agi.get_variable(name))
+        reply = await self.run_ok(agi.get_variable(name))
         return reply.data if reply.result == "1" else None
 
     async def get_full_variable(self, expression: str) -> str | None:
         """A dialplan expression evaluated on the channel, or None when empty or unset."""
-        reply = await self._ok(agi.get_full_variable(expression))
+        reply = await self.run_ok(agi.get_full_variable(expression))
         return reply.data if reply.result == "1" and reply.data else None
 
     async def set_variable(self, name: str, value: str | int) -> None:
         """Set a channel variable (the dialplan reads it after the AGI returns)."""
-        await self._ok(agi.set_variable(name, value))
+        await self.run_ok(agi.set_variable(name, value))
 
     async def say_number(self, number: int, escape_digits: str = "") -> None:
         """Say a number in the channel's language."""
-        if (await self._ok(agi.say_number(number, escape_digits))).result_int == -1:
+        if (await self.run_ok(agi.say_number(number, escape_digits))).result_int == -1:
             self.hung_up = True
             raise CallerHungUpError(f"{self.environment.channel} hung up during SAY NUMBER")
 
     async def exec_application(self, application: str, options: str = "") -> int:
         """Run a dialplan application; its return code (-2 means the application does not exist)."""
-        return (await self._ok(agi.exec_application(application, options))).result_int or 0
+        return (await self.run_ok(agi.exec_application(application, options))).result_int or 0
 
     async def verbose(self, message: str, level: int = 1) -> None:
         """Write a line to the Asterisk console."""
-        await self._ok(agi.verbose(message, level))
+        await self.run_ok(agi.verbose(message, level))
 
     async def hangup(self) -> None:
         """Hang the caller up."""
-        await self._ok(agi.hangup())
+        await self.run_ok(agi.hangup())
         self.hung_up = True
 
     async def finish(self) -> None:

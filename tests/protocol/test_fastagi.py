@@ -81,7 +81,7 @@ async def test_the_command_tour_gives_typed_results(
         r.append(await session.wait_for_digit(1000))
         r.append((await session.run(AgiCommand("NO SUCH COMMAND", b"NO SUCH COMMAND\n"))).code)
         with pytest.raises(AgiCommandFailedError) as usage:
-            await session._ok(AgiCommand("WAIT FOR DIGIT", b"WAIT FOR DIGIT\n"))
+            await session.run_ok(AgiCommand("WAIT FOR DIGIT", b"WAIT FOR DIGIT\n"))
         r.append((usage.value.code, len(usage.value.usage)))
         await session.hangup()
         # Still answered on the dead channel (agi_1) ...
