@@ -59,7 +59,7 @@ from ivr.flows import (
 from knowledge_base.events import ArticleChanged
 from knowledge_base.service import KnowledgeBase
 from knowledge_base.store import ArticleStore
-from tickets.errors import TicketNotFoundError
+from tickets.errors import TicketLookupFailedError, TicketNotFoundError
 from tickets.events import (
     TICKET_EVENT_TYPES,
     EventSink,
@@ -354,20 +354,24 @@ class IvrTicketDesk:
 
     tickets: TicketService
     accounts: AccountStore
-    default_country: str
 
-    def _same_phone(self, a: str | None, b: str) -> bool:
+    async def _callers_ticket(
+        self, ticket_id: int, customer_id: int | None, caller_number: str
+    ) -> Ticket | None:
+        if customer_id is not None:
+            try:
+                ticket = await self.tickets.get(ticket_id)
+            except TicketNotFoundError:
+                return None
+            if ticket.customer_id == customer_id:
+                return ticket
+        if not caller_number:
+            return None
         try:
-            return a is not None and normalise_phone(a, self.default_country) == normalise_phone(
-                b, self.default_country
-            )
-        except InvalidPhoneError:
-            return False
-
-    def _callers(self, ticket: Ticket, customer_id: int | None, caller_number: str) -> bool:
-        if customer_id is not None and ticket.customer_id == customer_id:
-            return True
-        return bool(caller_number) and self._same_phone(ticket.contact_phone, caller_number)
+            # The portal's rule: the number the caller calls from must be the ticket's contact.
+            return await self.tickets.status_for_contact(ticket_id, caller_number)
+        except TicketLookupFailedError:
+            return None
 
     async def ticket_status(
         self, ticket_id: int, *, customer_id: int | None, caller_number: str
@@ -375,11 +379,8 @@ class IvrTicketDesk:
         """The ticket's status if it is the caller's; someone else's ticket is "not found" alike."""
         if not 1 <= ticket_id <= MAX_TICKET_ID:
             return None
-        try:
-            ticket = await self.tickets.get(ticket_id)
-        except TicketNotFoundError:
-            return None
-        if not self._callers(ticket, customer_id, caller_number):
+        ticket = await self._callers_ticket(ticket_id, customer_id, caller_number)
+        if ticket is None:
             return None
         interfaces = await self.accounts.interfaces_of(ticket.assignee_id) if ticket.assignee_id else []
         return TicketStatusReport(
@@ -471,7 +472,7 @@ def build_ivr(
     flows = IvrFlows(
         settings.ivr.menu,
         customers=IvrCustomers(customers),
-        tickets=IvrTicketDesk(tickets, accounts, settings.customers.default_country),
+        tickets=IvrTicketDesk(tickets, accounts),
         callbacks=CallbackTickets(tickets),
         journal=IvrCallJournal(visits, customers),
         articles=articles,

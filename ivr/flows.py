@@ -405,13 +405,14 @@ class IvrFlows:
             await self._play(session, (node.number_prompt,))
             await session.say_number(report.ticket_id)
             await self._play(session, [node.status_prompts[report.status]])
-            if node.handler_digit is not None and node.on_handler is not None:
+            # Offered only when someone handles the ticket: "press 1 for your handler" must be true.
+            if node.handler_digit is not None and node.on_handler is not None and report.handler_interface:
                 digit = await self._play(session, node.handler_prompts, node.handler_digit)
                 if digit is None:
                     digit = await session.wait_for_digit(node.timeout_ms)
                 if digit == node.handler_digit:
                     call.handler_interface = report.handler_interface
-                    call.step(node, digit, "to_handler" if report.handler_interface else "to_queue")
+                    call.step(node, digit, "to_handler")
                     return node.on_handler
             return node.next
         return node.on_failure

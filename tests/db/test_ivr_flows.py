@@ -299,3 +299,24 @@ async def test_a_busy_fastagi_port_is_reported_and_the_desk_keeps_serving(
             assert response.status == 200
         finally:
             await client.close()
+
+
+async def test_a_caller_on_the_tickets_contact_number_hears_its_status(ivr: Ivr) -> None:
+    new = NewTicket.create(
+        subject="Router broken",
+        description="no light",
+        category="technical",
+        channel=Channel.PORTAL,
+        categories=ivr.tickets.categories,
+        contact_name="Walk-in",
+        contact_phone="0906666666",
+    )
+    number = (await ivr.tickets.open(new, CUSTOMER)).id
+    caller = ScriptedAsterisk(keys=["", "", "1", str(number), "0"], caller_number="0906666666")
+    visit = await ivr.call(caller)
+    assert ("ticket_status", str(number), "new") in visit["steps"]
+    assert "hotline/status-received" in caller.played
+    # Nobody handles it yet, so no handler is offered; back in the menu the caller picks an agent.
+    assert "hotline/press-1-for-handler" not in caller.played
+    assert "HOTLINE_HANDLER" not in caller.set_variables
+    assert visit["category"] == "technical"
