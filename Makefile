@@ -52,6 +52,7 @@ bench: $(VENV)/.test-installed
 	$(BIN)/python bench/tickets.py
 	$(BIN)/python bench/wallboard_fanout.py
 	$(BIN)/python bench/dialer_sim.py
+	$(BIN)/python bench/agi_sessions.py
 	$(BIN)/python bench/kb_search.py
 	$(BIN)/python bench/escalation_sweep.py
 	$(BIN)/python bench/reports.py

@@ -16,6 +16,7 @@ from datetime import date, datetime
 from typing import Any, Protocol, TypeVar
 
 from cti.events import CallAnswered, CallEnded, CallEvent, CallOffered, OfferRetracted, QueueCallerAbandoned
+from cti.store import IvrVisitRecord
 
 log = logging.getLogger(__name__)
 _T = TypeVar("_T")
@@ -70,6 +71,14 @@ class CallerLookup(Protocol):
         ...
 
 
+class IvrVisitLookup(Protocol):
+    """Port: what the caller did in the IVR before the queue (by the call's Linkedid)."""
+
+    async def latest_for_call(self, call_id: str, caller_number: str) -> IvrVisitRecord | None:
+        """The call's latest IVR visit (by Linkedid, else the caller's hand-off), or None."""
+        ...
+
+
 class SuggestionLike(Protocol):
     """An answer from the knowledge base the agent may need on this call."""
 
@@ -91,17 +100,9 @@ class PopSuggestions(Protocol):
         ...
 
 
-class IvrChoices(Protocol):
-    """Port: the menu category a caller chose in the IVR before reaching the queue."""
-
-    async def category_for_call(self, call_id: str) -> str | None:
-        """The chosen category of the call, or None when the caller chose none."""
-        ...
-
-
 @dataclass(frozen=True, slots=True)
 class ScreenPop:
-    """What a ringing agent sees: the caller and, when known, the customer and their history."""
+    """What a ringing agent sees: the caller, the customer and their history, and the IVR path."""
 
     call_id: str
     queue: str | None
@@ -110,6 +111,7 @@ class ScreenPop:
     offered_at: float
     card: CallerCardLike | None
     suggestions: tuple[SuggestionLike, ...] = ()
+    ivr: IvrVisitRecord | None = None
 
 
 PopMessage = ScreenPop | OfferRetracted | CallAnswered | CallEnded
@@ -137,6 +139,8 @@ class _CallState:
     suggestions: asyncio.Task[tuple[SuggestionLike, ...]] | None = None
     offered: set[str] | None = None
     tail: asyncio.Task[None] | None = None
+    ivr: asyncio.Task[IvrVisitRecord | None] | None = None
+    ivr_visit: IvrVisitRecord | None = None
 
 
 class ScreenPopService:
@@ -150,11 +154,11 @@ class ScreenPopService:
         *,
         record_retry_delays_s: Sequence[float] = RECORD_RETRY_DELAYS_S,
         suggestions: PopSuggestions | None = None,
-        ivr_choices: IvrChoices | None = None,
+        ivr_visits: IvrVisitLookup | None = None,
     ) -> None:
         self._lookup = lookup
         self._suggestions = suggestions
-        self._ivr_choices = ivr_choices
+        self._ivr_visits = ivr_visits
         self._sink = sink
         self._recorder = recorder
         self._retry_delays_s = tuple(record_retry_delays_s)
@@ -173,13 +177,17 @@ class ScreenPopService:
         # The first offer looks the caller up; a call that ends unoffered still needs it for the log.
         if isinstance(event, CallOffered | CallEnded) and state.card is None:
             state.card = self._spawn(self._lookup_caller(event.caller_number))
+        if isinstance(event, CallOffered) and state.ivr is None and self._ivr_visits is not None:
+            state.ivr = self._spawn(self._lookup_ivr(self._ivr_visits, event.call_id, event.caller_number))
         if (
             isinstance(event, CallOffered)
             and state.card is not None
             and state.suggestions is None
             and self._suggestions is not None
         ):
-            state.suggestions = self._spawn(self._suggest(self._suggestions, state.card, event.call_id))
+            state.suggestions = self._spawn(
+                self._suggest(self._suggestions, state.card, state.ivr, event.call_id)
+            )
         if state.tail is None and not isinstance(event, CallOffered | CallEnded):
             self._dispatch(state, event, None, ())
             return
@@ -213,11 +221,28 @@ class ScreenPopService:
             log.exception("customer lookup for caller %r failed; popping as unknown caller", number)
             return None
 
+    async def _lookup_ivr(
+        self, visits: IvrVisitLookup, call_id: str, caller_number: str
+    ) -> IvrVisitRecord | None:
+        try:
+            return await visits.latest_for_call(call_id, caller_number)
+        except asyncio.CancelledError:
+            raise
+        except Exception:
+            log.exception("IVR path lookup for call %s failed; popping without it", call_id)
+            return None
+
     async def _suggest(
-        self, port: PopSuggestions, card_task: asyncio.Task[CallerCardLike | None], call_id: str
+        self,
+        port: PopSuggestions,
+        card_task: asyncio.Task[CallerCardLike | None],
+        ivr_task: asyncio.Task[IvrVisitRecord | None] | None,
+        call_id: str,
     ) -> tuple[SuggestionLike, ...]:
         try:
-            ivr_category = await self._ivr_choices.category_for_call(call_id) if self._ivr_choices else None
+            # The category the caller chose in the IVR, from the visit the pop shows anyway.
+            visit = await asyncio.shield(ivr_task) if ivr_task is not None else None
+            ivr_category = visit.category if visit is not None else None
             card = await asyncio.shield(card_task)
             return tuple(await port.for_call(card.customer.id if card else None, ivr_category))
         except asyncio.CancelledError:
@@ -231,6 +256,8 @@ class ScreenPopService:
         if previous is not None and not previous.done():
             await asyncio.wait([previous])
         card = await state.card if state.card is not None else None
+        if state.ivr is not None:
+            state.ivr_visit = await state.ivr
         suggestions = await state.suggestions if state.suggestions is not None else ()
         self._dispatch(state, event, card, suggestions)
         if isinstance(event, CallEnded):
@@ -257,6 +284,7 @@ class ScreenPopService:
                 event.offered_at,
                 card,
                 suggestions,
+                state.ivr_visit,
             )
             self._sink.send((event.interface,), pop)
         elif isinstance(event, OfferRetracted):

@@ -26,6 +26,7 @@ from dataclasses import dataclass, field, replace
 from importlib import resources
 from typing import Literal
 
+from cti.agi_caller import walk_ivr
 from cti.ami_protocol import MAX_ACTION_HEADERS, MAX_ACTION_LINE_BYTES, AmiMessage
 
 __all__ = ["PbxSimulator", "Scenario", "SimulatorSettings"]
@@ -46,6 +47,8 @@ _BATCH_WINDOW_S = 0.002
 # `servicelevel`; the lab queues leave it at 0 (see QUEUESRVLEVEL in the recordings).
 _SERVICE_LEVEL_S = 0
 _MAX_VALUE_CHARS = 80
+# What a simulated caller keys in the IVR's main menu: an agent, a FAQ then an agent, ...
+_IVR_CHOICES: tuple[tuple[str, ...], ...] = (("0",), ("2", "0"), ("3", "0"), ("4", "0"))
 _DEMO_NAMES = (
     "Nguyễn Văn An",
     "Trần Thị Bích",
@@ -91,6 +94,11 @@ class SimulatorSettings:
     # An answered campaign call reaches an agent on auto-answer, as predictive dialling needs
     # (the customer is dropped after 2 s without one): the agent's leg rings this long, not ring_s.
     outbound_agent_ring_s: float = 0.5
+    # The share of inbound calls that walk Hotline's FastAGI IVR before joining the queue, and
+    # where it listens (the demo sends half of its calls through it).
+    ivr_share: float = 0.0
+    ivr_host: str = "127.0.0.1"
+    ivr_port: int = 4573
 
     def __post_init__(self) -> None:
         problems: list[str] = []
@@ -128,6 +136,8 @@ class SimulatorSettings:
         originate = (self.originate_answer_share, self.originate_busy_share)
         if not all(0 <= x <= 1 for x in originate) or sum(originate) > 1:
             problems.append("originate_answer_share and originate_busy_share must be within 0..1, sum <= 1")
+        if not 0 <= self.ivr_share <= 1 or not 0 <= self.ivr_port <= 65535:
+            problems.append("ivr_share must be within 0..1 and ivr_port within 0..65535")
         if self.client_buffer_bytes < 64 * 1024:
             problems.append("client_buffer_bytes must be at least 64 KiB")
         for number, name in self.caller_numbers:
@@ -148,6 +158,7 @@ class PbxSimulator:
     def __init__(self, settings: SimulatorSettings) -> None:
         self._settings = settings
         self._rng = random.Random(settings.seed)  # noqa: S311 - traffic shape, not security
+        self._ivr_reachable = True
         self._agents = {i.interface: i for i in map(_AgentInterface.parse, settings.agent_interfaces)}
         self._agent_order = tuple(self._agents.values())
         self._agent_index = {agent.interface: i for i, agent in enumerate(self._agent_order)}
@@ -325,16 +336,20 @@ class PbxSimulator:
         values["login_time"] = str(int(self._started_epoch))
         call = _Call(values["c1_uid"], plan, values, agents, self._loop.time())
         self._calls[call.linkedid] = call
-        task = asyncio.create_task(self._run_call(call), name=f"sim-call-{call.linkedid}")
+        via_ivr = not outbound and self._rng.random() < self._settings.ivr_share
+        task = asyncio.create_task(self._run_call(call, via_ivr), name=f"sim-call-{call.linkedid}")
         self._call_tasks.add(task)
         task.add_done_callback(self._call_tasks.discard)
         return call.linkedid
 
-    async def _run_call(self, call: _Call) -> None:
+    async def _run_call(self, call: _Call, via_ivr: bool = False) -> None:
         assert self._loop is not None
         loop = self._loop
         base = call.started
         try:
+            if via_ivr:
+                await self._walk_ivr(call)
+                base = loop.time()
             for step in call.plan.steps:
                 if step.gate:
                     await self._seat_agents(call)
@@ -349,6 +364,39 @@ class PbxSimulator:
             logger.exception("simulated call %s failed", call.linkedid)
         finally:
             self._end_call(call)
+
+    async def _walk_ivr(self, call: _Call) -> None:
+        """The caller goes through Hotline's IVR first (AGI on the ;2 leg, as the lab dialplan does)."""
+        settings = self._settings
+        try:
+            variables = await walk_ivr(
+                settings.ivr_host,
+                settings.ivr_port,
+                channel=call.values["c2"],
+                unique_id=call.values["c2_uid"],
+                linked_id=call.linkedid,
+                caller_number=call.values["c_num"],
+                caller_name=call.values["c_name"],
+                extension="5551234",
+                keys=self._rng.choice(_IVR_CHOICES),
+            )
+        except (OSError, TimeoutError) as exc:
+            # Said when it goes away (the demo's first calls may come before Hotline listens).
+            if self._ivr_reachable:
+                logger.warning(
+                    "the IVR at %s:%d is not reachable (%s); calls go straight to the queue",
+                    settings.ivr_host,
+                    settings.ivr_port,
+                    exc,
+                )
+            self._ivr_reachable = False
+            return
+        if not self._ivr_reachable:
+            logger.info(
+                "the IVR at %s:%d answers; callers walk it again", settings.ivr_host, settings.ivr_port
+            )
+        self._ivr_reachable = True
+        logger.debug("simulated call %s left the IVR with %s", call.linkedid, variables)
 
     async def _seat_agents(self, call: _Call) -> None:
         """Pick the agents that ring (waiting in queue when all are busy) and fill in their values."""

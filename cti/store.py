@@ -1,7 +1,8 @@
-"""The call log in PostgreSQL (one row per queued call) and the agent-state periods."""
+"""The call log in PostgreSQL (one row per queued call), the IVR visits and the agent-state periods."""
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -104,6 +105,107 @@ class CallLogStore:
             "SELECT count(*) FROM call_log WHERE customer_id = $1 AND ended_at >= $2", customer_id, since
         )
         return int(count)
+
+
+@dataclass(frozen=True, slots=True)
+class IvrPathStep:
+    """One IVR node a caller went through: what they keyed or said, and what came of it."""
+
+    node: str
+    action: str
+    input: str
+    result: str
+
+
+@dataclass(frozen=True)
+class IvrVisitRecord:
+    """A caller's way through the IVR, kept with the call (Linkedid `call_id`)."""
+
+    unique_id: str
+    call_id: str
+    caller_number: str
+    caller_name: str
+    customer_id: int | None
+    started_at: datetime
+    ended_at: datetime
+    steps: tuple[IvrPathStep, ...]
+    outcome: str
+    queue: str | None
+    queue_priority: int | None
+    category: str | None
+    article_id: int | None
+    article_title: str | None
+    callback_requested: bool
+
+
+# How long after the IVR queued a caller their call may still be matched by number alone.
+IVR_HAND_OFF_S = 600.0
+_IVR_COLUMNS = """
+    unique_id, call_id, caller_number, caller_name, customer_id, started_at, ended_at, steps, outcome,
+    queue, queue_priority, category, article_id, article_title, callback_requested
+"""
+
+
+class IvrVisitStore:
+    """Writes and reads the IVR visits."""
+
+    def __init__(self, db: Db) -> None:
+        self._db = db
+
+    async def record(self, visit: IvrVisitRecord) -> None:
+        """Store one visit; the same AGI session recorded twice keeps the first row."""
+        steps = [
+            {"node": s.node, "action": s.action, "input": s.input, "result": s.result} for s in visit.steps
+        ]
+        await self._db.execute(
+            f"""
+            INSERT INTO ivr_visits ({_IVR_COLUMNS})
+            VALUES ($1, $2, $3, $4, $5, $6, $7, $8::jsonb, $9, $10, $11, $12, $13, $14, $15)
+            ON CONFLICT (unique_id) DO NOTHING
+            """,
+            visit.unique_id,
+            visit.call_id,
+            visit.caller_number,
+            visit.caller_name,
+            visit.customer_id,
+            visit.started_at,
+            visit.ended_at,
+            json.dumps(steps),
+            visit.outcome,
+            visit.queue,
+            visit.queue_priority,
+            visit.category,
+            visit.article_id,
+            visit.article_title,
+            visit.callback_requested,
+        )
+
+    async def latest_for_call(
+        self, call_id: str, caller_number: str, *, within_s: float = IVR_HAND_OFF_S
+    ) -> IvrVisitRecord | None:
+        """The call's IVR visit (same Linkedid); else this caller's visit that just went to a queue.
+
+        The fallback covers PBXs where the IVR leg and the queue leg do not share a Linkedid
+        (a transfer, a second trunk hop): a caller queued by the IVR moments ago is this caller.
+        """
+        row = await self._db.fetchrow(
+            f"""
+            SELECT {_IVR_COLUMNS} FROM ivr_visits
+            WHERE call_id = $1
+               OR ($2 <> '' AND caller_number = $2 AND outcome = 'queued'
+                   AND ended_at > now() - make_interval(secs => $3))
+            ORDER BY call_id = $1 DESC, ended_at DESC
+            LIMIT 1
+            """,
+            call_id,
+            caller_number,
+            within_s,
+        )
+        if row is None:
+            return None
+        values = dict(row)
+        values["steps"] = tuple(IvrPathStep(**step) for step in json.loads(values["steps"]))
+        return IvrVisitRecord(**values)
 
 
 @dataclass(frozen=True)

@@ -42,8 +42,9 @@ from cti.events import (
     QueueCallerAbandoned,
 )
 from cti.screen_pop import CallerCardLike, ScreenPopService, SuggestionLike
-from cti.store import AgentStateStore, CallCustomer, CallLogStore
-from customers.errors import CustomerNotFoundError
+from cti.store import AgentStateStore, CallCustomer, CallLogStore, IvrPathStep, IvrVisitRecord, IvrVisitStore
+from customers.errors import CustomerNotFoundError, InvalidPhoneError
+from customers.model import Customer
 from customers.phone import normalise_phone
 from customers.store import CustomerStore
 from hotline.bus import EventBus
@@ -52,6 +53,15 @@ from hotline.embedded_pg import EmbeddedPostgres
 from hotline.jobs import PeriodicJobs
 from hotline.redis_bus import RedisRelay
 from hotline.settings import Settings
+from ivr.fastagi import FastAgiServer
+from ivr.flows import (
+    ArticleFinder,
+    CallbackRequest,
+    IvrCustomer,
+    IvrFlows,
+    IvrVisit,
+    TicketStatusReport,
+)
 from knowledge_base.events import ArticleChanged
 from knowledge_base.service import KnowledgeBase
 from knowledge_base.store import ArticleStore
@@ -63,7 +73,7 @@ from tickets.alarms import (
     EmailAlertChannel,
     EscalationSweeper,
 )
-from tickets.errors import TicketNotFoundError
+from tickets.errors import TicketLookupFailedError, TicketNotFoundError
 from tickets.escalation_store import EscalationStore
 from tickets.events import (
     TICKET_EVENT_TYPES,
@@ -80,6 +90,7 @@ from tickets.events import (
     TicketResolved,
 )
 from tickets.greetings import GreetingService
+from tickets.model import Ticket
 from tickets.notify import LoggedEmailChannel, NoticeChannel, NoticeDispatcher
 from tickets.report_store import ReportStore
 from tickets.service import CustomerContact, TicketService
@@ -483,6 +494,154 @@ class OverdueTickets:
         return await self.tickets.has_overdue_ticket(customer_id)
 
 
+def _ivr_customer(customer: Customer | None) -> IvrCustomer | None:
+    return None if customer is None else IvrCustomer(customer.id, customer.name, customer.tier.value)
+
+
+@dataclass
+class IvrCustomers:
+    """Satisfies the IVR's CustomerFinder port from the customers package."""
+
+    customers: CustomerStore
+
+    async def by_phone(self, caller_number: str) -> IvrCustomer | None:
+        """The customer calling from this number (anonymous or odd numbers are simply unknown)."""
+        try:
+            return _ivr_customer(await self.customers.find_by_phone(caller_number))
+        except InvalidPhoneError:
+            return None
+
+    async def by_customer_no(self, customer_no: str) -> IvrCustomer | None:
+        """The customer whose customer number is exactly what the caller keyed in."""
+        found = await self.customers.search(customer_no, limit=5)
+        return _ivr_customer(next((c for c in found if c.customer_no == customer_no), None))
+
+
+MAX_TICKET_ID = 2**63 - 1
+
+
+@dataclass
+class IvrTicketDesk:
+    """Satisfies the IVR's TicketDesk port: status only of the caller's own tickets, and escalations."""
+
+    tickets: TicketService
+    accounts: AccountStore
+
+    async def _callers_ticket(
+        self, ticket_id: int, customer_id: int | None, caller_number: str
+    ) -> Ticket | None:
+        if customer_id is not None:
+            try:
+                ticket = await self.tickets.get(ticket_id)
+            except TicketNotFoundError:
+                return None
+            if ticket.customer_id == customer_id:
+                return ticket
+        if not caller_number:
+            return None
+        try:
+            # The portal's rule: the number the caller calls from must be the ticket's contact.
+            return await self.tickets.status_for_contact(ticket_id, caller_number)
+        except TicketLookupFailedError:
+            return None
+
+    async def ticket_status(
+        self, ticket_id: int, *, customer_id: int | None, caller_number: str
+    ) -> TicketStatusReport | None:
+        """The ticket's status if it is the caller's; someone else's ticket is "not found" alike."""
+        if not 1 <= ticket_id <= MAX_TICKET_ID:
+            return None
+        ticket = await self._callers_ticket(ticket_id, customer_id, caller_number)
+        if ticket is None:
+            return None
+        interfaces = await self.accounts.interfaces_of(ticket.assignee_id) if ticket.assignee_id else []
+        return TicketStatusReport(
+            ticket.id, ticket.status.value, ticket.category, interfaces[0] if interfaces else None
+        )
+
+    async def has_open_escalation(self, customer_id: int) -> bool:
+        """True while the customer has an open ticket past its deadline."""
+        return await self.tickets.has_overdue_ticket(customer_id)
+
+
+@dataclass
+class IvrCallbacks:
+    """Satisfies the IVR's CallbackRequests port with a promised callback for the team, due now."""
+
+    callbacks: CallbackService
+
+    async def request_callback(self, request: CallbackRequest) -> None:
+        """Promise the call back; it pops for the ready agents (InvalidCallbackError for a bad number)."""
+        topic = f" about {request.category}" if request.category else ""
+        await self.callbacks.request_callback(
+            request.customer_id,
+            request.caller_number,
+            None,
+            f"{request.caller_name or 'The caller'} asked in the IVR to be called back{topic} (call {request.call_id})",
+            "ivr",
+        )
+
+
+@dataclass
+class IvrCallJournal:
+    """Satisfies the IVR's IvrJournal port: the visit with the call (cti), and on the customer's timeline."""
+
+    visits: IvrVisitStore
+    customers: CustomerStore
+
+    async def record_visit(self, visit: IvrVisit) -> None:
+        """Store the path; a known caller also gets a timeline entry (once per AGI session)."""
+        await self.visits.record(
+            IvrVisitRecord(
+                unique_id=visit.unique_id,
+                call_id=visit.call_id,
+                caller_number=visit.caller_number,
+                caller_name=visit.caller_name,
+                customer_id=visit.customer_id,
+                started_at=visit.started_at,
+                ended_at=visit.ended_at,
+                steps=tuple(IvrPathStep(s.node, s.action, s.input, s.result) for s in visit.steps),
+                outcome=visit.outcome.value,
+                queue=visit.queue,
+                queue_priority=visit.queue_priority,
+                category=visit.category,
+                article_id=visit.article_id,
+                article_title=visit.article_title,
+                callback_requested=visit.callback_requested,
+            )
+        )
+        if visit.customer_id is not None:
+            await self.customers.add_interaction(
+                visit.customer_id, visit.ended_at, "ivr", visit.summary(), f"ivr:{visit.unique_id}"
+            )
+
+
+IVR_SERVER = web.AppKey("ivr_server", FastAgiServer)
+
+
+def build_ivr(
+    settings: Settings,
+    customers: CustomerStore,
+    tickets: TicketService,
+    accounts: AccountStore,
+    visits: IvrVisitStore,
+    articles: ArticleFinder,
+    callbacks: CallbackService,
+    clock: Callable[[], datetime],
+) -> FastAgiServer:
+    """The FastAGI server running the IVR menus, its ports satisfied by the other packages."""
+    flows = IvrFlows(
+        settings.ivr.menu,
+        customers=IvrCustomers(customers),
+        tickets=IvrTicketDesk(tickets, accounts),
+        callbacks=IvrCallbacks(callbacks),
+        journal=IvrCallJournal(visits, customers),
+        articles=articles,
+        clock=clock,
+    )
+    return FastAgiServer(settings.ivr.fastagi, {settings.ivr.script: flows.handle})
+
+
 class OfflinePbx:
     """Satisfies the dialer's AmiActions port when Hotline runs without a PBX: nothing is dialled."""
 
@@ -593,6 +752,7 @@ def build_web_app(
         else None
     )
     alarm_work = build_alarms(settings, pool, hub, call_log, bus, clock)
+    ivr_visits = IvrVisitStore(pool)
     pops = ScreenPopService(
         customers,
         hub,
@@ -602,6 +762,7 @@ def build_web_app(
             settings.sla.is_top_tier,
         ),
         suggestions=KnowledgeSuggestions(knowledge_base, tickets),
+        ivr_visits=ivr_visits,
     )
     for kind in CALL_EVENT_TYPES:
         bus.subscribe(kind, pops.handle)
@@ -740,6 +901,29 @@ def build_web_app(
     app.cleanup_ctx.append(ami_and_pops)
     app.cleanup_ctx.append(notices)
     app.cleanup_ctx.append(alarms_running)
+    if settings.ivr.enabled:
+        ivr_server = build_ivr(
+            settings, customers, tickets, accounts_store, ivr_visits, knowledge_base, callbacks, clock
+        )
+        app[IVR_SERVER] = ivr_server
+
+        async def ivr(app: web.Application) -> AsyncIterator[None]:
+            fastagi = settings.ivr.fastagi
+            try:
+                await ivr_server.start()
+            except OSError as exc:
+                # Like a refused AMI login: the desk keeps working, the cause is said once.
+                log.error(
+                    "cannot listen for FastAGI on %s:%d (%s). Set HOTLINE_IVR_PORT to a free port, or "
+                    "HOTLINE_IVR_ENABLED=false; Hotline keeps serving without the IVR.",
+                    fastagi.host,
+                    fastagi.port,
+                    exc.strerror or exc,
+                )
+            yield
+            await ivr_server.close()
+
+        app.cleanup_ctx.append(ivr)
     return app
 
 

@@ -498,6 +498,10 @@ async def run_demo(settings: Settings, *, calls_per_minute: float) -> None:
             agent_interfaces=tuple(i for agent in DEMO_AGENTS for i in agent.interfaces),
             calls_per_minute=calls_per_minute,
             caller_numbers=tuple((phone, name) for name, phone, *_ in DEMO_CUSTOMERS) + UNKNOWN_CALLERS,
+            # Half the callers walk the IVR first, so its path shows on the pops and timelines.
+            ivr_share=0.5 if settings.ivr.enabled and settings.ivr.fastagi.port else 0.0,
+            ivr_host=settings.ivr.fastagi.host,
+            ivr_port=settings.ivr.fastagi.port,
         )
     )
     await simulator.start()

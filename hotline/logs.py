@@ -40,8 +40,9 @@ def configure_logging(level: str, fmt: str) -> None:
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level)
-    # Wire loggers print every AMI frame: only on explicit request.
+    # Wire loggers print every AMI frame and AGI line: only on explicit request.
     logging.getLogger("cti.ami.wire").setLevel(logging.DEBUG if level == "DEBUG" else logging.WARNING)
+    logging.getLogger("ivr.agi.wire").setLevel(logging.DEBUG if level == "DEBUG" else logging.WARNING)
     # pgserver narrates every initdb and pg_ctl run at INFO; only its problems matter here.
     logging.getLogger("pgserver").setLevel(logging.WARNING)
     logging.getLogger("aiohttp.access").setLevel(logging.WARNING if level != "DEBUG" else logging.INFO)

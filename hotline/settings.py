@@ -27,6 +27,10 @@ from cti.kpi import KpiSettings
 from customers.model import Tier
 from customers.phone import COUNTRIES
 from customers.settings import CustomerSettings
+from ivr.errors import MenuConfigError
+from ivr.fastagi import FastAgiSettings
+from ivr.menu import Menu, load_menu
+from ivr.settings import IvrSettings
 from tickets.alarms import AlarmSettings
 from tickets.errors import EscalationConfigError, SlaConfigError
 from tickets.escalation import EscalationPolicy, load_escalation_policy
@@ -70,6 +74,7 @@ class Settings:
     # Several nodes: Redis carries the events every node must hear (knowledge-base changes).
     redis_url: str | None = field(repr=False)
     dialer: DialerSettings
+    ivr: IvrSettings
     data_dir: Path
     log_level: str
     log_format: str
@@ -158,6 +163,17 @@ def _reasons(value: Any) -> tuple[str, ...]:
     if not reasons or any(len(r) > 40 or "\r" in r or "\n" in r for r in reasons):
         raise ValueError("expected 1 or more reasons of at most 40 characters, without line breaks")
     return reasons
+
+
+def _flag(value: Any) -> bool:
+    if isinstance(value, bool):
+        return value
+    text = _text(value).strip().lower()
+    if text in ("true", "yes", "on", "1"):
+        return True
+    if text in ("false", "no", "off", "0"):
+        return False
+    raise ValueError(f"{value!r} is not true or false")
 
 
 def _share(value: Any) -> float:
@@ -261,6 +277,11 @@ _KEYS = (
     _Key("proactive", "company_name", _text, "Hotline"),
     _Key("proactive", "dial_caller_id", _caller_id, '"Hotline" <5550100>'),
     _Key("proactive", "callback_poll_s", _seconds, 15.0),
+    _Key("ivr", "enabled", _flag, False),
+    _Key("ivr", "host", _text, "127.0.0.1"),
+    _Key("ivr", "port", _int_in(0, 65535), 4573),
+    _Key("ivr", "command_timeout_s", _seconds, 60.0),
+    _Key("ivr", "menu_file", _text, str(CONFIG_DIR / "ivr.toml")),
     _Key("paths", "data_dir", _text, "var"),
     _Key("logging", "level", _choice(*LOG_LEVELS, upper=True), "INFO"),
     _Key("logging", "format", _choice(*LOG_FORMATS), "text"),
@@ -340,10 +361,17 @@ def load_settings(path: Path | None, environ: Mapping[str, str]) -> Settings:
             )
         else:
             webhook = WebhookSettings(values["alert.webhook_url"], values["alert.webhook_secret"])
+    menu: Menu | None = None
+    if "ivr.menu_file" in values:
+        try:
+            menu = load_menu(Path(values["ivr.menu_file"]))
+        except MenuConfigError as exc:
+            problems.extend(exc.problems)
     if problems:
         raise ConfigError(problems)
     assert sla is not None
     assert escalation is not None
+    assert menu is not None
 
     data_dir = Path(values["paths.data_dir"])
     return Settings(
@@ -378,6 +406,15 @@ def load_settings(path: Path | None, environ: Mapping[str, str]) -> Settings:
         redis_url=values["redis.url"] or None,
         dialer=DialerSettings(
             trunk_context=values["dialer.trunk_context"], default_timezone=values["dialer.default_timezone"]
+        ),
+        ivr=IvrSettings(
+            enabled=values["ivr.enabled"],
+            fastagi=FastAgiSettings(
+                host=values["ivr.host"],
+                port=values["ivr.port"],
+                command_timeout_s=values["ivr.command_timeout_s"],
+            ),
+            menu=menu,
         ),
         data_dir=data_dir,
         log_level=values["logging.level"],

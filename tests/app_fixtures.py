@@ -30,7 +30,7 @@ TABLES = (
     "kb_articles, callbacks, alert_deliveries, alerts, watched_customers, ticket_escalations, "
     "ticket_notices, ticket_events, tickets, ticket_handlers, agent_state_periods, "
     "do_not_call, dial_attempts, leads, campaigns, "
-    "auth_tokens, agent_interfaces, agents, call_log, interactions, customer_phones, customers"
+    "auth_tokens, agent_interfaces, agents, ivr_visits, call_log, interactions, customer_phones, customers"
 )
 
 

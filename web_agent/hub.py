@@ -20,6 +20,7 @@ from aiohttp import WSCloseCode, web
 
 from cti.events import CallAnswered, CallEnded, OfferRetracted
 from cti.screen_pop import CallerCardLike, CustomerLike, PopMessage, ScreenPop
+from cti.store import IvrVisitRecord
 from web_agent.accounts import Agent, Role
 from web_agent.stream import ResumableStream
 
@@ -69,6 +70,22 @@ def card_json(card: CallerCardLike | None) -> tuple[dict[str, Any] | None, list[
     )
 
 
+def ivr_json(visit: IvrVisitRecord | None) -> dict[str, Any] | None:
+    """The IVR part of a pop: the caller's path, where it ended and the article they heard."""
+    if visit is None:
+        return None
+    return {
+        "steps": [{"node": s.node, "input": s.input, "result": s.result} for s in visit.steps],
+        "outcome": visit.outcome,
+        "category": visit.category,
+        "queue_priority": visit.queue_priority,
+        "callback_requested": visit.callback_requested,
+        "article": None
+        if visit.article_id is None
+        else {"id": visit.article_id, "title": visit.article_title or ""},
+    }
+
+
 def message_json(message: PopMessage) -> tuple[str, dict[str, Any]]:
     """(type, data) of the envelope for one pop message."""
     if isinstance(message, ScreenPop):
@@ -80,6 +97,7 @@ def message_json(message: PopMessage) -> tuple[str, dict[str, Any]]:
             "caller": {"number": message.caller_number, "name": message.caller_name},
             "customer": customer,
             "interactions": interactions,
+            "ivr": ivr_json(message.ivr),
             "suggestions": [
                 {"article_id": s.article_id, "title": s.title, "body": s.body, "category": s.category}
                 for s in message.suggestions

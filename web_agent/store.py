@@ -117,6 +117,13 @@ class AccountStore:
         )
         return name
 
+    async def interfaces_of(self, agent_id: int) -> list[str]:
+        """The PBX interfaces that ring on this agent's desk, sorted (none for an unknown id)."""
+        rows = await self._db.fetch(
+            "SELECT interface FROM agent_interfaces WHERE agent_id = $1 ORDER BY interface", agent_id
+        )
+        return [row["interface"] for row in rows]
+
     async def display_names(self, agent_ids: Collection[int]) -> dict[int, str]:
         """Display names of the given accounts (unknown ids are left out)."""
         if not agent_ids:

@@ -18,6 +18,7 @@ from cti.events import (
     RetractReason,
 )
 from cti.screen_pop import PopMessage, ScreenPop, ScreenPopService
+from cti.store import IvrPathStep, IvrVisitRecord
 from tests.conftest import eventually
 
 
@@ -219,17 +220,37 @@ class Suggestions:
 
 
 @dataclass
-class IvrChoices:
+class IvrVisits:
     chosen: dict[str, str]
 
-    async def category_for_call(self, call_id: str) -> str | None:
-        return self.chosen.get(call_id)
+    async def latest_for_call(self, call_id: str, caller_number: str) -> IvrVisitRecord | None:
+        if call_id not in self.chosen:
+            return None
+        at = datetime(2026, 11, 1, tzinfo=UTC)
+        steps = (IvrPathStep("faq_billing", "faq_category", "", "read 1 of 1"),)
+        return IvrVisitRecord(
+            call_id,
+            call_id,
+            caller_number,
+            "",
+            7,
+            at,
+            at,
+            steps,
+            "queued",
+            "support",
+            5,
+            self.chosen[call_id],
+            1,
+            "t",
+            False,
+        )
 
 
 async def test_the_pop_carries_suggestions_for_the_caller_and_their_ivr_choice() -> None:
     lookup, sink, suggestions = Lookup(), Sink(), Suggestions()
     service = ScreenPopService(
-        lookup, sink, Recorder(), suggestions=suggestions, ivr_choices=IvrChoices({"1.0": "billing"})
+        lookup, sink, Recorder(), suggestions=suggestions, ivr_visits=IvrVisits({"1.0": "billing"})
     )
     lookup.gate.set()
     service.handle(offered("Local/1001@agents"))

@@ -596,6 +596,7 @@
       caller: { number: text(caller.number), name: text(caller.name) },
       customer: data.customer && typeof data.customer === "object" ? data.customer : null,
       interactions: Array.isArray(data.interactions) ? data.interactions.slice(0, 5) : [],
+      ivr: data.ivr && typeof data.ivr === "object" ? data.ivr : null,
       suggestions: Array.isArray(data.suggestions) ? data.suggestions.slice(0, 5) : [],
       status: "ringing",
       ringStartMs: ringStartMs,
@@ -630,11 +631,34 @@
     });
     el.tickets = part(card, "tickets");
     pop.el = el;
+    renderIvr(part(card, "ivr"), pop.ivr);
     renderSuggestions(pop, part(card, "suggestions"));
     renderPopBody(pop);
     renderPopStatus(pop);
     notifyPlugins("onPopBuilt", pop);
     return el;
+  }
+
+  /** What the caller did in the IVR before this call rang: the nodes, their keys, the article heard. */
+  function renderIvr(section, ivr) {
+    if (!ivr) return;
+    const path = part(section, "ivr-path");
+    (Array.isArray(ivr.steps) ? ivr.steps : []).forEach(function (step) {
+      if (!step || typeof step !== "object") return;
+      const li = document.createElement("li");
+      const keyed = text(step.input);
+      li.textContent = text(step.node).replace(/_/g, " ") + (keyed ? " [" + keyed + "]" : "") + ": " + text(step.result).replace(/_/g, " ");
+      path.append(li);
+    });
+    const article = part(section, "ivr-article");
+    if (ivr.article && typeof ivr.article === "object") {
+      article.textContent = "Heard article #" + text(ivr.article.id) + ": " + text(ivr.article.title);
+      article.hidden = false;
+    } else if (ivr.callback_requested) {
+      article.textContent = "Asked for a callback";
+      article.hidden = false;
+    }
+    section.hidden = false;
   }
 
   /** Knowledge-base answers for the caller's open tickets or IVR choice: title, the body on demand. */

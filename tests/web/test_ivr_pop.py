@@ -1,0 +1,128 @@
+"""A caller who went through the IVR reaches an agent: the IVR path rides in the screen pop."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+
+import asyncpg
+import pytest
+
+from hotline.app import IVR_SERVER
+from knowledge_base.model import ArticleDraft
+from knowledge_base.service import Editor
+from tests.app_fixtures import ALICE, running_desk
+from tests.conftest import eventually, free_port
+from tests.protocol.fake_agi import ScriptedAsterisk
+from tests.web.test_call_to_pop import frames_until
+from web_agent.kb_api import KNOWLEDGE_BASE
+
+pytestmark = pytest.mark.db
+
+
+async def test_the_ivr_path_and_the_queue_priority_ride_in_the_pop(pool: asyncpg.Pool) -> None:
+    environ = {"HOTLINE_IVR_ENABLED": "true", "HOTLINE_IVR_PORT": "0"}
+    async with running_desk(pool, environ=environ) as desk, asyncio.timeout(20):
+        assert desk.app is not None
+        alice = await desk.socket("alice")
+        # Jane Doe (gold) calls from the number the simulator's call will show, picks 0 for an agent.
+        caller = ScriptedAsterisk(keys=["0"], caller_number="+84901234567", linked_id="ivr-leg-1")
+        await caller.call(desk.app[IVR_SERVER].port)
+        await eventually(lambda: pool.fetchval("SELECT count(*) = 1 FROM ivr_visits"))
+        assert caller.set_variables["QUEUE_PRIO"] == "5"
+        call_id = await desk.simulator.place_call(
+            number="+84901234567", name="Jane Doe", scenario="answered", agents=[ALICE]
+        )
+        frames = await frames_until(alice, "call_ended")
+        pop = frames[0]["data"]
+        assert pop["call_id"] == call_id
+        assert pop["ivr"] == {
+            "steps": [
+                {"node": "welcome", "input": "", "result": "known_number"},
+                {"node": "main", "input": "0", "result": "chosen"},
+                {"node": "agent", "input": "", "result": "support priority 5"},
+            ],
+            "outcome": "queued",
+            "category": None,
+            "queue_priority": 5,
+            "callback_requested": False,
+            "article": None,
+        }
+        # The IVR visit is on Jane's timeline too, next to the call.
+        summaries = [
+            r["summary"] for r in await pool.fetch("SELECT summary FROM interactions WHERE channel = 'ivr'")
+        ]
+        assert summaries == ["IVR: welcome > main [0] > agent; queued to support (priority 5)"]
+
+
+async def test_a_call_that_skipped_the_ivr_pops_without_it(pool: asyncpg.Pool) -> None:
+    async with running_desk(pool) as desk, asyncio.timeout(20):
+        alice = await desk.socket("alice")
+        await desk.simulator.place_call(
+            number="+84901234567", name="Jane Doe", scenario="answered", agents=[ALICE]
+        )
+        frames = await frames_until(alice, "call_ended")
+        assert frames[0]["data"]["ivr"] is None
+
+
+async def test_the_article_heard_in_the_ivr_and_answers_for_the_chosen_category_ride_in_the_pop(
+    pool: asyncpg.Pool,
+) -> None:
+    environ = {"HOTLINE_IVR_ENABLED": "true", "HOTLINE_IVR_PORT": "0"}
+    async with running_desk(pool, environ=environ) as desk, asyncio.timeout(20):
+        assert desk.app is not None
+        kb = desk.app[KNOWLEDGE_BASE]
+        reviewer = Editor(None, reviewer=True)
+        draft = ArticleDraft.create(
+            title="Paying an invoice twice",
+            body="We refund within 3 days.",
+            category="billing",
+            sound_file="hotline/faq/twice",
+        )
+        article = await kb.create(draft, reviewer)
+        await kb.publish(article.id, reviewer)
+        alice = await desk.socket("alice")
+        await ScriptedAsterisk(keys=["2", "0"], caller_number="+84901234567", linked_id="ivr-2").call(
+            desk.app[IVR_SERVER].port
+        )
+        await eventually(lambda: pool.fetchval("SELECT count(*) = 1 FROM ivr_visits"))
+        await desk.simulator.place_call(
+            number="+84901234567", name="Jane Doe", scenario="answered", agents=[ALICE]
+        )
+        pop = (await frames_until(alice, "call_ended"))[0]["data"]
+        assert pop["ivr"]["article"] == {"id": article.id, "title": "Paying an invoice twice"}
+        assert pop["ivr"]["category"] == "billing"
+        assert [s["title"] for s in pop["suggestions"]] == ["Paying an invoice twice"]
+
+
+async def test_the_simulator_walks_callers_through_the_ivr_before_the_queue(pool: asyncpg.Pool) -> None:
+    # What `make run` shows: the demo's simulated callers go through the real FastAGI IVR.
+    port = free_port()
+    environ = {"HOTLINE_IVR_ENABLED": "true", "HOTLINE_IVR_PORT": str(port)}
+    async with running_desk(pool, {"ivr_share": 1.0, "ivr_port": port}, environ) as desk, asyncio.timeout(20):
+        alice = await desk.socket("alice")
+        call_id = await desk.simulator.place_call(
+            number="+84901234567", name="Jane Doe", scenario="answered", agents=[ALICE]
+        )
+        pop = (await frames_until(alice, "call_ended"))[0]["data"]
+        assert pop["call_id"] == call_id
+        assert pop["ivr"]["steps"][0] == {"node": "welcome", "input": "", "result": "known_number"}
+        assert pop["ivr"]["outcome"] == "queued"
+        assert await pool.fetchval("SELECT call_id FROM ivr_visits") == call_id
+
+
+async def test_calls_go_straight_to_the_queue_when_the_ivr_is_down(
+    pool: asyncpg.Pool, caplog: pytest.LogCaptureFixture
+) -> None:
+    nobody = free_port()
+    with caplog.at_level(logging.WARNING, logger="cti.simulator"):
+        async with running_desk(pool, {"ivr_share": 1.0, "ivr_port": nobody}) as desk, asyncio.timeout(20):
+            alice = await desk.socket("alice")
+            for _ in range(2):
+                await desk.simulator.place_call(
+                    number="+84901234567", name="Jane Doe", scenario="answered", agents=[ALICE]
+                )
+                pop = (await frames_until(alice, "call_ended"))[0]["data"]
+                assert pop["ivr"] is None
+    told = [r for r in caplog.records if "is not reachable" in r.getMessage()]
+    assert len(told) == 1
