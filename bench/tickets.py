@@ -74,7 +74,8 @@ from screen_pop_latency import (
 
 from customers.model import NewCustomer, Tier
 from customers.store import CustomerStore
-from hotline.app import CustomerContacts, build_web_app
+from hotline.adapters import CustomerContacts
+from hotline.app import build_web_app
 from hotline.bus import EventBus
 from hotline.db import create_pool, migrate
 from hotline.settings import Settings, load_settings

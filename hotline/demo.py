@@ -23,6 +23,7 @@ from customers.model import NewCustomer, Tier
 from customers.phone import normalise_phone
 from customers.store import CustomerStore
 from hotline import app
+from hotline.adapters import CustomerContacts, TicketTimeline
 from hotline.settings import Settings
 from knowledge_base.model import ArticleDraft, Visibility
 from knowledge_base.service import Editor, KnowledgeBase
@@ -320,7 +321,7 @@ async def _seed_alarms(
         customer_id=ids["Cuong Le"],
     )
     await tickets.open(new, Actor.agent(agents["bob"].id), assignee_id=agents["alice"].id)
-    timeline = app.TicketTimeline(customers)
+    timeline = TicketTimeline(customers)
     for event in events.events:
         await timeline.record(event)
     store = EscalationStore(pool)
@@ -382,7 +383,7 @@ async def _seed_history(
     service = TicketService(
         TicketStore(pool),
         settings.sla,
-        app.CustomerContacts(customers),
+        CustomerContacts(customers),
         _Collected(),
         channels=(),
         settings=settings.tickets,
@@ -470,7 +471,7 @@ async def _seed_tickets(
             customer_id=ids[customer],
         )
         await tickets.open(new, alice, auto_assign=True)
-    timeline = app.TicketTimeline(customers)
+    timeline = TicketTimeline(customers)
     for event in events.events:
         await timeline.record(event)
 

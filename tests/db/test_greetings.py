@@ -12,7 +12,7 @@ from aiosmtpd.controller import Controller
 
 from customers.model import NewCustomer
 from customers.store import CustomerStore
-from hotline.app import CustomerCelebrants, CustomerContacts, TicketFollowUps, TicketTimeline
+from hotline.adapters import CustomerCelebrants, CustomerContacts, TicketFollowUps, TicketTimeline
 from tests.conftest import free_port
 from tests.db.test_ticket_service import POLICY, Clock, Inbox, Sink
 from tickets.events import NoticeAttempted

@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from hotline.app import KnowledgeSuggestions
+from hotline.adapters import KnowledgeSuggestions
 from tests.app_fixtures import Web
 from tickets.model import Actor, Channel, NewTicket
 from web_agent.accounts import Role
