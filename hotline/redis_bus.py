@@ -93,10 +93,11 @@ class RedisRelay:
         try:
             async with asyncio.timeout(CONNECT_TIMEOUT_S):
                 await pubsub.subscribe(self._channel)
-            self.connected = True
-            log.info("Redis relay connected (node %s)", self.node_id)
             if self._on_connected is not None:
                 await self._on_connected()
+            # Connected means caught up: subscribed, and what was missed meanwhile reloaded.
+            self.connected = True
+            log.info("Redis relay connected (node %s)", self.node_id)
             reader = asyncio.get_running_loop().create_task(self._read(pubsub))
             writer = asyncio.get_running_loop().create_task(self._write(client))
             try:
@@ -120,6 +121,11 @@ class RedisRelay:
             async with asyncio.timeout(PUBLISH_TIMEOUT_S):
                 await client.publish(self._channel, self._unsent)
             self._unsent = None
+            task = asyncio.current_task()
+            if task is not None and task.cancelling():
+                # redis-py can swallow a cancellation that lands during a command; honour it here,
+                # or shutting down would wait on the next outbox item forever.
+                raise asyncio.CancelledError
 
     async def _read(self, pubsub: aioredis.client.PubSub) -> None:
         async for message in pubsub.listen():
