@@ -28,7 +28,8 @@ DEFAULT_MAX_LINE_BYTES = 8192
 MAX_ENVIRONMENT_LINES = 200
 MAX_USAGE_LINES = 200
 
-_ENV_LINE = re.compile(r"agi_([a-z0-9_]{1,40}):(?: (.*))?")
+# `agi_name:` or `agi_name: value`; the value group always takes part (empty when absent).
+_ENV_LINE = re.compile(r"agi_([a-z0-9_]{1,40}):(?= |$) ?(.*)")
 _REPLY = re.compile(r"(\d{3})(?: (.*))?")
 _RESULT = re.compile(r"result=(\S*)(.*)")
 _ENDPOS = re.compile(r"(.*?)\s*endpos=(\d+)")
@@ -129,7 +130,10 @@ def _environment(values: dict[str, str]) -> AgiEnvironment:
     if missing:
         raise AgiProtocolError(f"environment block lacks {', '.join('agi_' + m for m in missing)}")
     arguments = tuple(
-        values[key] for key in sorted((k for k in values if _ARGUMENT.fullmatch(k)), key=lambda k: int(k[4:]))
+        values[key]
+        for key in sorted(
+            (k for k in values if k.startswith("arg_") and _ARGUMENT.fullmatch(k)), key=lambda k: int(k[4:])
+        )
     )
 
     def plain(name: str) -> str:
@@ -223,10 +227,13 @@ class AgiParser:
         ):
             raise AgiProtocolError(f"a line longer than {self._max_line_bytes} bytes")
         events: list[AgiEvent] = []
-        lines = complete.decode("utf-8", "replace").split("\n")
+        text = complete.decode("utf-8", "replace")
+        lines = text.split("\n")
+        if "\r" in text:
+            lines = [line.removesuffix("\r") for line in lines]
         taken = 0 if self._environment is None else self._environment_lines(lines, events)
         for line in lines[taken:]:
-            event = self._line(line.removesuffix("\r"))
+            event = self._line(line)
             if event is not None:
                 events.append(event)
         if len(rest) > self._max_line_bytes:
@@ -252,23 +259,23 @@ class AgiParser:
         return parse_reply(line)
 
     def _environment_lines(self, lines: list[str], events: list[AgiEvent]) -> int:
-        """Take environment lines from the start of `lines` (one tight loop: 20-odd per call); how many."""
+        """Take the environment lines at the start of `lines` (and the blank line ending them); how many."""
         values = self._environment
         assert values is not None
-        for taken, line in enumerate(lines, 1):
-            line = line.removesuffix("\r")
-            if not line:
-                self._environment = None
-                events.append(_environment(values))
-                return taken
-            match = _ENV_LINE.fullmatch(line)
-            if match is None:
-                raise AgiProtocolError(f"not an agi_ environment line: {line[:80]!r}")
-            if len(values) >= MAX_ENVIRONMENT_LINES:
-                raise AgiProtocolError(f"an environment block longer than {MAX_ENVIRONMENT_LINES} lines")
-            name, value = match.groups("")
-            values[name] = value
-        return len(lines)
+        end = lines.index("") if "" in lines else len(lines)
+        block = lines[:end]
+        # The 20-odd lines of a block are matched in one call rather than one Python step each.
+        matches = list(map(_ENV_LINE.fullmatch, block))
+        if None in matches:
+            raise AgiProtocolError(f"not an agi_ environment line: {block[matches.index(None)][:80]!r}")
+        values.update({match[1]: match[2] for match in matches if match is not None})
+        if len(values) > MAX_ENVIRONMENT_LINES:
+            raise AgiProtocolError(f"an environment block longer than {MAX_ENVIRONMENT_LINES} lines")
+        if end == len(lines):
+            return end
+        self._environment = None
+        events.append(_environment(values))
+        return end + 1
 
 
 # ------------------------------------------------------------------------------------------ commands
