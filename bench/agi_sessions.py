@@ -6,7 +6,11 @@ Asterisk recorded for it (`200 result=0 endpos=8000` for STREAM FILE, and so on)
 `HANGUP` and closes when the server ends the session. Both servers run the same IVR hand-off
 per call (ANSWER, the Linkedid, three prompts, a menu digit, QUEUE_PRIO, the customer and the
 queue: 9 commands) in this process. A command's round trip is timed in the server from
-writing its line to holding its parsed reply, as an IVR waits for it.
+writing its line to holding its parsed reply, as an IVR waits for it. The simulated Asterisk is
+written as protocol callbacks so that it costs no more CPU per call than the servers, and both
+sides' CPU per call is reported: a round trip includes its turn. Each server gets one uncounted
+warm-up round, the rounds alternate which server goes first, and a full garbage collection
+before each round starts both from the same heap.
 Run: `.venv/bin/python bench/agi_sessions.py [--calls N] [--rounds N]`.
 
 Baseline: panoramisk 1.4's FastAGI `Application` with the same handler, sending the same lines
