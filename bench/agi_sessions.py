@@ -6,7 +6,11 @@ Asterisk recorded for it (`200 result=0 endpos=8000` for STREAM FILE, and so on)
 `HANGUP` and closes when the server ends the session. Both servers run the same IVR hand-off
 per call (ANSWER, the Linkedid, three prompts, a menu digit, QUEUE_PRIO, the customer and the
 queue: 9 commands) in this process. A command's round trip is timed in the server from
-writing its line to holding its parsed reply, as an IVR waits for it.
+writing its line to holding its parsed reply, as an IVR waits for it. The simulated Asterisk is
+written as protocol callbacks so that it costs no more CPU per call than the servers, and both
+sides' CPU per call is reported: a round trip includes its turn. Each server gets one uncounted
+warm-up round, the rounds alternate which server goes first, and a full garbage collection
+before each round starts both from the same heap.
 Run: `.venv/bin/python bench/agi_sessions.py [--calls N] [--rounds N]`.
 
 Baseline: panoramisk 1.4's FastAGI `Application` with the same handler, sending the same lines
@@ -17,6 +21,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import gc
 import logging
 import os
 import platform
@@ -24,6 +29,7 @@ import statistics
 import sys
 import time
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
@@ -67,6 +73,7 @@ REPLIES = {
     "WAIT FOR DIGIT": recorded(b"WAIT FOR DIGIT 5000\n"),
     "SET VARIABLE": recorded(b"SET VARIABLE QUEUE_PRIO 10\n"),
 }
+_REPLY_BY_VERB = [(verb.encode(), reply) for verb, reply in REPLIES.items()]
 ENVIRONMENT = next(r.data for r in records(TRANSCRIPT) if r.direction == "ASTERISK->AGI")
 HANGUP = b"HANGUP\n"
 
@@ -74,28 +81,44 @@ HANGUP = b"HANGUP\n"
 # ------------------------------------------------------------------------------ simulated Asterisk
 
 
-async def _one_call(port: int, started: asyncio.Event) -> None:
-    await started.wait()
-    reader, writer = await asyncio.open_connection("127.0.0.1", port)
-    writer.write(ENVIRONMENT)
-    while line := await reader.readline():
-        verb = next(v for v in REPLIES if line.startswith(v.encode()))
-        writer.write(REPLIES[verb])
-    # Asterisk's answer to the server ending the session (agi_3); panoramisk closes outright.
-    try:
-        writer.write(HANGUP)
-        writer.close()
-        await writer.wait_closed()
-    except ConnectionError:
-        pass
+class _Call(asyncio.Protocol):
+    """One simulated call, as callbacks rather than a coroutine so that the load generator stays
+    lighter than the servers it loads: environment block, each command's recorded reply, HANGUP."""
+
+    def __init__(self, ended: asyncio.Future[None]) -> None:
+        self._ended = ended
+        self._partial = b""
+        self._transport: asyncio.Transport | None = None
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        assert isinstance(transport, asyncio.Transport)
+        self._transport = transport
+        transport.write(ENVIRONMENT)
+
+    def data_received(self, data: bytes) -> None:
+        assert self._transport is not None
+        *lines, self._partial = (self._partial + data).split(b"\n")
+        for line in lines:
+            self._transport.write(next(reply for verb, reply in _REPLY_BY_VERB if line.startswith(verb)))
+
+    def eof_received(self) -> None:
+        # Asterisk's answer to the server ending the session (agi_3); panoramisk closes outright.
+        assert self._transport is not None
+        self._transport.write(HANGUP)
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        if not self._ended.done():
+            self._ended.set_result(None)
 
 
 async def _asterisk(port: int, calls: int) -> None:
-    started = asyncio.Event()
-    tasks = [asyncio.create_task(_one_call(port, started)) for _ in range(calls)]
-    await asyncio.sleep(0)
-    started.set()
-    await asyncio.gather(*tasks)
+    loop = asyncio.get_running_loop()
+    ended = [loop.create_future() for _ in range(calls)]
+    cpu_started = time.process_time()
+    await asyncio.gather(*(loop.create_connection(lambda e=e: _Call(e), "127.0.0.1", port) for e in ended))
+    await asyncio.gather(*ended)
+    # Its own CPU time tells whether the load generator, not the server, set the pace.
+    print(f"{time.process_time() - cpu_started:.6f}", flush=True)
 
 
 # ------------------------------------------------------------------------------ the two servers
@@ -128,8 +151,19 @@ def panoramisk_handler(latencies: Latencies) -> Callable[[Request], Awaitable[No
     return handle
 
 
-async def run_round(kind: str, calls: int) -> tuple[Latencies, float]:
-    """One round of `calls` concurrent calls against one server; (round trips, wall seconds)."""
+@dataclass
+class Round:
+    """One round's raw measurements."""
+
+    latencies: Latencies
+    wall_s: float
+    server_cpu_s: float
+    peer_cpu_s: float
+    full_collections: int
+
+
+async def run_round(kind: str, calls: int) -> Round:
+    """One round of `calls` concurrent calls against one server."""
     latencies: Latencies = []
     if kind == "hotline":
         server = FastAgiServer(
@@ -149,8 +183,26 @@ async def run_round(kind: str, calls: int) -> tuple[Latencies, float]:
             plain.close()
             await plain.wait_closed()
 
-    started = time.perf_counter()
-    peer = await asyncio.create_subprocess_exec(sys.executable, __file__, "--asterisk", str(port), str(calls))
+    # The simulated Asterisk says when it has started; the clock runs from its go to its end.
+    peer = await asyncio.create_subprocess_exec(
+        sys.executable,
+        __file__,
+        "--asterisk",
+        str(port),
+        str(calls),
+        stdin=asyncio.subprocess.PIPE,
+        stdout=asyncio.subprocess.PIPE,
+    )
+    assert peer.stdin is not None
+    assert peer.stdout is not None
+    await peer.stdout.readline()
+    # Both servers start from the same heap: a full collection left over from the previous
+    # round would otherwise land in one server's figures by chance.
+    gc.collect()
+    full_collections = gc.get_stats()[2]["collections"]
+    started, cpu_started = time.perf_counter(), time.process_time()
+    peer.stdin.write(b"go\n")
+    peer_cpu_s = float(await peer.stdout.readline() or "nan")
     await peer.wait()
     wall = time.perf_counter() - started
     if kind == "hotline":
@@ -158,12 +210,14 @@ async def run_round(kind: str, calls: int) -> tuple[Latencies, float]:
         # server exposes a count, not an event, and this wait is outside the figures.
         while server.sessions_in_progress:  # noqa: ASYNC110
             await asyncio.sleep(0.01)
+    server_cpu_s = time.process_time() - cpu_started
+    full_collections = gc.get_stats()[2]["collections"] - full_collections
     await close()
     if peer.returncode != 0 or len(latencies) != calls * len(COMMANDS):
         raise SystemExit(
             f"{kind}: {len(latencies)} round trips of {calls * len(COMMANDS)} (peer exit {peer.returncode})"
         )
-    return latencies, wall
+    return Round(latencies, wall, server_cpu_s, peer_cpu_s, full_collections)
 
 
 def quantile(values: Latencies, q: float) -> float:
@@ -176,21 +230,28 @@ Figures = dict[str, float]
 FIGURES = (("p50 round trip", 0.5), ("p99 round trip", 0.99), ("max round trip", 1.0))
 
 
-def figures(latencies: Latencies, wall_s: float, calls: int) -> Figures:
-    """One round's figures: round-trip quantiles (ms), mean (ms) and calls per second."""
-    found = {label: quantile(latencies, q) * 1000 for label, q in FIGURES}
-    found["mean round trip"] = statistics.fmean(latencies) * 1000
-    found["calls per second (whole round)"] = calls / wall_s
+def figures(measured: Round, calls: int) -> Figures:
+    """One round's figures: round-trip quantiles (ms), mean (ms), calls per second, CPU per call."""
+    found = {label: quantile(measured.latencies, q) * 1000 for label, q in FIGURES}
+    found["mean round trip"] = statistics.fmean(measured.latencies) * 1000
+    found["calls per second (whole round)"] = calls / measured.wall_s
+    found["server CPU per call"] = measured.server_cpu_s / calls * 1e6
+    found["simulated Asterisk CPU per call"] = measured.peer_cpu_s / calls * 1e6
+    found["full GC collections in the round"] = measured.full_collections
     return found
 
 
 async def measure(calls: int, rounds: int) -> dict[str, list[Figures]]:
-    """Alternate the two servers `rounds` times (the machine is shared: one round proves little)."""
+    """Run the two servers `rounds` times each, after one uncounted warm-up round (one round proves little)."""
     runs: dict[str, list[Figures]] = {"hotline": [], "panoramisk": []}
-    for _ in range(rounds):
-        for kind in runs:
-            latencies, wall_s = await run_round(kind, calls)
-            runs[kind].append(figures(latencies, wall_s, calls))
+    # A first round pays for fresh memory and cold code paths; it is run for both and not counted,
+    # so that the server measured first is not the one that pays.
+    for kind in runs:
+        await run_round(kind, calls)
+    for round_number in range(rounds):
+        # Alternate which server goes first, so neither always follows the other's leftovers.
+        for kind in sorted(runs, reverse=round_number % 2 == 1):
+            runs[kind].append(figures(await run_round(kind, calls), calls))
     return runs
 
 
@@ -210,6 +271,10 @@ def report(runs: dict[str, list[Figures]], calls: int, rounds: int) -> str:
         a, b = statistics.median(ours), statistics.median(theirs)
         if label.startswith("calls"):
             shown = f"| {label} | {a:,.0f} | {b:,.0f} | **{a / b:.2f}×** |"
+        elif label.startswith("full GC"):
+            shown = f"| {label} | {a:.0f} ({min(ours):.0f}–{max(ours):.0f}) | {b:.0f} ({min(theirs):.0f}–{max(theirs):.0f}) | |"
+        elif "CPU" in label:
+            shown = f"| {label} | {a:.0f} µs | {b:.0f} µs | **{a / b:.2f}×** |"
         else:
             shown = (
                 f"| {label} | {a:.1f} ms ({min(ours):.1f}–{max(ours):.1f}) "
@@ -227,6 +292,8 @@ def main() -> int:
     cli.add_argument("--asterisk", nargs=2, type=int, metavar=("PORT", "CALLS"), help=argparse.SUPPRESS)
     args = cli.parse_args()
     if args.asterisk:
+        print("ready", flush=True)
+        sys.stdin.readline()
         asyncio.run(_asterisk(*args.asterisk))
         return 0
     # Sessions ending is routine; keep the log quiet so the figures are about the protocol.

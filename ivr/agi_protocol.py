@@ -28,10 +28,13 @@ DEFAULT_MAX_LINE_BYTES = 8192
 MAX_ENVIRONMENT_LINES = 200
 MAX_USAGE_LINES = 200
 
-_ENV_LINE = re.compile(r"agi_([a-z0-9_]{1,40}):(?: (.*))?")
+# `agi_name:` or `agi_name: value`; the value group always takes part (empty when absent).
+_ENV_LINE = re.compile(r"agi_([a-z0-9_]{1,40}):(?= |$) ?(.*)")
 _REPLY = re.compile(r"(\d{3})(?: (.*))?")
 _RESULT = re.compile(r"result=(\S*)(.*)")
 _ENDPOS = re.compile(r"(.*?)\s*endpos=(\d+)")
+# Most replies are a bare number, perhaps with endpos: one match instead of three.
+_NUMBER_RESULT = re.compile(r"200 result=(-?\d+)(?: endpos=(\d+))?")
 _VARIABLE_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,79}")
 # A sound file as Playback() names it: relative to the sounds directory or absolute, no extension.
 SOUND_NAME = re.compile(r"[A-Za-z0-9_/][A-Za-z0-9_./-]{0,199}")
@@ -99,17 +102,10 @@ class HangupNotice:
 AgiEvent = AgiEnvironment | AgiReply | HangupNotice
 
 _UNKNOWN = "unknown"
-
-
-def _environment(values: dict[str, str]) -> AgiEnvironment:
-    missing = [name for name in ("channel", "uniqueid") if not values.get(name)]
-    if missing:
-        raise AgiProtocolError(f"environment block lacks {', '.join('agi_' + m for m in missing)}")
-    arguments = tuple(
-        values[key]
-        for key in sorted((k for k in values if re.fullmatch(r"arg_\d+", k)), key=lambda k: int(k[4:]))
-    )
-    known = {
+_ARGUMENT = re.compile(r"arg_\d+")
+# The environment lines AgiEnvironment names; the others go to `extra`.
+_KNOWN_VARIABLES = frozenset(
+    {
         "channel",
         "uniqueid",
         "callerid",
@@ -126,6 +122,19 @@ def _environment(values: dict[str, str]) -> AgiEnvironment:
         "accountcode",
         "version",
     }
+)
+
+
+def _environment(values: dict[str, str]) -> AgiEnvironment:
+    missing = [name for name in ("channel", "uniqueid") if not values.get(name)]
+    if missing:
+        raise AgiProtocolError(f"environment block lacks {', '.join('agi_' + m for m in missing)}")
+    arguments = tuple(
+        values[key]
+        for key in sorted(
+            (k for k in values if k.startswith("arg_") and _ARGUMENT.fullmatch(k)), key=lambda k: int(k[4:])
+        )
+    )
 
     def plain(name: str) -> str:
         value = values.get(name, "")
@@ -151,12 +160,16 @@ def _environment(values: dict[str, str]) -> AgiEnvironment:
         account_code=values.get("accountcode", ""),
         asterisk_version=values.get("version", ""),
         arguments=arguments,
-        extra={k: v for k, v in values.items() if k not in known and not k.startswith("arg_")},
+        extra={k: v for k, v in values.items() if k not in _KNOWN_VARIABLES and not k.startswith("arg_")},
     )
 
 
 def parse_reply(line: str) -> AgiReply:
     """One complete single-line reply (not the 520 block): `200 result=…`, `510 …`, `511 …`."""
+    number = _NUMBER_RESULT.fullmatch(line)
+    if number is not None:
+        value, position = number.groups()
+        return AgiReply(200, value, None, None if position is None else int(position))
     match = _REPLY.fullmatch(line)
     if match is None:
         raise AgiProtocolError(f"not an AGI reply: {line[:80]!r}")
@@ -196,26 +209,39 @@ class AgiParser:
 
     def feed(self, data: bytes) -> list[AgiEvent]:
         """Take the next bytes (any chunking) and return the events they complete."""
-        self._buffer += data
-        events: list[AgiEvent] = []
-        while True:
-            end = self._buffer.find(b"\n")
-            if end < 0:
-                if len(self._buffer) > self._max_line_bytes:
-                    raise AgiProtocolError(f"a line longer than {self._max_line_bytes} bytes")
-                return events
-            if end > self._max_line_bytes:
+        buffer = self._buffer
+        end = data.rfind(b"\n")
+        if end < 0:
+            buffer += data
+            if len(buffer) > self._max_line_bytes:
                 raise AgiProtocolError(f"a line longer than {self._max_line_bytes} bytes")
-            raw = bytes(self._buffer[:end])
-            del self._buffer[: end + 1]
-            # Decoded per whole line, so a UTF-8 character split across reads stays intact.
-            event = self._line(raw.decode("utf-8", "replace").removesuffix("\r"))
+            return []
+        complete, rest = data[:end], data[end + 1 :]
+        if buffer:
+            complete = bytes(buffer) + complete
+            buffer.clear()
+        # LF never occurs inside a UTF-8 sequence: the complete lines decode as one text, and a
+        # character split across reads waits in the buffer with the rest of its line.
+        if len(complete) > self._max_line_bytes and any(
+            len(raw) > self._max_line_bytes for raw in complete.split(b"\n")
+        ):
+            raise AgiProtocolError(f"a line longer than {self._max_line_bytes} bytes")
+        events: list[AgiEvent] = []
+        text = complete.decode("utf-8", "replace")
+        lines = text.split("\n")
+        if "\r" in text:
+            lines = [line.removesuffix("\r") for line in lines]
+        taken = 0 if self._environment is None else self._environment_lines(lines, events)
+        for line in lines[taken:]:
+            event = self._line(line)
             if event is not None:
                 events.append(event)
+        if len(rest) > self._max_line_bytes:
+            raise AgiProtocolError(f"a line longer than {self._max_line_bytes} bytes")
+        buffer += rest
+        return events
 
     def _line(self, line: str) -> AgiEvent | None:
-        if self._environment is not None:
-            return self._environment_line(line)
         if self._usage is not None:
             if line.startswith("520 "):
                 reply = AgiReply(520, message=self._usage_head, usage=tuple(self._usage))
@@ -232,18 +258,24 @@ class AgiParser:
             return None
         return parse_reply(line)
 
-    def _environment_line(self, line: str) -> AgiEnvironment | None:
-        assert self._environment is not None
-        if line == "":
-            values, self._environment = self._environment, None
-            return _environment(values)
-        match = _ENV_LINE.fullmatch(line)
-        if match is None:
-            raise AgiProtocolError(f"not an agi_ environment line: {line[:80]!r}")
-        if len(self._environment) >= MAX_ENVIRONMENT_LINES:
+    def _environment_lines(self, lines: list[str], events: list[AgiEvent]) -> int:
+        """Take the environment lines at the start of `lines` (and the blank line ending them); how many."""
+        values = self._environment
+        assert values is not None
+        end = lines.index("") if "" in lines else len(lines)
+        block = lines[:end]
+        # The 20-odd lines of a block are matched in one call rather than one Python step each.
+        matches = list(map(_ENV_LINE.fullmatch, block))
+        if None in matches:
+            raise AgiProtocolError(f"not an agi_ environment line: {block[matches.index(None)][:80]!r}")
+        values.update({match[1]: match[2] for match in matches if match is not None})
+        if len(values) > MAX_ENVIRONMENT_LINES:
             raise AgiProtocolError(f"an environment block longer than {MAX_ENVIRONMENT_LINES} lines")
-        self._environment[match.group(1)] = match.group(2) or ""
-        return None
+        if end == len(lines):
+            return end
+        self._environment = None
+        events.append(_environment(values))
+        return end + 1
 
 
 # ------------------------------------------------------------------------------------------ commands

@@ -13,6 +13,7 @@ import asyncio
 import contextlib
 import logging
 import time
+from collections import deque
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from typing import Protocol
@@ -89,9 +90,11 @@ class AgiSession:
         self._writer = writer
         self._parser = parser
         self._settings = settings
-        self._pending = pending
-        self.hung_up = any(isinstance(e, HangupNotice) for e in pending)
-        self._pending[:] = [e for e in pending if not isinstance(e, HangupNotice)]
+        self._loop = asyncio.get_running_loop()
+        self._pending: deque[AgiReply | HangupNotice] = deque(
+            e for e in pending if not isinstance(e, HangupNotice)
+        )
+        self.hung_up = len(self._pending) < len(pending)
         self.commands_sent = 0
         # When the command in flight must have its reply (loop time); the server's watchdog
         # enforces it. One timer per command (asyncio.timeout) cost more than the protocol itself.
@@ -115,7 +118,7 @@ class AgiSession:
         self.commands_sent += 1
         self._timeout_s = self._settings.command_timeout_s + command.wait_s
         self._awaiting = command.verb
-        self.reply_due = asyncio.get_running_loop().time() + self._timeout_s
+        self.reply_due = self._loop.time() + self._timeout_s
         try:
             reply = await self._next_reply()
         finally:
@@ -131,28 +134,27 @@ class AgiSession:
         self._reader.set_exception(AgiTimeoutError(self._awaiting, self._timeout_s))
 
     async def _next_reply(self) -> AgiReply:
+        # One coroutine that reads and parses: every extra frame is resumed on every reply.
+        pending = self._pending
         while True:
-            while self._pending:
-                event = self._pending.pop(0)
+            while pending:
+                event = pending.popleft()
                 if isinstance(event, HangupNotice):
                     self.hung_up = True
                     continue
                 return event
-            await self._read_more()
-
-    async def _read_more(self) -> None:
-        try:
-            data = await self._reader.read(READ_CHUNK_BYTES)
-        except (ConnectionError, OSError) as exc:
-            raise AgiConnectionClosedError(str(exc)) from exc
-        if not data:
-            raise AgiConnectionClosedError(f"{self.environment.channel}: Asterisk closed the connection")
-        if wire.isEnabledFor(logging.DEBUG):
-            wire.debug("%s <- %r", self.environment.unique_id, data)
-        for event in self._parser.feed(data):
-            if isinstance(event, AgiEnvironment):
-                raise AgiProtocolError("a second environment block in one session")
-            self._pending.append(event)
+            try:
+                data = await self._reader.read(READ_CHUNK_BYTES)
+            except (ConnectionError, OSError) as exc:
+                raise AgiConnectionClosedError(str(exc)) from exc
+            if not data:
+                raise AgiConnectionClosedError(f"{self.environment.channel}: Asterisk closed the connection")
+            if wire.isEnabledFor(logging.DEBUG):
+                wire.debug("%s <- %r", self.environment.unique_id, data)
+            for parsed in self._parser.feed(data):
+                if isinstance(parsed, AgiEnvironment):
+                    raise AgiProtocolError("a second environment block in one session")
+                pending.append(parsed)
 
     async def run_ok(self, command: AgiCommand) -> AgiReply:
         """Send one command and return its 200 reply; AgiCommandFailedError for 510 and 520."""
