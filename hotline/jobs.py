@@ -31,6 +31,7 @@ class PeriodicJobs:
             "interval",
             seconds=every_s,
             id=name,
+            name=name,
             next_run_time=datetime.now(UTC),
             coalesce=True,
             max_instances=1,

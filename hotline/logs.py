@@ -45,4 +45,6 @@ def configure_logging(level: str, fmt: str) -> None:
     logging.getLogger("ivr.agi.wire").setLevel(logging.DEBUG if level == "DEBUG" else logging.WARNING)
     # pgserver narrates every initdb and pg_ctl run at INFO; only its problems matter here.
     logging.getLogger("pgserver").setLevel(logging.WARNING)
+    # APScheduler logs every run of every job at INFO (every few seconds); the jobs log their own work.
+    logging.getLogger("apscheduler").setLevel(logging.WARNING)
     logging.getLogger("aiohttp.access").setLevel(logging.WARNING if level != "DEBUG" else logging.INFO)
