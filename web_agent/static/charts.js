@@ -12,9 +12,11 @@
   "use strict";
 
   const SVG = "http://www.w3.org/2000/svg";
+  // Drawn at the container's own width, so 11px text stays 11px on a wide card and a narrow one.
+  const MIN_WIDTH = 320;
   const WIDTH = 640;
   const HEIGHT = 260;
-  const PAD = { top: 16, right: 16, bottom: 56, left: 56 };
+  const PAD = { top: 28, right: 16, bottom: 56, left: 56 };
   const SERIES_CLASSES = ["series-0", "series-1", "series-2", "series-3", "series-4", "series-5"];
 
   function node(name, attrs, parent) {
@@ -51,8 +53,9 @@
     heading.className = "chart-title";
     heading.textContent = opts.title;
     container.appendChild(heading);
+    const width = Math.max(MIN_WIDTH, Math.round(container.clientWidth) || WIDTH);
     const svg = node("svg", {
-      viewBox: "0 0 " + WIDTH + " " + HEIGHT,
+      viewBox: "0 0 " + width + " " + HEIGHT,
       role: "img",
       class: "chart-svg",
       "aria-label": opts.summary || opts.title,
@@ -64,17 +67,17 @@
     const format = opts.format || function (v) { return String(v); };
     const axis = node("g", { class: "chart-axis" }, svg);
     for (let v = 0; v <= scale.max + scale.step / 2; v += scale.step) {
-      node("line", { x1: PAD.left, x2: WIDTH - PAD.right, y1: y(v), y2: y(v), class: "chart-grid" }, axis);
+      node("line", { x1: PAD.left, x2: width - PAD.right, y1: y(v), y2: y(v), class: "chart-grid" }, axis);
       text(axis, PAD.left - 6, y(v) + 4, format(v), { "text-anchor": "end" });
     }
     node("line", { x1: PAD.left, x2: PAD.left, y1: PAD.top, y2: PAD.top + plotH, class: "chart-line-axis" }, axis);
-    node("line", { x1: PAD.left, x2: WIDTH - PAD.right, y1: y(0), y2: y(0), class: "chart-line-axis" }, axis);
-    if (opts.unit) text(axis, 4, PAD.top - 4, opts.unit, { class: "chart-unit" });
-    return { svg: svg, y: y, format: format };
+    node("line", { x1: PAD.left, x2: width - PAD.right, y1: y(0), y2: y(0), class: "chart-line-axis" }, axis);
+    if (opts.unit) text(axis, 4, PAD.top - 14, opts.unit, { class: "chart-unit" });
+    return { svg: svg, y: y, format: format, width: width };
   }
 
-  function slots(count) {
-    const plotW = WIDTH - PAD.left - PAD.right;
+  function slots(count, chartWidth) {
+    const plotW = chartWidth - PAD.left - PAD.right;
     const width = plotW / Math.max(count, 1);
     return { width: width, x: function (i) { return PAD.left + i * width; } };
   }
@@ -139,7 +142,7 @@
     });
     if (!labels.length || Math.max.apply(null, totals) <= 0) return empty(container, opts);
     const f = frame(container, opts, Math.max.apply(null, totals));
-    const slot = slots(labels.length);
+    const slot = slots(labels.length, f.width);
     const bars = node("g", { class: "chart-bars" }, f.svg);
     labels.forEach(function (label, i) {
       let base = 0;
@@ -184,7 +187,7 @@
     const values = opts.values;
     if (!labels.length) return empty(container, opts);
     const f = frame(container, opts, Math.max.apply(null, values.concat([0])));
-    const slot = slots(labels.length);
+    const slot = slots(labels.length, f.width);
     const points = values.map(function (v, i) { return [slot.x(i) + slot.width / 2, f.y(v)]; });
     node("polyline", {
       points: points.map(function (p) { return p[0].toFixed(1) + "," + p[1].toFixed(1); }).join(" "),
