@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections import deque
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -167,6 +168,7 @@ class EscalationSweeper:
         *,
         lease_s: float = 120.0,
         batch: int = 500,
+        writers: int = 2,
         raised: Callable[[], None] = lambda: None,
     ) -> None:
         self._store = store
@@ -176,36 +178,36 @@ class EscalationSweeper:
         self._events = events
         self._lease_s = lease_s
         self._batch = batch
+        self._writers = writers
         self._raised = raised
 
     async def run_once(self) -> int:
         """Evaluate every ticket due now; return how many were looked at.
 
-        One batch is written back while the next is claimed and evaluated: the database and the
-        rules work at the same time.
+        Up to `writers` batches are written back while the next is claimed and evaluated: the
+        writes are most of the work, and each batch's tickets are its own (claimed), so the
+        batches can be stored side by side on their own connections.
         """
         looked_at = 0
-        writing: asyncio.Task[list[Alert]] | None = None
+        writing: deque[asyncio.Task[list[Alert]]] = deque()
         try:
             while True:
                 now = self._clock()
                 due = await self._store.claim_due(now, self._lease_s, self._batch)
                 swept, deliveries = self._evaluate(due, now)
-                if writing is not None:
-                    self._announce(await writing)
-                    writing = None
-                if not due:
-                    return looked_at
-                looked_at += len(due)
-                writing = asyncio.ensure_future(self._store.finish_sweep(swept, deliveries, now))
+                if len(writing) == self._writers:
+                    self._announce(await writing.popleft())
+                if due:
+                    looked_at += len(due)
+                    writing.append(asyncio.ensure_future(self._store.finish_sweep(swept, deliveries, now)))
                 if len(due) < self._batch:
-                    self._announce(await writing)
-                    writing = None
+                    while writing:
+                        self._announce(await writing.popleft())
                     return looked_at
         finally:
-            if writing is not None:
-                writing.cancel()
-                await asyncio.gather(writing, return_exceptions=True)
+            for task in writing:
+                task.cancel()
+            await asyncio.gather(*writing, return_exceptions=True)
 
     def _evaluate(
         self, due: list[DueTicket], now: datetime

@@ -18,7 +18,6 @@ import asyncpg
 from tickets.errors import AlertNotFoundError, CustomerNotWatchableError
 from tickets.escalation import Alarm, EscalationState, TicketClock, WatchOwner
 from tickets.model import Priority, TicketStatus
-from tickets.store import Connection
 
 MAX_PAGE = 200
 
@@ -165,23 +164,55 @@ def alarm_key(alarm: Alarm, *, ticket_id: int | None = None, customer_id: int | 
     return f"customer:{customer_id}:{alarm.key}"
 
 
-_INSERT_ALERTS = f"""
-    INSERT INTO alerts AS a (dedupe_key, kind, title, ticket_id, customer_id, level, role, recipient_name,
-                             agent_id, raised_at)
-    SELECT u.key, u.kind, u.title, u.ticket_id, u.customer_id, u.level, u.role, u.recipient_name,
-           COALESCE(u.agent_id, (SELECT ag.id FROM agents ag WHERE ag.username = u.username)), $11
-    FROM unnest($1::text[], $2::text[], $3::text[], $4::bigint[], $5::bigint[], $6::smallint[], $7::text[],
-                $8::text[], $9::bigint[], $10::text[])
-         AS u(key, kind, title, ticket_id, customer_id, level, role, recipient_name, agent_id, username)
-    ON CONFLICT (dedupe_key) DO NOTHING
-    RETURNING {_ALERT_COLUMNS}
+# The alarms of a batch ($1-$10, one array element per alarm) stored once each, with their
+# deliveries ($12-$14: the alarm's position in $1, channel, recipient) for the ones stored now,
+# in one statement: a step already stored (another sweeper won) gets no second set of deliveries.
+_STORE_ALARMS = f"""
+    u AS (
+        SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::bigint[], $5::bigint[], $6::smallint[],
+                             $7::text[], $8::text[], $9::bigint[], $10::text[]) WITH ORDINALITY
+             AS u(key, kind, title, ticket_id, customer_id, level, role, recipient_name, agent_id, username, n)
+    ), stored AS (
+        INSERT INTO alerts AS a (dedupe_key, kind, title, ticket_id, customer_id, level, role, recipient_name,
+                                 agent_id, raised_at)
+        SELECT u.key, u.kind, u.title, u.ticket_id, u.customer_id, u.level, u.role, u.recipient_name,
+               COALESCE(u.agent_id, (SELECT ag.id FROM agents ag WHERE ag.username = u.username)), $11
+        FROM u ORDER BY u.n
+        ON CONFLICT (dedupe_key) DO NOTHING
+        RETURNING {_ALERT_COLUMNS}
+    ), delivered AS (
+        INSERT INTO alert_deliveries (alert_id, channel, recipient, next_attempt_at)
+        SELECT s.id, d.channel, d.recipient, $11
+        FROM unnest($12::bigint[], $13::text[], $14::text[]) AS d(n, channel, recipient)
+        JOIN u ON u.n = d.n
+        JOIN stored s ON s.dedupe_key = u.key
+    )
 """
 
-_INSERT_DELIVERIES = """
-    INSERT INTO alert_deliveries (alert_id, channel, recipient, next_attempt_at)
-    SELECT * , $4::timestamptz FROM unnest($1::bigint[], $2::text[], $3::text[])
-    ON CONFLICT (alert_id, channel, recipient) DO NOTHING
-"""
+
+def _alarm_arguments(
+    alarms: Sequence[tuple[str, Alarm, int | None, int | None]],
+    deliveries: dict[str, list[tuple[str, str]]],
+    now: datetime,
+) -> list[Any]:
+    """The parameters $1-$14 of `_STORE_ALARMS`: (key, alarm, ticket, customer) and each key's deliveries."""
+    plan = [(n, ch, to) for n, (key, _, _, _) in enumerate(alarms, 1) for ch, to in deliveries.get(key, ())]
+    return [
+        [key for key, _, _, _ in alarms],
+        [a.kind.value for _, a, _, _ in alarms],
+        [a.title for _, a, _, _ in alarms],
+        [ticket_id for _, _, ticket_id, _ in alarms],
+        [customer_id for _, _, _, customer_id in alarms],
+        [a.level for _, a, _, _ in alarms],
+        [a.role for _, a, _, _ in alarms],
+        [a.recipient.name if a.recipient else None for _, a, _, _ in alarms],
+        [a.agent_id for _, a, _, _ in alarms],
+        [a.recipient.username if a.recipient else None for _, a, _, _ in alarms],
+        now,
+        [n for n, _, _ in plan],
+        [ch for _, ch, _ in plan],
+        [to for _, _, to in plan],
+    ]
 
 
 class EscalationStore:
@@ -232,76 +263,48 @@ class EscalationStore:
         A ticket changed while it was claimed keeps the earlier `check_at` its change set, so the
         change is looked at too. Returns the alerts stored now (not the ones already there).
         """
-        alarms = [(s, a) for s in swept for a in s.alarms]
-        async with self._pool.acquire() as conn, conn.transaction():
-            stored = await self._insert_alerts(
-                conn,
-                [(alarm_key(a, ticket_id=s.ticket_id), a, s.ticket_id, s.customer_id) for s, a in alarms],
-                now,
-            )
-            await self._insert_deliveries(conn, stored, deliveries, now)
-            await conn.execute(
-                """
+        alarms = [
+            (alarm_key(a, ticket_id=s.ticket_id), a, s.ticket_id, s.customer_id)
+            for s in swept
+            for a in s.alarms
+        ]
+        # One statement (so one round trip and no BEGIN/COMMIT): the alarms, their deliveries and
+        # every ticket's new state are stored together or not at all.
+        rows = await self._pool.fetch(
+            f"""
+            WITH {_STORE_ALARMS}, escalated AS (
                 UPDATE ticket_escalations e
-                SET level = GREATEST(e.level, u.level),
-                    level_at = CASE WHEN u.level > e.level THEN u.level_at ELSE e.level_at END,
-                    breached_at = COALESCE(e.breached_at, u.breached_at),
-                    check_at = CASE WHEN e.check_at = u.leased THEN u.next_check ELSE e.check_at END
-                FROM unnest($1::bigint[], $2::smallint[], $3::timestamptz[], $4::timestamptz[],
-                            $5::timestamptz[], $6::timestamptz[])
-                     AS u(ticket_id, level, level_at, breached_at, leased, next_check)
-                WHERE e.ticket_id = u.ticket_id
-                """,
-                [s.ticket_id for s in swept],
-                [s.state.level for s in swept],
-                [s.state.level_at for s in swept],
-                [s.state.breached_at for s in swept],
-                [s.leased_until for s in swept],
-                [s.next_check_at for s in swept],
+                SET level = GREATEST(e.level, v.level),
+                    level_at = CASE WHEN v.level > e.level THEN v.level_at ELSE e.level_at END,
+                    breached_at = COALESCE(e.breached_at, v.breached_at),
+                    check_at = CASE WHEN e.check_at = v.leased THEN v.next_check ELSE e.check_at END
+                FROM unnest($15::bigint[], $16::smallint[], $17::timestamptz[], $18::timestamptz[],
+                            $19::timestamptz[], $20::timestamptz[])
+                     AS v(ticket_id, level, level_at, breached_at, leased, next_check)
+                WHERE e.ticket_id = v.ticket_id
             )
-        return stored
+            SELECT * FROM stored a ORDER BY a.id
+            """,
+            *_alarm_arguments(alarms, deliveries, now),
+            [s.ticket_id for s in swept],
+            [s.state.level for s in swept],
+            [s.state.level_at for s in swept],
+            [s.state.breached_at for s in swept],
+            [s.leased_until for s in swept],
+            [s.next_check_at for s in swept],
+        )
+        return [_alert(row) for row in rows]
 
     async def raise_customer_alarm(
         self, customer_id: int, alarm: Alarm, deliveries: list[tuple[str, str]], now: datetime
     ) -> Alert | None:
         """Store a customer's alarm once (None when it was already raised) with its deliveries."""
         key = alarm_key(alarm, customer_id=customer_id)
-        async with self._pool.acquire() as conn, conn.transaction():
-            stored = await self._insert_alerts(conn, [(key, alarm, None, customer_id)], now)
-            await self._insert_deliveries(conn, stored, {key: deliveries}, now)
-        return stored[0] if stored else None
-
-    @staticmethod
-    async def _insert_alerts(
-        conn: Connection, alarms: Sequence[tuple[str, Alarm, int | None, int | None]], now: datetime
-    ) -> list[Alert]:
-        if not alarms:
-            return []
-        rows = await conn.fetch(
-            _INSERT_ALERTS,
-            [key for key, _, _, _ in alarms],
-            [a.kind.value for _, a, _, _ in alarms],
-            [a.title for _, a, _, _ in alarms],
-            [ticket_id for _, _, ticket_id, _ in alarms],
-            [customer_id for _, _, _, customer_id in alarms],
-            [a.level for _, a, _, _ in alarms],
-            [a.role for _, a, _, _ in alarms],
-            [a.recipient.name if a.recipient else None for _, a, _, _ in alarms],
-            [a.agent_id for _, a, _, _ in alarms],
-            [a.recipient.username if a.recipient else None for _, a, _, _ in alarms],
-            now,
+        row = await self._pool.fetchrow(
+            f"WITH {_STORE_ALARMS} SELECT * FROM stored",
+            *_alarm_arguments([(key, alarm, None, customer_id)], {key: deliveries}, now),
         )
-        return [_alert(row) for row in rows]
-
-    @staticmethod
-    async def _insert_deliveries(
-        conn: Connection, stored: Sequence[Alert], deliveries: dict[str, list[tuple[str, str]]], now: datetime
-    ) -> None:
-        rows = [(a.id, ch, to) for a in stored for ch, to in deliveries.get(a.dedupe_key, ())]
-        if rows:
-            await conn.execute(
-                _INSERT_DELIVERIES, [r[0] for r in rows], [r[1] for r in rows], [r[2] for r in rows], now
-            )
+        return None if row is None else _alert(row)
 
     # --- the delivery outbox -----------------------------------------------------------------
 
