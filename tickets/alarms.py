@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Protocol, Unpack
 
-from tickets.errors import AlertNotFoundError, CustomerNotWatchableError, NoticeDeliveryError
+from tickets.errors import AlertNotFoundError, CustomerNotWatchableError
 from tickets.escalation import (
     Alarm,
     AlertKind,
@@ -261,22 +261,12 @@ class AlertDispatcher(OutboxDispatcher[AlertDelivery]):
         events: EventSink,
         **limits: Unpack[OutboxLimits],
     ) -> None:
-        super().__init__(clock, **limits)
+        super().__init__(channels, clock, **limits)
         self._store = store
-        self._channels = dict(channels)
         self._events = events
 
     async def _claim(self, now: datetime, lease_s: float, batch: int) -> Sequence[AlertDelivery]:
         return await self._store.claim_deliveries(now, lease_s, batch)
-
-    async def _send(self, item: AlertDelivery) -> None:
-        channel = self._channels.get(item.channel)
-        if channel is None:
-            raise NoticeDeliveryError(item.channel, "this channel is not configured on this node")
-        await channel.deliver(item)
-
-    def _attempts(self, item: AlertDelivery) -> int:
-        return item.attempts
 
     async def _failed(self, item: AlertDelivery, reason: str, retry_at: datetime | None) -> None:
         log.warning(

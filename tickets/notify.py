@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from abc import ABC, abstractmethod
 from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime, timedelta
 from typing import Generic, Protocol, TypedDict, TypeVar, Unpack
@@ -21,7 +22,8 @@ from tickets.store import Notice, TicketStore
 
 log = logging.getLogger(__name__)
 
-_Item = TypeVar("_Item")
+_Item = TypeVar("_Item", bound="OutboxItem")
+_Sent = TypeVar("_Sent", contravariant=True)
 
 SERVICE_COMPLETED = "service_completed"
 
@@ -100,11 +102,29 @@ class OutboxLimits(TypedDict, total=False):
     batch: int
 
 
-class OutboxDispatcher(Generic[_Item]):
+class OutboxItem(Protocol):
+    """What the outbox loop reads of an item: the channel it goes by and how often it was tried."""
+
+    @property
+    def channel(self) -> str: ...
+
+    @property
+    def attempts(self) -> int: ...
+
+
+class Carrier(Protocol[_Sent]):
+    """A channel as the outbox loop sees it: it delivers one item or raises."""
+
+    async def deliver(self, item: _Sent, /) -> None:
+        """Send `item`; raise NoticeDeliveryError, OSError or TimeoutError if it did not go out."""
+        ...
+
+
+class OutboxDispatcher(ABC, Generic[_Item]):
     """Drains one outbox: claims due items (lease + SKIP LOCKED, safe on several nodes), sends each.
 
     A failed send is retried with backoff (`retry_delay`) and, after `max_attempts`, marked failed
-    and kept. Subclasses say how to claim, send and record an item; the loop is the same for all.
+    and kept. Subclasses say how to claim and how to record an item; the loop is the same for all.
     """
 
     # What the items are, for the log line when a whole round fails.
@@ -112,6 +132,7 @@ class OutboxDispatcher(Generic[_Item]):
 
     def __init__(
         self,
+        channels: Mapping[str, Carrier[_Item]],
         clock: Callable[[], datetime],
         *,
         lease_s: float = 120.0,
@@ -119,6 +140,7 @@ class OutboxDispatcher(Generic[_Item]):
         send_timeout_s: float = 30.0,
         batch: int = 20,
     ) -> None:
+        self._channels = dict(channels)
         self._clock = clock
         self._lease_s = lease_s
         self._max_attempts = max_attempts
@@ -157,33 +179,31 @@ class OutboxDispatcher(Generic[_Item]):
                 continue
 
     async def _deliver(self, item: _Item) -> None:
+        channel = self._channels.get(item.channel)
         try:
+            if channel is None:
+                raise NoticeDeliveryError(item.channel, "this channel is not configured on this node")
             async with asyncio.timeout(self._send_timeout_s):
-                await self._send(item)
+                await channel.deliver(item)
         except (NoticeDeliveryError, OSError, TimeoutError) as exc:
             reason = str(exc) or type(exc).__name__
-            give_up = self._attempts(item) >= self._max_attempts
-            retry_at = None if give_up else self._clock() + retry_delay(self._attempts(item))
+            give_up = item.attempts >= self._max_attempts
+            retry_at = None if give_up else self._clock() + retry_delay(item.attempts)
             await self._failed(item, reason, retry_at)
             return
         await self._sent(item, self._clock())
 
+    @abstractmethod
     async def _claim(self, now: datetime, lease_s: float, batch: int) -> Sequence[_Item]:
-        raise NotImplementedError
+        """Take up to `batch` items due at `now`, leased for `lease_s`."""
 
-    async def _send(self, item: _Item) -> None:
-        """Send one item; raise NoticeDeliveryError, OSError or TimeoutError if it did not go."""
-        raise NotImplementedError
-
-    def _attempts(self, item: _Item) -> int:
-        raise NotImplementedError
-
+    @abstractmethod
     async def _failed(self, item: _Item, reason: str, retry_at: datetime | None) -> None:
         """Record a failed send: due again at `retry_at`, or given up when it is None."""
-        raise NotImplementedError
 
+    @abstractmethod
     async def _sent(self, item: _Item, at: datetime) -> None:
-        raise NotImplementedError
+        """Record a send that went out at `at`."""
 
 
 class NoticeDispatcher(OutboxDispatcher[Notice]):
@@ -199,22 +219,12 @@ class NoticeDispatcher(OutboxDispatcher[Notice]):
         events: EventSink,
         **limits: Unpack[OutboxLimits],
     ) -> None:
-        super().__init__(clock, **limits)
+        super().__init__(channels, clock, **limits)
         self._store = store
-        self._channels = dict(channels)
         self._events = events
 
     async def _claim(self, now: datetime, lease_s: float, batch: int) -> Sequence[Notice]:
         return await self._store.claim_notices(now, lease_s, batch)
-
-    async def _send(self, item: Notice) -> None:
-        channel = self._channels.get(item.channel)
-        if channel is None:
-            raise NoticeDeliveryError(item.channel, "this channel is not configured on this node")
-        await channel.deliver(item)
-
-    def _attempts(self, item: Notice) -> int:
-        return item.attempts
 
     async def _failed(self, item: Notice, reason: str, retry_at: datetime | None) -> None:
         log.warning(
