@@ -8,6 +8,7 @@ is handed to the journal when the session ends.
 
 from __future__ import annotations
 
+import asyncio
 import enum
 import logging
 from collections.abc import Awaitable, Callable, Sequence
@@ -97,6 +98,10 @@ class ArticleFinder(Protocol):
 
     async def search(self, text: str, *, category: str | None, limit: int) -> Sequence[ArticleLike]:
         """Articles matching free text (fuzzy), best first."""
+        ...
+
+    async def record_view(self, article_id: int) -> None:
+        """Count one play of an article (popularity ranks the FAQ)."""
         ...
 
 
@@ -341,6 +346,7 @@ class IvrFlows:
                 playback = await session.stream_file(article.sound_file, "#")
                 if playback.played:
                     read.append(article)
+                    await self._count_play(article)
                     continue
             if tts is not None:
                 code = await session.exec_application(tts, speech_text(f"{article.title}. {article.body}"))
@@ -348,7 +354,17 @@ class IvrFlows:
                     log.warning("TTS application %s is not available in Asterisk", tts)
                 else:
                     read.append(article)
+                    await self._count_play(article)
         return read
+
+    async def _count_play(self, article: ArticleLike) -> None:
+        try:
+            await self._articles.record_view(article.article_id)
+        except asyncio.CancelledError:
+            raise
+        except Exception:
+            # A lost view count must not end the caller's FAQ; the traceback says why it was lost.
+            log.exception("could not count the play of article %d", article.article_id)
 
     # ------------------------------------------------------------------ actions
 

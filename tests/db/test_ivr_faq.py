@@ -51,6 +51,8 @@ async def test_the_top_articles_of_a_category_are_played(ivr: Ivr) -> None:
     assert not any(p.startswith("EXEC") for p in caller.played)
     assert ("faq_billing", "", "read 1 of 2") in visit["steps"]
     assert (visit["article_id"], visit["article_title"]) == (recorded, "Cách xuất hóa đơn điện tử")
+    # A play counts as a read, so the most heard answers come first next time.
+    assert await ivr.pool.fetchval("SELECT views FROM kb_articles WHERE id = $1", recorded) == 1
     summary = await ivr.pool.fetchval("SELECT summary FROM interactions WHERE customer_id = $1", vera)
     assert "heard 'Cách xuất hóa đơn điện tử'" in summary
 
@@ -75,6 +77,7 @@ async def test_recognised_speech_finds_the_article_and_tts_reads_it(
         visit = await running.call(caller)
     assert ("faq_speech", "hoa don dien tu", f"matched {wanted}") in visit["steps"]
     assert visit["article_id"] == wanted
+    assert await pool.fetchval("SELECT views FROM kb_articles WHERE id = $1", wanted) == 1
     # One line, no commas (the application's argument separator), quoted as one AGI argument.
     assert 'EXEC Festival "Cách xuất hóa đơn điện tử. Vào mục Hóa đơn chọn Xuất. Xong."' in caller.played
 
