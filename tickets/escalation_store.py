@@ -18,6 +18,7 @@ import asyncpg
 from tickets.errors import AlertNotFoundError, CustomerNotWatchableError
 from tickets.escalation import Alarm, EscalationState, TicketClock, WatchOwner
 from tickets.model import Priority, TicketStatus
+from tickets.store import outbox_failed, outbox_sent
 
 MAX_PAGE = 200
 
@@ -337,25 +338,11 @@ class EscalationStore:
 
     async def delivery_sent(self, delivery_id: int, at: datetime) -> None:
         """Record a delivered channel."""
-        await self._pool.execute(
-            "UPDATE alert_deliveries SET status = 'sent', sent_at = $2, last_error = NULL WHERE id = $1",
-            delivery_id,
-            at,
-        )
+        await outbox_sent(self._pool, "alert_deliveries", delivery_id, at)
 
     async def delivery_failed(self, delivery_id: int, error: str, retry_at: datetime | None) -> None:
         """Record a failed attempt: retried at `retry_at`, or given up (status failed) when None."""
-        await self._pool.execute(
-            """
-            UPDATE alert_deliveries
-            SET last_error = $2, status = CASE WHEN $3::timestamptz IS NULL THEN 'failed' ELSE 'pending' END,
-                next_attempt_at = COALESCE($3, next_attempt_at)
-            WHERE id = $1
-            """,
-            delivery_id,
-            error[:1000],
-            retry_at,
-        )
+        await outbox_failed(self._pool, "alert_deliveries", delivery_id, error, retry_at)
 
     # --- the supervisor feed -----------------------------------------------------------------
 

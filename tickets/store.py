@@ -12,7 +12,7 @@ from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, TypeAlias
+from typing import Any, Literal, TypeAlias
 
 import asyncpg
 from asyncpg.pool import PoolConnectionProxy
@@ -80,6 +80,33 @@ _HANDLER_LOAD = f"""
     FROM ticket_handlers h
 """
 _HANDLERS = _HANDLER_LOAD + " WHERE $1::text IS NULL OR $1 = ANY(h.skills) ORDER BY h.agent_id"
+
+# The outboxes (customer notices, alert deliveries) share their columns and their status rules.
+OutboxTable: TypeAlias = Literal["ticket_notices", "alert_deliveries"]
+
+
+async def outbox_sent(pool: asyncpg.Pool, table: OutboxTable, row_id: int, at: datetime) -> None:
+    """Mark one outbox row delivered."""
+    await pool.execute(
+        f"UPDATE {table} SET status = 'sent', sent_at = $2, last_error = NULL WHERE id = $1", row_id, at
+    )
+
+
+async def outbox_failed(
+    pool: asyncpg.Pool, table: OutboxTable, row_id: int, error: str, retry_at: datetime | None
+) -> None:
+    """Record a failed attempt: due again at `retry_at`, or given up (status failed) when None."""
+    await pool.execute(
+        f"""
+        UPDATE {table}
+        SET last_error = $2, status = CASE WHEN $3::timestamptz IS NULL THEN 'failed' ELSE 'pending' END,
+            next_attempt_at = COALESCE($3, next_attempt_at)
+        WHERE id = $1
+        """,
+        row_id,
+        error[:1000],
+        retry_at,
+    )
 
 
 @dataclass(frozen=True, slots=True)
@@ -589,25 +616,11 @@ class TicketStore:
 
     async def notice_sent(self, notice_id: int, at: datetime) -> None:
         """Record a delivered notice."""
-        await self._pool.execute(
-            "UPDATE ticket_notices SET status = 'sent', sent_at = $2, last_error = NULL WHERE id = $1",
-            notice_id,
-            at,
-        )
+        await outbox_sent(self._pool, "ticket_notices", notice_id, at)
 
     async def notice_failed(self, notice_id: int, error: str, retry_at: datetime | None) -> None:
         """Record a failed attempt: retried at `retry_at`, or given up (status failed) when None."""
-        await self._pool.execute(
-            """
-            UPDATE ticket_notices
-            SET last_error = $2, status = CASE WHEN $3::timestamptz IS NULL THEN 'failed' ELSE 'pending' END,
-                next_attempt_at = COALESCE($3, next_attempt_at)
-            WHERE id = $1
-            """,
-            notice_id,
-            error[:1000],
-            retry_at,
-        )
+        await outbox_failed(self._pool, "ticket_notices", notice_id, error, retry_at)
 
 
 def _where(query: TicketQuery) -> tuple[str, list[Any]]:
