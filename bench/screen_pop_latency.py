@@ -33,7 +33,7 @@ import socket
 import sys
 import tempfile
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -573,19 +573,7 @@ async def run_contender(
     """Start a simulator and the server, connect the agents, play the traffic and time the pops."""
     label = contender.label
     secret = secrets.token_urlsafe(16)
-    # The same seed for every contender: both servers see the same calls in the same order.
-    simulator = PbxSimulator(
-        SimulatorSettings(
-            username=AMI_USER,
-            secret=secret,
-            agent_interfaces=load.interfaces,
-            calls_per_minute=load.calls_per_s * 60,
-            ring_s=load.ring_s,
-            talk_s=load.talk_s,
-            caller_numbers=callers,
-            seed=load.seed,
-        )
-    )
+    simulator = simulator_for(load, secret, callers)
     clock = PopClock()
     sockets = BenchSockets(pop_timer(clock))
     loop = asyncio.get_running_loop()
@@ -734,11 +722,20 @@ def main() -> int:
     """Parse the options, run both servers, print the table."""
     cli = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     cli.add_argument("--agents", type=int, default=500, help="agents signed in over WebSocket")
+    add_traffic_arguments(cli, drain_what="pops")
+    args = cli.parse_args()
+    if not 1 <= args.agents <= 10_000 or args.calls_per_s <= 0 or args.seconds <= 0:
+        cli.error("--agents must be within 1..10000, --calls-per-s and --seconds above 0")
+    return print_report(run(traffic_load(args, args.agents), args.database_url))
+
+
+def add_traffic_arguments(cli: argparse.ArgumentParser, *, drain_what: str) -> None:
+    """The traffic options every simulator-driven benchmark takes, and the database to use."""
     cli.add_argument("--calls-per-s", type=float, default=50.0, help="calls offered per second")
     cli.add_argument("--seconds", type=float, default=20.0, help="length of the measuring window")
     # One ring + talk: by then calls also end (call log and timeline writes), as they do all day.
     cli.add_argument("--warmup-s", type=float, default=8.0, help="traffic before measuring starts")
-    cli.add_argument("--drain-s", type=float, default=5.0, help="wait this long for the last pops")
+    cli.add_argument("--drain-s", type=float, default=5.0, help=f"wait this long for the last {drain_what}")
     cli.add_argument("--ring-s", type=float, default=1.0, help="how long an agent's phone rings")
     # 50 calls/s x (1 s ring + 6 s talk + the recorded set-up) keeps ~400 of 500 agents busy.
     cli.add_argument("--talk-s", type=float, default=6.0, help="how long an answered call lasts")
@@ -748,11 +745,12 @@ def main() -> int:
         default=os.environ.get(DATABASE_URL_ENV),
         help=f"PostgreSQL superuser URL (default ${DATABASE_URL_ENV}, else an embedded PostgreSQL)",
     )
-    args = cli.parse_args()
-    if not 1 <= args.agents <= 10_000 or args.calls_per_s <= 0 or args.seconds <= 0:
-        cli.error("--agents must be within 1..10000, --calls-per-s and --seconds above 0")
-    load = Load(
-        agents=args.agents,
+
+
+def traffic_load(args: argparse.Namespace, agents: int) -> Load:
+    """The Load the traffic options describe, for `agents` signed-in agents."""
+    return Load(
+        agents=agents,
         calls_per_s=args.calls_per_s,
         seconds=args.seconds,
         warmup_s=args.warmup_s,
@@ -761,9 +759,29 @@ def main() -> int:
         talk_s=args.talk_s,
         seed=args.seed,
     )
+
+
+def simulator_for(load: Load, secret: str, callers: tuple[tuple[str, str], ...]) -> PbxSimulator:
+    """The PBX simulator playing `load`; the same seed for every contender, so both get the same calls."""
+    return PbxSimulator(
+        SimulatorSettings(
+            username=AMI_USER,
+            secret=secret,
+            agent_interfaces=load.interfaces,
+            calls_per_minute=load.calls_per_s * 60,
+            ring_s=load.ring_s,
+            talk_s=load.talk_s,
+            caller_numbers=callers,
+            seed=load.seed,
+        )
+    )
+
+
+def print_report(report: Coroutine[object, None, list[str]]) -> int:
+    """Run a benchmark and print its table; Ctrl-C stops the servers and exits 130."""
     logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(levelname)-7s %(name)s: %(message)s")
     try:
-        lines = asyncio.run(run(load, args.database_url))
+        lines = asyncio.run(report)
     except KeyboardInterrupt:
         print("interrupted; servers stopped", file=sys.stderr)
         return 130

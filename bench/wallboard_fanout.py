@@ -24,8 +24,6 @@ import argparse
 import asyncio
 import contextlib
 import json
-import logging
-import math
 import os
 import platform
 import resource
@@ -43,7 +41,6 @@ from machine import cpu_model
 from pop_relay import AMI_URL_ENV
 from screen_pop_latency import (
     AMI_USER,
-    DATABASE_URL_ENV,
     LOGIN_CONCURRENCY,
     PASSWORD,
     PROGRESS_EVERY_S,
@@ -54,19 +51,24 @@ from screen_pop_latency import (
     Usage,
     _child_env,
     _hotline_command,
+    _ms,
+    _ratio,
+    add_traffic_arguments,
     embedded_database,
     free_port,
     percentile_ms,
     prepare_database,
+    print_report,
     running_server,
     scratch_database,
+    simulator_for,
+    traffic_load,
     username,
     wait_ready,
 )
 
 from cti.ami_protocol import AmiMessage
 from cti.calls import normalise_interface
-from cti.simulator import PbxSimulator, SimulatorSettings
 from hotline.db import create_pool
 from web_agent.accounts import AccountService, Role
 from web_agent.store import AccountStore
@@ -249,18 +251,7 @@ async def run_contender(
     """Start a simulator and the server, connect every screen, play the traffic and time the fan-out."""
     load = fanout.load
     secret = secrets.token_urlsafe(16)
-    simulator = PbxSimulator(
-        SimulatorSettings(
-            username=AMI_USER,
-            secret=secret,
-            agent_interfaces=load.interfaces,
-            calls_per_minute=load.calls_per_s * 60,
-            ring_s=load.ring_s,
-            talk_s=load.talk_s,
-            caller_numbers=callers,
-            seed=load.seed,
-        )
-    )
+    simulator = simulator_for(load, secret, callers)
     clock = FanoutClock(fanout.wallboards)
     screens = BenchSockets(on_call_timer(clock), open_timeout_s=20.0)
     loop = asyncio.get_running_loop()
@@ -317,16 +308,6 @@ async def run_contender(
             screens.closed_early,
             usage,
         )
-
-
-def _ms(value: float | None) -> str:
-    return "n/a" if value is None or math.isnan(value) else f"{value:.1f} ms"
-
-
-def _ratio(ours: float | None, floor: float | None) -> str:
-    if ours is None or floor is None or math.isnan(ours) or math.isnan(floor) or floor <= 0:
-        return "–"
-    return f"**{ours / floor:.1f}×**"
 
 
 def _share(value: float | None) -> str:
@@ -394,40 +375,13 @@ def main() -> int:
         "--sockets", type=int, default=2000, help="sockets in all: agents' desktops and wallboards"
     )
     cli.add_argument("--wallboards", type=int, default=100, help="of which wallboards (supervisors)")
-    cli.add_argument("--calls-per-s", type=float, default=50.0, help="calls offered per second")
-    cli.add_argument("--seconds", type=float, default=20.0, help="length of the measuring window")
-    cli.add_argument("--warmup-s", type=float, default=8.0, help="traffic before measuring starts")
-    cli.add_argument("--drain-s", type=float, default=5.0, help="wait this long for the last deliveries")
-    cli.add_argument("--ring-s", type=float, default=1.0, help="how long an agent's phone rings")
-    cli.add_argument("--talk-s", type=float, default=6.0, help="how long an answered call lasts")
-    cli.add_argument("--seed", type=int, default=1, help="traffic seed (the same for both servers)")
-    cli.add_argument(
-        "--database-url",
-        default=os.environ.get(DATABASE_URL_ENV),
-        help=f"PostgreSQL superuser URL (default ${DATABASE_URL_ENV}, else an embedded PostgreSQL)",
-    )
+    add_traffic_arguments(cli, drain_what="deliveries")
     args = cli.parse_args()
     if not 0 < args.wallboards < args.sockets <= 20_000 or args.calls_per_s <= 0 or args.seconds <= 0:
         cli.error("need 0 < --wallboards < --sockets <= 20000, and --calls-per-s and --seconds above 0")
     raise_open_file_limit(args.sockets)
-    load = Load(
-        agents=args.sockets - args.wallboards,
-        calls_per_s=args.calls_per_s,
-        seconds=args.seconds,
-        warmup_s=args.warmup_s,
-        drain_s=args.drain_s,
-        ring_s=args.ring_s,
-        talk_s=args.talk_s,
-        seed=args.seed,
-    )
-    logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(levelname)-7s %(name)s: %(message)s")
-    try:
-        lines = asyncio.run(run(Fanout(load, args.wallboards), args.database_url))
-    except KeyboardInterrupt:
-        print("interrupted; servers stopped", file=sys.stderr)
-        return 130
-    print("\n".join(lines))
-    return 0
+    load = traffic_load(args, args.sockets - args.wallboards)
+    return print_report(run(Fanout(load, args.wallboards), args.database_url))
 
 
 if __name__ == "__main__":
