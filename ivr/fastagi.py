@@ -238,8 +238,9 @@ class AgiSession:
                 writer.write_eof()
             self._awaiting, self._timeout_s = "the end of the session", self._settings.close_timeout_s
             self.reply_due = asyncio.get_running_loop().time() + self._timeout_s
+            # After our half-close Asterisk sends only its HANGUP line (agi_3), then EOF: read to EOF.
             while await self._reader.read(READ_CHUNK_BYTES):
-                pass
+                continue
         except (ConnectionError, OSError, AgiTimeoutError):
             log.debug("AGI session %s closed without Asterisk's EOF", self.environment.unique_id)
         finally:
