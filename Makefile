@@ -1,5 +1,8 @@
 # Hotline: `make run` starts the demo, `make test` runs every check CI runs.
 # Both install what they need on a fresh Debian machine (apt packages only when missing).
+# Python packages come only from the lock files in requirements/ (exact versions and hashes), so a
+# fresh clone installs what was tested whatever the registries released since; `make lock` and
+# `make lock-upgrade` are the only ways the locks change.
 
 PYTHON ?= python3
 VENV := .venv
@@ -7,7 +10,14 @@ BIN := $(VENV)/bin
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 PG_INITDB := $(firstword $(wildcard /usr/lib/postgresql/*/bin/initdb))
 
-.PHONY: run test check system-deps bench clean
+# The locks are written by uv (one static binary from PyPI, resolves for every platform at once);
+# installing them needs nothing but the venv's own pip.
+UV_VERSION := 0.13.10
+LOCK_TOOLS := var/lock-tools
+LOCK := $(LOCK_TOOLS)/bin/uv pip compile --quiet --universal --python-version 3.11 --generate-hashes
+PIP_LOCKED := $(BIN)/pip install -q --disable-pip-version-check --require-hashes --no-deps
+
+.PHONY: run test check system-deps bench clean lock lock-upgrade
 
 run: $(VENV)/.installed
 	$(BIN)/hotline demo
@@ -36,15 +46,36 @@ system-deps:
 
 $(VENV)/bin/python:
 	$(PYTHON) -m venv $(VENV)
-	$(BIN)/pip install -q --upgrade pip
 
-$(VENV)/.installed: pyproject.toml | $(VENV)/bin/python
-	$(BIN)/pip install -q -e .
+# Hotline itself goes in editable, built with the locked setuptools (no build isolation, so
+# nothing unlocked is fetched); `pip check` fails when pyproject.toml asks for what the lock lacks.
+$(VENV)/.installed: requirements/run.lock pyproject.toml | $(VENV)/bin/python
+	@echo "installing Hotline's locked dependencies into $(VENV) (about a minute the first time)"
+	$(PIP_LOCKED) -r requirements/run.lock
+	$(BIN)/pip install -q --disable-pip-version-check --no-deps --no-build-isolation -e .
+	$(BIN)/pip check
 	touch $@
 
-$(VENV)/.test-installed: pyproject.toml | $(VENV)/bin/python
-	$(BIN)/pip install -q -e '.[test]'
+$(VENV)/.test-installed: requirements/test.lock pyproject.toml | $(VENV)/bin/python
+	@echo "installing the locked test tools into $(VENV)"
+	$(PIP_LOCKED) -r requirements/test.lock
+	$(BIN)/pip install -q --disable-pip-version-check --no-deps --no-build-isolation -e .
+	$(BIN)/pip check
 	touch $(VENV)/.installed $@
+
+$(LOCK_TOOLS)/bin/uv:
+	$(PYTHON) -m venv $(LOCK_TOOLS)
+	$(LOCK_TOOLS)/bin/pip install -q uv==$(UV_VERSION)
+
+# After changing the dependencies in pyproject.toml: resolve again, keeping every pin that still fits.
+lock: $(LOCK_TOOLS)/bin/uv
+	cd requirements && ../$(LOCK) ../pyproject.toml build.in -o run.lock
+	cd requirements && ../$(LOCK) ../pyproject.toml build.in --extra test -c run.lock -o test.lock
+
+# On purpose only: take the newest releases pyproject.toml allows, then run `make test`.
+lock-upgrade: $(LOCK_TOOLS)/bin/uv
+	cd requirements && ../$(LOCK) --upgrade ../pyproject.toml build.in -o run.lock
+	cd requirements && ../$(LOCK) --upgrade ../pyproject.toml build.in --extra test -c run.lock -o test.lock
 
 bench: $(VENV)/.test-installed
 	$(BIN)/python bench/ami_ingest.py

@@ -110,7 +110,7 @@ class RedisRelay:
                 task.result()
             raise ConnectionError("the Redis subscription ended")
         finally:
-            await pubsub.aclose()  # type: ignore[no-untyped-call]
+            await pubsub.aclose()
             await client.aclose()
 
     async def _write(self, client: aioredis.Redis) -> None:
