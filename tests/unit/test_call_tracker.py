@@ -104,6 +104,20 @@ VERA = ("0908000042", "Vera VIP")
 WALTER = ("0907000001", "Walter Waiting")
 ALICE = ("0901234567", "Alice Caller")
 BERT = ("0902222222", "Bert Waiting")
+ANNA = ("0910000001", "Anna Attended")
+BERT_CANCEL = ("0910000002", "Bert Cancel")
+CORA = ("0910000003", "Cora Consult")
+NINA = ("0910000005", "Nina Noxfer")
+OTTO = ("0910000006", "Otto Complete")
+TESS = ("0910000007", "Tess Threeway")
+MIA = ("0912000001", "Mia Monitor")
+REX = ("0912000002", "Rex Recorded")
+CLEO_CONF = ("0915000001", "Cleo Conference")
+CECILIA = ("0916000001", "Cecilia Cdr")
+ABE = ("0916000002", "Abe Abandon")
+SALLY = ("0917000001", "Sally Sales")
+BILL = ("0917000002", "Bill Billing")
+BEA = ("0917000003", "Bea Billing")
 
 
 def busy_retry(offered_at: float) -> list[tuple[object, ...]]:
@@ -211,9 +225,78 @@ EXPECTED: dict[str, list[tuple[object, ...]]] = {
         ("ended", "call2", "abandoned", BERT, "noanswer", None, "16", 2, 0, (1.01, None, 3.523)),
         ("ended", "call1", "answered", ALICE, "support", A1001, "16", 0, 12, (0.503, 1.008, 13.522)),
     ],
+    # Atxfer: the call stays 1001's, whose talk spans its leg, the consultation (Anna on hold)
+    # included. Anna then talks 7 s with 1002 (not counted); Bert (CancelAtxfer) and Cora (1002
+    # hangs up) go back to 1001 with no AttendedTransfer event at all.
+    # The call-control issue adds CallTransferred, which hands Anna's call over to 1002.
+    "ami_n_attended_transfer.txt": [
+        ("offered", "call1", A1001, "support", ANNA, 1.511),
+        ("answered", "call1", A1001, "support", "0910000001", 0, 1.516),
+        ("ended", "call1", "answered", ANNA, "support", A1001, "16", 0, 6, (1.005, 1.516, 15.016)),
+        ("offered", "call2", A1001, "support", BERT_CANCEL, 17.568),
+        ("answered", "call2", A1001, "support", "0910000002", 0, 17.571),
+        ("ended", "call2", "answered", BERT_CANCEL, "support", A1001, "16", 0, 14, (17.064, 17.571, 31.081)),
+        ("offered", "call3", A1001, "support", CORA, 33.622),
+        ("answered", "call3", A1001, "support", "0910000003", 0, 33.625),
+        ("ended", "call3", "answered", CORA, "support", A1001, "16", 0, 14, (33.116, 33.625, 47.131)),
+    ],
+    # Nina's Atxfer does nothing (no BRIDGE_FEATURES); Otto's completes by *2 as Anna's does
+    # (1002 talks on, not counted); Tess's becomes three-way, 1001 in it until it hangs up at 12 s.
+    # The call-control issue adds CallTransferred for Otto's call (and decides on Tess's three-way).
+    "ami_n2_atxfer_variants.txt": [
+        ("offered", "call1", A1001, "support", NINA, 1.51),
+        ("answered", "call1", A1001, "support", "0910000005", 0, 1.513),
+        ("ended", "call1", "answered", NINA, "support", A1001, "16", 0, 6, (1.006, 1.513, 8.021)),
+        ("offered", "call2", A1001, "support", OTTO, 10.642),
+        ("answered", "call2", A1001, "support", "0910000006", 0, 10.645),
+        ("ended", "call2", "answered", OTTO, "support", A1001, "16", 0, 7, (10.138, 10.645, 24.149)),
+        ("offered", "call3", A1001, "support", TESS, 26.698),
+        ("answered", "call3", A1001, "support", "0910000007", 0, 26.701),
+        ("ended", "call3", "answered", TESS, "support", A1001, "16", 0, 12, (26.192, 26.701, 42.2)),
+    ],
+    # Recording changes nothing, started over AMI (Mia, muted seconds are still talk) or by the
+    # queue itself (Rex, whose MixMonitorStart comes before AgentConnect).
+    "ami_p_mixmonitor.txt": [
+        ("offered", "call1", A1001, "support", MIA, 0.533),
+        ("answered", "call1", A1001, "support", "0912000001", 0, 0.535),
+        ("ended", "call1", "answered", MIA, "support", A1001, "16", 0, 14, (0.505, 0.535, 14.517)),
+        ("offered", "call2", A1001, "recorded", REX, 17.113),
+        ("answered", "call2", A1001, "recorded", "0912000002", 0, 17.124),
+        ("ended", "call2", "answered", REX, "recorded", A1001, "16", 0, 8, (17.089, 17.124, 25.096)),
+    ],
+    # Both legs go to the conference and stay up: 1001 talks until both are kicked. 1002 joins on
+    # an Originate of its own (another Linkedid), so it is not this call's talk.
+    "ami_s_conference.txt": [
+        ("offered", "call1", A1001, "support", CLEO_CONF, 1.512),
+        ("answered", "call1", A1001, "support", "0915000001", 0, 1.515),
+        ("ended", "call1", "answered", CLEO_CONF, "support", A1001, "16", 0, 8, (1.007, 1.515, 9.552)),
+    ],
+    # Cdr and CEL events (the first Cdr before AgentComplete) change nothing.
+    "ami_t_cdr_cel.txt": [
+        ("offered", "call1", A1001, "support", CECILIA, 2.017),
+        ("answered", "call1", A1001, "support", "0916000001", 0, 2.021),
+        ("ended", "call1", "answered", CECILIA, "support", A1001, "16", 0, 3, (1.514, 2.021, 5.528)),
+        ("offered", "call2", A1003, "noanswer", ABE, 9.15),
+        ("retracted", "call2", A1003, "caller_left"),
+        ("abandoned", "call2", "noanswer", 1, 1, 3),
+        ("ended", "call2", "abandoned", ABE, "noanswer", None, "16", 3, 0, (8.645, None, 12.653)),
+    ],
+    # 1001 is in four queues; Bea waits in billing until 1001 (penalty 2) is free again.
+    "ami_u_queue_multi.txt": [
+        ("offered", "call1", A1001, "sales", SALLY, 2.427),
+        ("answered", "call1", A1001, "sales", "0917000001", 0, 2.429),
+        ("offered", "call2", A1002, "billing", BILL, 3.943),
+        ("answered", "call2", A1002, "billing", "0917000002", 0, 3.951),
+        ("ended", "call1", "answered", SALLY, "sales", A1001, "16", 0, 9, (1.911, 2.429, 10.937)),
+        ("offered", "call3", A1001, "billing", BEA, 11.469),
+        ("answered", "call3", A1001, "billing", "0917000003", 6, 11.473),
+        ("ended", "call3", "answered", BEA, "billing", A1001, "16", 6, 4, (4.956, 11.473, 14.98)),
+        ("ended", "call2", "answered", BILL, "billing", A1002, "16", 0, 12, (3.435, 3.951, 16.464)),
+    ],
 }
 
-# Originate-only legs, AGI without a queue, logins and admin actions: nothing for the agents.
+# Originate-only legs (AMD included), AGI without a queue, logins and admin actions: nothing
+# for the agents.
 NO_CALL_EVENTS = [
     "ami_a_login.txt",
     "ami_agi_1_events.txt",
@@ -224,6 +307,7 @@ NO_CALL_EVENTS = [
     "ami_d5_originate_channelid.txt",
     "ami_f_queue_member_admin.txt",
     "ami_h_misc_actions.txt",
+    "ami_v_amd.txt",
 ]
 
 
