@@ -492,11 +492,35 @@ class CallTracker:
         call.agent_since = now
         call.agent_left_at = None
 
+    def _talking_call(self, msg: AmiMessage) -> _Call | None:
+        """The call an AgentComplete without its caller block closes, if exactly one fits.
+
+        app_queue leaves a channel's block out when that channel is gone by the time it builds
+        the event, so Queue + Interface of a conversation AgentConnect opened say which call it
+        is. None when no call (or more than one) fits.
+        """
+        queue = msg.get("Queue")
+        interface = normalise_interface(msg.get("Interface"))
+        found = None
+        for call in self._calls.values():
+            if call.agent_since is not None and call.interface == interface and call.queue == queue:
+                if found is not None:
+                    return None
+                found = call
+        return found
+
     def _on_agent_complete(self, msg: AmiMessage, now: float) -> list[CallEvent]:
-        # The queued channel is still up when AgentComplete comes (it hangs up right after),
-        # so a call answered while we were disconnected can still be adopted here.
-        call = self._queue_call(msg, now)
         events: list[CallEvent] = []
+        if msg.get("Uniqueid"):
+            # The queued channel is usually still up when AgentComplete comes (it hangs up right
+            # after), so a call answered while we were disconnected can still be adopted here.
+            call = self._queue_call(msg, now)
+        else:
+            found = self._talking_call(msg)
+            if found is None:
+                # Its call already ended (the clock counted the talk) or was never seen.
+                return events
+            call = found
         talk = _non_negative(msg.get("TalkTime"), -1)
         agent_since = call.agent_since
         if agent_since is None:

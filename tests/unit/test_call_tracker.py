@@ -112,6 +112,12 @@ OTTO = ("0910000006", "Otto Complete")
 TESS = ("0910000007", "Tess Threeway")
 MIA = ("0912000001", "Mia Monitor")
 REX = ("0912000002", "Rex Recorded")
+SAM = ("0913000001", "Sam Spied")
+HUGO = ("0914000001", "Hugo Hangup")
+HANNA = ("0914000002", "Hanna Cause")
+CARL_CALLER = ("0914000003", "Carl Caller")
+CLEO_CAUSE = ("0914000004", "Cleo Cause")
+RITA_REGEX = ("0914000005", "Rita Regex")
 CLEO_CONF = ("0915000001", "Cleo Conference")
 CECILIA = ("0916000001", "Cecilia Cdr")
 ABE = ("0916000002", "Abe Abandon")
@@ -264,6 +270,37 @@ EXPECTED: dict[str, list[tuple[object, ...]]] = {
         ("answered", "call2", A1001, "recorded", "0912000002", 0, 17.124),
         ("ended", "call2", "answered", REX, "recorded", A1001, "16", 0, 8, (17.089, 17.124, 25.096)),
     ],
+    # The supervisor's three ChanSpy originates are calls of their own (no queue). Sam hangs up
+    # first, so AgentComplete comes without his block; Queue + Interface tie it to his call. It
+    # used to be adopted as a second call, answered and never ended.
+    "ami_q_chanspy.txt": [
+        ("offered", "call1", A1001, "support", SAM, 0.528),
+        ("answered", "call1", A1001, "support", "0913000001", 0, 0.531),
+        ("ended", "call1", "answered", SAM, "support", A1001, "16", 0, 26, (0.505, 0.531, 26.512)),
+    ],
+    # AMI Hangup of the agent leg (Hugo, Hanna: Cause 21) or the caller leg (Carl; Cleo: Cause 17,
+    # which spreads to all four halves), and of a waiting caller by /regex/ (Rita: Cause 0).
+    # Hugo's, Hanna's and Cleo's AgentComplete carry no channel block at all: Hugo's is tied to
+    # his call by Queue + Interface; Hanna's and Cleo's come after their last Hangup, when the
+    # clock has counted the talk already. None may start a call of its own.
+    "ami_r_hangup_action.txt": [
+        ("offered", "call1", A1001, "support", HUGO, 1.519),
+        ("answered", "call1", A1001, "support", "0914000001", 0, 1.521),
+        ("ended", "call1", "answered", HUGO, "support", A1001, "16", 0, 2, (1.008, 1.521, 3.531)),
+        ("offered", "call2", A1001, "support", HANNA, 6.238),
+        ("answered", "call2", A1001, "support", "0914000002", 0, 6.24),
+        ("ended", "call2", "answered", HANNA, "support", A1001, "21", 0, 2, (5.734, 6.24, 8.248)),
+        ("offered", "call3", A1001, "support", CARL_CALLER, 10.953),
+        ("answered", "call3", A1001, "support", "0914000003", 0, 10.959),
+        ("ended", "call3", "answered", CARL_CALLER, "support", A1001, "16", 0, 2, (10.45, 10.959, 12.968)),
+        ("offered", "call4", A1001, "support", CLEO_CAUSE, 15.673),
+        ("answered", "call4", A1001, "support", "0914000004", 0, 15.677),
+        ("ended", "call4", "answered", CLEO_CAUSE, "support", A1001, "17", 0, 2, (15.168, 15.677, 17.686)),
+        ("offered", "call5", A1003, "noanswer", RITA_REGEX, 20.897),
+        ("retracted", "call5", A1003, "caller_left"),
+        ("abandoned", "call5", "noanswer", 1, 1, 2),
+        ("ended", "call5", "abandoned", RITA_REGEX, "noanswer", None, "0", 2, 0, (20.393, None, 22.908)),
+    ],
     # Both legs go to the conference and stay up: 1001 talks until both are kicked. 1002 joins on
     # an Originate of its own (another Linkedid), so it is not this call's talk.
     "ami_s_conference.txt": [
@@ -340,6 +377,21 @@ def test_dialplan_context_names_do_not_matter() -> None:
         for row in EXPECTED["ami_i_ringall.txt"]
     ]
     assert events == expected
+
+
+def test_an_agent_complete_that_fits_two_calls_closes_neither() -> None:
+    # Hugo's call (ami_r) reaches 1001 in support while Sam's (ami_q) talks there too, as
+    # ringinuse allows. Hugo's AgentComplete names only Queue and Interface, which fit both: it
+    # must not close Sam's conversation with Hugo's 2 s. The clock counts Hugo's instead.
+    hugo = [(t, m) for t, m in ami_messages("ami_r_hangup_action.txt") if t < 5.0]
+    merged = sorted(ami_messages("ami_q_chanspy.txt") + hugo, key=lambda timed: timed[0])
+    tracker = CallTracker()
+    ended = [row for row in summary(play(tracker, merged)) if row[0] == "ended"]
+    assert ended == [
+        ("ended", "call2", "answered", HUGO, "support", A1001, "16", 0, 2, (1.008, 1.521, 3.531)),
+        ("ended", "call1", "answered", SAM, "support", A1001, "16", 0, 26, (0.505, 0.531, 26.512)),
+    ]
+    assert tracker.live_calls == 0
 
 
 def test_shutdown_ends_calls_whose_hangups_never_came() -> None:
