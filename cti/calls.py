@@ -3,10 +3,12 @@
 Pure state, no I/O: the AMI client feeds it every event with the time from an injected clock,
 and after a reconnect hands it CoreShowChannels and QueueStatus so nothing stays stuck.
 
-A call is every channel sharing the Linkedid of its first channel; it is *tracked* (produces
-events) once it joins a queue or an agent is rung for it, and forgotten when its last channel
-hangs up. Queue timings come from Asterisk's own HoldTime/TalkTime fields; the clock fills in
-only where Asterisk says nothing. Dialplan context names are never looked at.
+A call is every channel sharing the Linkedid of its first channel (a parked call's retriever
+joins it, as Asterisk relinks it); it is *tracked* (produces events) once it joins a queue or an
+agent is rung for it, and forgotten when its last channel hangs up. Queue timings come from
+Asterisk's own HoldTime/TalkTime fields; the clock fills in only where Asterisk says nothing
+(how long the caller was away from the agent: redirected, parked). Dialplan context names are
+never looked at.
 """
 
 from __future__ import annotations
@@ -90,6 +92,7 @@ class _Call:
         "agent_since",
         "agent_uid",
         "answered_at",
+        "away_s",
         "call_id",
         "caller_name",
         "caller_number",
@@ -135,7 +138,15 @@ class _Call:
         self.agent_uid: str | None = None
         self.agent_since: float | None = None
         self.agent_left_at: float | None = None
+        # Seconds of it the caller spent parked until the agent came back on a new leg.
+        self.away_s = 0.0
         self.talk_s = 0
+
+
+def _clock_talk_s(call: _Call, since: float, now: float) -> int:
+    """Whole seconds an agent leg of the conversation opened at `since` was up, by our clock."""
+    ended = call.agent_left_at if call.agent_left_at is not None else now
+    return max(0, int(ended - since - call.away_s))
 
 
 def _track(call: _Call, caller_uid: str, msg: AmiMessage) -> None:
@@ -168,6 +179,7 @@ class CallTracker:
             "AgentRingNoAnswer": self._on_ring_no_answer,
             "AgentConnect": self._on_agent_connect,
             "AgentComplete": self._on_agent_complete,
+            "UnParkedCall": self._on_unparked,
             "Shutdown": self._on_shutdown,
         }
 
@@ -303,8 +315,7 @@ class CallTracker:
         self._retract_all(call, RetractReason.CALLER_LEFT, events)
         self._close_queue_stay(call, now)
         if call.agent_since is not None:
-            ended = call.agent_left_at if call.agent_left_at is not None else now
-            call.talk_s += max(0, int(ended - call.agent_since))
+            call.talk_s += _clock_talk_s(call, call.agent_since, now)
             call.agent_since = None
         if call.answered_at is not None:
             outcome = CallOutcome.ANSWERED
@@ -433,11 +444,15 @@ class CallTracker:
 
     def _on_dial_end(self, msg: AmiMessage, now: float) -> list[CallEvent]:
         # An Originate's DialEnd has no caller channel (no Uniqueid): not ours.
-        call = self._channel_call.get(msg.get("Uniqueid", ""))
-        if call is None or not call.offers:
+        uid = msg.get("Uniqueid", "")
+        call = self._channel_call.get(uid)
+        if call is None:
             return []
         member = msg.get("DestUniqueid", "")
         if member not in call.offers:
+            if uid == call.caller_uid and msg.has("DialStatus", "ANSWER"):
+                # The caller dials its agent back itself: a park that timed out (comebacktoorigin).
+                self._resume_talk(call, member, msg.get("DestChannel"), now)
             return []
         status = msg.get("DialStatus")
         events: list[CallEvent] = []
@@ -483,14 +498,43 @@ class CallTracker:
     def _start_talk(self, call: _Call, member: str, interface: str, now: float) -> None:
         if call.agent_since is not None:
             # A second answer without AgentComplete for the first: count the first by the clock.
-            ended = call.agent_left_at if call.agent_left_at is not None else now
-            call.talk_s += max(0, int(ended - call.agent_since))
+            call.talk_s += _clock_talk_s(call, call.agent_since, now)
         call.interface = interface
         if call.answered_at is None:
             call.answered_at = now
         call.agent_uid = member
         call.agent_since = now
         call.agent_left_at = None
+        call.away_s = 0.0
+
+    def _resume_talk(self, call: _Call, member: str, channel: str, now: float) -> None:
+        """The caller, away since the agent's leg hung up, is back with that agent on `member`."""
+        left = call.agent_left_at
+        if call.agent_since is None or left is None or normalise_interface(channel) != call.interface:
+            # Another interface taking the caller is a transfer, which these events cannot say.
+            return
+        call.away_s += now - left
+        call.agent_uid = member
+        call.agent_left_at = None
+
+    def _on_unparked(self, msg: AmiMessage, now: float) -> list[CallEvent]:
+        call = self._channel_call.get(msg.get("ParkeeUniqueid", ""))
+        retriever = msg.get("RetrieverUniqueid")
+        events: list[CallEvent] = []
+        if call is None or not retriever:
+            return events
+        # Asterisk moves the retriever into the parked call's Linkedid (its Hangup says so), so
+        # its leg ends the conversation and the call lasts until it hangs up.
+        previous = self._channel_call.get(retriever)
+        if previous is not call:
+            call.channels.add(retriever)
+            self._channel_call[retriever] = call
+            if previous is not None:
+                previous.channels.discard(retriever)
+                if not previous.channels:
+                    self._end(previous, now, events)
+        self._resume_talk(call, retriever, msg.get("RetrieverChannel"), now)
+        return events
 
     def _talking_call(self, msg: AmiMessage) -> _Call | None:
         """The call an AgentComplete without its caller block closes, if exactly one fits.
@@ -550,11 +594,13 @@ class CallTracker:
             )
         left = call.agent_left_at
         if talk < 0:
-            talk = max(0, int((left if left is not None else now) - agent_since))
-        elif left is not None:
-            # Redirect: Asterisk sends AgentComplete only when the moved caller hangs up and
-            # counts that time as talk; the agent stopped talking when its leg hung up.
-            talk = max(0, talk - int(now - left))
+            talk = _clock_talk_s(call, agent_since, now)
+        else:
+            # Redirect, park: Asterisk sends AgentComplete only when the moved caller hangs up and
+            # counts all of that as talk; the agent talked only while one of its legs was up.
+            away = call.away_s + (now - left if left is not None else 0.0)
+            talk = max(0, talk - int(away))
         call.talk_s += talk
         call.agent_since = None
+        call.away_s = 0.0
         return events

@@ -110,6 +110,8 @@ CORA = ("0910000003", "Cora Consult")
 NINA = ("0910000005", "Nina Noxfer")
 OTTO = ("0910000006", "Otto Complete")
 TESS = ("0910000007", "Tess Threeway")
+PAUL = ("0911000001", "Paul Parked")
+TINA = ("0911000002", "Tina Timeout")
 MIA = ("0912000001", "Mia Monitor")
 REX = ("0912000002", "Rex Recorded")
 SAM = ("0913000001", "Sam Spied")
@@ -260,6 +262,18 @@ EXPECTED: dict[str, list[tuple[object, ...]]] = {
         ("answered", "call3", A1001, "support", "0910000007", 0, 26.701),
         ("ended", "call3", "answered", TESS, "support", A1001, "16", 0, 12, (26.192, 26.701, 42.2)),
     ],
+    # Park, the AMI "hold": the agent's legs hang up at the park. Paul is picked up by a new 1001
+    # leg (UnParkedCall) after 4 s; Tina's park times out after 5 s and she dials 1001 back.
+    # AgentComplete's 11 and 17 s count the parked time: 1001 talked 7 and 12 s. The tracker
+    # used to say 3 and 2, taking the time after the park for parked.
+    "ami_o_hold_park.txt": [
+        ("offered", "call1", A1001, "support", PAUL, 1.514),
+        ("answered", "call1", A1001, "support", "0911000001", 0, 1.516),
+        ("ended", "call1", "answered", PAUL, "support", A1001, "16", 0, 7, (1.006, 1.516, 12.042)),
+        ("offered", "call2", A1001, "support", TINA, 14.663),
+        ("answered", "call2", A1001, "support", "0911000002", 0, 14.666),
+        ("ended", "call2", "answered", TINA, "support", A1001, "16", 0, 12, (14.157, 14.666, 32.175)),
+    ],
     # Recording changes nothing, started over AMI (Mia, muted seconds are still talk) or by the
     # queue itself (Rex, whose MixMonitorStart comes before AgentConnect).
     "ami_p_mixmonitor.txt": [
@@ -391,6 +405,38 @@ def test_an_agent_complete_that_fits_two_calls_closes_neither() -> None:
         ("ended", "call2", "answered", HUGO, "support", A1001, "16", 0, 2, (1.008, 1.521, 3.531)),
         ("ended", "call1", "answered", SAM, "support", A1001, "16", 0, 26, (0.505, 0.531, 26.512)),
     ]
+    assert tracker.live_calls == 0
+
+
+def test_a_parked_caller_back_with_another_agent_is_not_the_first_agents_talk() -> None:
+    # Tina's timed-out park dials 1002 instead of her parker (a comeback context would): 1001
+    # talked only its 2 s before the park. Who has the call then is the call-control issue's.
+    def to_1002(data: bytes) -> bytes:
+        return data.replace(b"Local/1001@agents-00000005", b"Local/1002@agents-00000005")
+
+    tina = summary(play(CallTracker(), ami_messages("ami_o_hold_park.txt", rewrite=to_1002)))[-1]
+    assert tina[:9] == ("ended", "call2", "answered", TINA, "support", A1001, "16", 0, 2)
+
+
+def test_a_park_retriever_joins_the_parked_call() -> None:
+    # Asterisk relinks the retriever to Paul's Linkedid (its BridgeEnter and Hangup say so), so
+    # its hangup ends 1001's talk. Once its Local ;2 half is gone, one call is left: Paul's.
+    tracker = CallTracker()
+    play(tracker, [(t, m) for t, m in ami_messages("ami_o_hold_park.txt") if t < 12.04])
+    assert tracker.live_calls == 1
+
+
+def test_a_park_retriever_alone_on_its_call_leaves_nothing_behind() -> None:
+    # A phone dialling the parking space is one channel with a Linkedid of its own; without the
+    # Local ;2 half, moving the retriever into Paul's call empties its own call.
+    retriever_half = "Local/1001@agents-00000002;2"
+    messages = [
+        (t, m)
+        for t, m in ami_messages("ami_o_hold_park.txt")
+        if not (m.name == "Newchannel" and m.get("Channel") == retriever_half)
+    ]
+    tracker = CallTracker()
+    assert summary(play(tracker, messages)) == EXPECTED["ami_o_hold_park.txt"]
     assert tracker.live_calls == 0
 
 
