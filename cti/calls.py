@@ -448,11 +448,13 @@ class CallTracker:
         call = self._channel_call.get(uid)
         if call is None:
             return []
+        if not call.offers:
+            if call.agent_left_at is not None and uid == call.caller_uid and msg.has("DialStatus", "ANSWER"):
+                # The caller dials its agent back itself: a park that timed out (comebacktoorigin).
+                self._resume_talk(call, msg.get("DestUniqueid"), msg.get("DestChannel"), now)
+            return []
         member = msg.get("DestUniqueid", "")
         if member not in call.offers:
-            if uid == call.caller_uid and msg.has("DialStatus", "ANSWER"):
-                # The caller dials its agent back itself: a park that timed out (comebacktoorigin).
-                self._resume_talk(call, member, msg.get("DestChannel"), now)
             return []
         status = msg.get("DialStatus")
         events: list[CallEvent] = []
