@@ -14,7 +14,6 @@
 
   // ---------------------------------------------------------------- constants
 
-  const TOKEN_KEY = "hotline.token";
   const SESSION_ENDED = "Your session has ended, please sign in again.";
   const NETWORK_DOWN = "Hotline could not be reached. Check your connection and try again.";
   const RECONNECT_FIRST_MS = 1000;
@@ -242,7 +241,7 @@
       const result = await api("POST", "/api/auth/login", { username: username, password: password });
       if (!result.token || !result.agent) throw new ApiError(0, "bad_response", "Unexpected answer from the server.");
       state.token = result.token;
-      sessionStorage.setItem(TOKEN_KEY, result.token);
+      window.HotlinePage.credentials.keep(result.token);
       dom.password.value = "";
       startDesktop(result.agent);
     } catch (err) {
@@ -276,7 +275,7 @@
     state.tickTimer = window.setInterval(tick, 1000);
   }
 
-  /** Stop everything that belongs to the current session (socket, timers, cards). */
+  /** Stop everything that belongs to the current session (socket, timers, cards); this tab forgets the token. */
   function teardownSession() {
     state.session += 1;
     window.clearInterval(state.tickTimer);
@@ -294,14 +293,15 @@
     state.token = null;
     state.agent = null;
     state.todayCalls = [];
-    sessionStorage.removeItem(TOKEN_KEY);
+    window.HotlinePage.credentials.drop();
     setConnection("offline");
     dom.banner.hidden = true;
   }
 
-  /** Back to the sign-in screen with a notice, e.g. when the token is no longer accepted. */
+  /** Back to the sign-in screen with a notice when the token is no longer accepted (here and in the other tabs). */
   function endSession(message) {
     if (!state.token && dom.desktopView.hidden) return; // already at the sign-in screen
+    window.HotlinePage.credentials.end("ended");
     teardownSession();
     showLogin(message, "info");
   }
@@ -315,17 +315,32 @@
     } finally {
       dom.signOut.disabled = false;
     }
+    // Every Hotline tab of this browser that holds the token signs out with this one.
+    window.HotlinePage.credentials.end("signed_out");
     teardownSession();
     showLogin("");
   }
 
-  /** On page load: resume a session kept in this tab, or show the sign-in form. */
-  async function resumeSession() {
-    const token = sessionStorage.getItem(TOKEN_KEY);
-    if (!token) {
-      showLogin("");
-      return;
-    }
+  /** Another tab signed out, or found the token refused: this one follows. */
+  function onEndedElsewhere(message) {
+    if (!state.token) return;
+    teardownSession();
+    showLogin(message, "info");
+  }
+
+  /** On page load: the session of this tab, or of another Hotline tab of this browser; else the sign-in form. */
+  async function findSession() {
+    const token = await window.HotlinePage.credentials.find();
+    if (token) await resumeSession(token);
+    else showLogin("");
+  }
+
+  /** Another tab answered after the sign-in form was shown: enter unless a sign-in is under way. */
+  function onHandedOver(token) {
+    if (!state.token && !dom.loginSubmit.disabled) resumeSession(token);
+  }
+
+  async function resumeSession(token) {
     state.token = token;
     try {
       const result = await api("GET", "/api/me");
@@ -1246,12 +1261,14 @@
         connectSocket();
       }
     });
+    window.HotlinePage.credentials.on("ended", onEndedElsewhere);
+    window.HotlinePage.credentials.on("handedOver", onHandedOver);
   }
 
   function start() {
     lookUpDom();
     bindHandlers();
-    resumeSession();
+    findSession();
   }
 
   // ---------------------------------------------------------------- plugins (tickets.js)

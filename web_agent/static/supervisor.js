@@ -78,7 +78,7 @@
     socket.addEventListener("close", function (event) {
       if (socket !== state.socket) return;
       state.socket = null;
-      if (event.code === 4001 || event.code === 4002) { page.signOut(window.HotlinePage.SESSION_ENDED); return; }
+      if (event.code === 4001 || event.code === 4002) { page.end(window.HotlinePage.SESSION_ENDED); return; }
       setLive("reconnecting", "Reconnecting…");
       const delay = state.reconnectDelayMs;
       state.reconnectDelayMs = Math.min(delay * 2, RECONNECT_MAX_MS);
