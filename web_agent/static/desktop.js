@@ -14,19 +14,8 @@
 
   // ---------------------------------------------------------------- constants
 
-  const TOKEN_KEY = "hotline.token";
   const SESSION_ENDED = "Your session has ended, please sign in again.";
   const NETWORK_DOWN = "Hotline could not be reached. Check your connection and try again.";
-  const RECONNECT_FIRST_MS = 1000;
-  const RECONNECT_MAX_MS = 15000;
-  // The server pings at the WebSocket level, but a browser cannot see those; an
-  // application "ping" lets us notice a half-open socket (laptop sleep, NAT drop) quickly.
-  const KEEPALIVE_EVERY_MS = 25000;
-  const SOCKET_SILENT_LIMIT_MS = 60000;
-  // A connect attempt into a black hole can hang for minutes; give up and back off instead.
-  const SOCKET_CONNECT_LIMIT_MS = 10000;
-  const CLOSE_TOKEN_MISSING = 4001;
-  const CLOSE_TOKEN_INVALID = 4002;
   const TODAY_REFRESH_DEBOUNCE_MS = 250;
   // The call log row may be written a moment after call_ended is published, so a refresh
   // that does not contain the ended call is retried a couple of times.
@@ -67,17 +56,14 @@
     agent: null,
     // Bumped on every sign-in and sign-out so late answers from an old session are dropped.
     session: 0,
-    socket: null,
-    connection: "offline", // "connecting" | "live" | "reconnecting" | "offline"
-    everConnected: false,
-    reconnectDelayMs: RECONNECT_FIRST_MS,
-    reconnectTimer: null,
-    lastFrameAtMs: 0,
-    lastPingAtMs: 0,
     tickTimer: null,
-    // The resumable stream: a reconnect sends the scope and the last seq seen (see web_agent/stream.py).
-    scope: null,
-    lastSeq: 0,
+    // The live stream (stream.js), shown here for browser tests and a developer console.
+    get socket() {
+      return live.socket;
+    },
+    get scope() {
+      return live.scope;
+    },
     pops: new Map(), // call_id -> pop (see createPop)
     popCounter: 0, // unique suffix for form element ids
     todayCalls: [],
@@ -242,7 +228,7 @@
       const result = await api("POST", "/api/auth/login", { username: username, password: password });
       if (!result.token || !result.agent) throw new ApiError(0, "bad_response", "Unexpected answer from the server.");
       state.token = result.token;
-      sessionStorage.setItem(TOKEN_KEY, result.token);
+      window.HotlinePage.credentials.keep(result.token);
       dom.password.value = "";
       startDesktop(result.agent);
     } catch (err) {
@@ -261,8 +247,6 @@
     state.session += 1;
     window.clearInterval(state.tickTimer);
     state.agent = agent;
-    state.everConnected = false;
-    state.reconnectDelayMs = RECONNECT_FIRST_MS;
     renderAgent(agent);
     clearPops();
     renderTodayCalls([]);
@@ -271,37 +255,30 @@
     dom.desktopView.hidden = false;
     setLoginMessage("");
     updateTitle();
-    connectSocket();
+    live.start();
     loadTodayCalls();
     state.tickTimer = window.setInterval(tick, 1000);
   }
 
-  /** Stop everything that belongs to the current session (socket, timers, cards). */
+  /** Stop everything that belongs to the current session (stream, timers, cards); this tab forgets the token. */
   function teardownSession() {
     state.session += 1;
     window.clearInterval(state.tickTimer);
-    window.clearTimeout(state.reconnectTimer);
     window.clearTimeout(state.todayTimer);
     state.tickTimer = null;
-    state.reconnectTimer = null;
-    const socket = state.socket;
-    state.socket = null; // the close handler ignores sockets that are no longer current
-    if (socket) socket.close(1000, "signed out");
+    live.stop();
     clearPops();
     notifyPlugins("onSessionEnd");
-    state.scope = null;
-    state.lastSeq = 0;
     state.token = null;
     state.agent = null;
     state.todayCalls = [];
-    sessionStorage.removeItem(TOKEN_KEY);
-    setConnection("offline");
-    dom.banner.hidden = true;
+    window.HotlinePage.credentials.drop();
   }
 
-  /** Back to the sign-in screen with a notice, e.g. when the token is no longer accepted. */
+  /** Back to the sign-in screen with a notice when the token is no longer accepted (here and in the other tabs). */
   function endSession(message) {
     if (!state.token && dom.desktopView.hidden) return; // already at the sign-in screen
+    window.HotlinePage.credentials.end("ended");
     teardownSession();
     showLogin(message, "info");
   }
@@ -315,17 +292,32 @@
     } finally {
       dom.signOut.disabled = false;
     }
+    // Every Hotline tab of this browser that holds the token signs out with this one.
+    window.HotlinePage.credentials.end("signed_out");
     teardownSession();
     showLogin("");
   }
 
-  /** On page load: resume a session kept in this tab, or show the sign-in form. */
-  async function resumeSession() {
-    const token = sessionStorage.getItem(TOKEN_KEY);
-    if (!token) {
-      showLogin("");
-      return;
-    }
+  /** Another tab signed out, or found the token refused: this one follows. */
+  function onEndedElsewhere(message) {
+    if (!state.token) return;
+    teardownSession();
+    showLogin(message, "info");
+  }
+
+  /** On page load: the session of this tab, or of another Hotline tab of this browser; else the sign-in form. */
+  async function findSession() {
+    const token = await window.HotlinePage.credentials.find();
+    if (token) await resumeSession(token);
+    else showLogin("");
+  }
+
+  /** Another tab answered after the sign-in form was shown: enter unless a sign-in is under way. */
+  function onHandedOver(token) {
+    if (!state.token && !dom.loginSubmit.disabled) resumeSession(token);
+  }
+
+  async function resumeSession(token) {
     state.token = token;
     try {
       const result = await api("GET", "/api/me");
@@ -343,72 +335,11 @@
     dom.supervisorNav.hidden = agent.role !== "supervisor" && agent.role !== "admin";
   }
 
-  // ---------------------------------------------------------------- WebSocket
-
-  function socketUrl() {
-    const scheme = window.location.protocol === "https:" ? "wss:" : "ws:";
-    let url = scheme + "//" + window.location.host + "/ws?token=" + encodeURIComponent(state.token);
-    if (state.scope) url += "&scope=" + encodeURIComponent(state.scope) + "&since=" + state.lastSeq;
-    return url;
-  }
-
-  function connectSocket() {
-    window.clearTimeout(state.reconnectTimer);
-    state.reconnectTimer = null;
-    setConnection(state.everConnected ? "reconnecting" : "connecting");
-    let socket;
-    try {
-      socket = new WebSocket(socketUrl());
-    } catch (err) {
-      scheduleReconnect();
-      return;
-    }
-    state.socket = socket;
-    state.lastFrameAtMs = Date.now();
-    state.lastPingAtMs = Date.now();
-    socket.addEventListener("message", function (event) {
-      onSocketMessage(socket, event);
-    });
-    socket.addEventListener("close", function (event) {
-      onSocketClose(socket, event);
-    });
-  }
-
-  function onSocketMessage(socket, event) {
-    if (socket !== state.socket) return; // a frame from a socket we already gave up on
-    state.lastFrameAtMs = Date.now();
-    let frame;
-    try {
-      frame = JSON.parse(event.data);
-    } catch (err) {
-      console.warn("Hotline: ignoring a frame that is not JSON");
-      return;
-    }
-    handleFrame(frame);
-  }
-
-  /** Route one server frame: the hello that confirms the socket, or an event. */
-  function handleFrame(frame) {
-    if (!frame || typeof frame !== "object") return;
-    if (frame.op === "hello") {
-      state.scope = typeof frame.scope === "string" ? frame.scope : null;
-      if (!frame.resumed) state.lastSeq = Number(frame.seq) || 0;
-      onHello(frame.agent);
-    } else if (frame.op === "snapshot") {
-      state.lastSeq = Number(frame.seq) || 0;
-      applySnapshot(frame.data);
-    } else if (frame.op === "event") {
-      if (frame.seq <= state.lastSeq) return; // replayed after a resume and already shown
-      state.lastSeq = frame.seq;
-      handleEvent(frame.type, frame.data);
-    }
-    // Other panels of the desktop (agent state) read the same stream.
-    notifyPlugins("onFrame", frame);
-  }
+  // ---------------------------------------------------------------- the live stream
 
   /** A fresh stream: bring back the pops still open on the server that this page lost. */
   function applySnapshot(data) {
-    if (!data || !Array.isArray(data.pops)) return;
+    if (!Array.isArray(data.pops)) return;
     const open = new Set(data.pops.map(function (pop) {
       return text(pop && pop.call_id);
     }));
@@ -423,101 +354,61 @@
     });
   }
 
-  function onHello(agent) {
-    const wasReconnect = state.everConnected;
-    state.everConnected = true;
-    state.reconnectDelayMs = RECONNECT_FIRST_MS;
-    if (agent && typeof agent === "object") {
-      state.agent = agent;
-      renderAgent(agent);
+  function onHello(frame, info) {
+    if (frame.agent && typeof frame.agent === "object") {
+      state.agent = frame.agent;
+      renderAgent(frame.agent);
     }
-    setConnection("live");
-    dom.banner.hidden = true;
     // Calls may have ended while we were away; the table is the source of truth for them.
-    if (wasReconnect) {
+    if (info.reconnected) {
       loadTodayCalls();
       notifyPlugins("onReconnect");
     }
   }
 
-  function onSocketClose(socket, event) {
-    if (socket !== state.socket) return;
-    state.socket = null;
-    if (event.code === CLOSE_TOKEN_MISSING || event.code === CLOSE_TOKEN_INVALID) {
-      endSession(SESSION_ENDED);
-      return;
-    }
-    scheduleReconnect();
-  }
-
-  /** Retry with doubling delays (1 s, 2 s, 4 s … 15 s) so a restarting server is not flooded. */
-  function scheduleReconnect() {
-    if (!state.token || state.reconnectTimer) return;
-    const delay = state.reconnectDelayMs;
-    state.reconnectDelayMs = Math.min(delay * 2, RECONNECT_MAX_MS);
-    setConnection("reconnecting");
-    dom.bannerText.textContent = state.everConnected
+  /** The status in the top bar, and the banner while the stream is down. */
+  function setConnection(connection, client) {
+    dom.connection.dataset.state = connection;
+    dom.connectionLabel.textContent = window.HotlinePage.STREAM_LABEL[connection];
+    dom.bannerText.textContent = client.everConnected
       ? "Connection to Hotline lost. Reconnecting…"
       : "Cannot reach Hotline yet. Reconnecting…";
-    dom.banner.hidden = false;
-    state.reconnectTimer = window.setTimeout(connectSocket, delay);
-  }
-
-  /** Give up on a socket that never opened or went silent, and schedule a fresh one. */
-  function abandonSocket() {
-    const socket = state.socket;
-    state.socket = null; // its close event, whenever it comes, is then ignored
-    if (socket) socket.close(4000, "silent");
-    scheduleReconnect();
-  }
-
-  function keepSocketAlive(nowMs) {
-    const socket = state.socket;
-    if (!socket) return;
-    const silentMs = nowMs - state.lastFrameAtMs;
-    if (socket.readyState === WebSocket.CONNECTING) {
-      if (silentMs > SOCKET_CONNECT_LIMIT_MS) abandonSocket();
-      return;
-    }
-    if (socket.readyState !== WebSocket.OPEN) return;
-    if (silentMs > SOCKET_SILENT_LIMIT_MS) {
-      // It worked until now, so the first retry comes quickly.
-      state.reconnectDelayMs = RECONNECT_FIRST_MS;
-      abandonSocket();
-      return;
-    }
-    if (nowMs - state.lastPingAtMs >= KEEPALIVE_EVERY_MS) {
-      state.lastPingAtMs = nowMs;
-      socket.send("ping"); // the server answers {"op":"pong"}, which refreshes lastFrameAtMs
-    }
-  }
-
-  function setConnection(connection) {
-    state.connection = connection;
-    const label = { connecting: "Connecting…", live: "Live", reconnecting: "Reconnecting…", offline: "Offline" };
-    dom.connection.dataset.state = connection;
-    dom.connectionLabel.textContent = label[connection];
+    dom.banner.hidden = connection !== "reconnecting";
   }
 
   // ---------------------------------------------------------------- events → pops
 
-  const EVENT_HANDLERS = {
-    screen_pop: onScreenPop,
-    pop_retracted: onPopRetracted,
-    call_answered: onCallAnswered,
-    call_ended: onCallEnded,
-  };
-
-  function handleEvent(type, data) {
-    if (!data || typeof data !== "object") return;
-    // hasOwn: a type such as "constructor" must not reach Object.prototype.
-    if (!Object.hasOwn(EVENT_HANDLERS, type)) {
-      notifyPlugins("onEvent", type, data); // e.g. ticket_changed, handled by tickets.js
-      return;
-    }
-    if (data.call_id === undefined || data.call_id === null) return;
-    EVENT_HANDLERS[type](data);
+  /** A call event without a call id is dropped; the others are routed by type. */
+  function callEvent(handler) {
+    return function (data) {
+      if (data.call_id !== undefined && data.call_id !== null) handler(data);
+    };
   }
+
+  const live = window.HotlinePage.stream({
+    token: function () {
+      return state.token;
+    },
+    onStatus: setConnection,
+    onHello: onHello,
+    onSnapshot: applySnapshot,
+    events: {
+      screen_pop: callEvent(onScreenPop),
+      pop_retracted: callEvent(onPopRetracted),
+      call_answered: callEvent(onCallAnswered),
+      call_ended: callEvent(onCallEnded),
+    },
+    onOtherEvent: function (type, data) {
+      notifyPlugins("onEvent", type, data); // e.g. ticket_changed, handled by tickets.js
+    },
+    // Other panels of the desktop (agent state) read the same stream.
+    onFrame: function (frame) {
+      notifyPlugins("onFrame", frame);
+    },
+    onEnded: function () {
+      endSession(SESSION_ENDED);
+    },
+  });
 
   function onScreenPop(data) {
     const callId = text(data.call_id);
@@ -1019,13 +910,12 @@
     document.title = ringing ? "(" + ringing + ") Ringing · Hotline" : "Hotline";
   }
 
-  /** Once a second: live counters and the socket keepalive. */
+  /** Once a second: live counters. */
   function tick() {
     const nowMs = Date.now();
     state.pops.forEach(function (pop) {
       renderPopTimer(pop, nowMs);
     });
-    keepSocketAlive(nowMs);
     notifyPlugins("onTick", nowMs);
   }
 
@@ -1239,19 +1129,14 @@
     dom.todayRetry.addEventListener("click", function () {
       loadTodayCalls();
     });
-    // Back online after a network drop: try at once instead of waiting out the backoff.
-    window.addEventListener("online", function () {
-      if (state.token && state.reconnectTimer) {
-        state.reconnectDelayMs = RECONNECT_FIRST_MS;
-        connectSocket();
-      }
-    });
+    window.HotlinePage.credentials.on("ended", onEndedElsewhere);
+    window.HotlinePage.credentials.on("handedOver", onHandedOver);
   }
 
   function start() {
     lookUpDom();
     bindHandlers();
-    resumeSession();
+    findSession();
   }
 
   // ---------------------------------------------------------------- plugins (tickets.js)
@@ -1315,7 +1200,7 @@
 
   // The one global: enough for browser tests and a developer console, nothing more.
   window.Hotline = Object.freeze({
-    handleFrame: handleFrame,
+    handleFrame: live.receive,
     renderTodayCalls: renderTodayCalls,
     get state() {
       return state;

@@ -1,6 +1,7 @@
 /*
  * The knowledge-base editing page: list and search articles, write drafts, and (supervisors and
- * admins) publish, take back and delete. Signs in like the desktop (same token in this tab).
+ * admins) publish, take back and delete. Signs in like every staff page (page.js: one sign-in for
+ * the Hotline tabs of the browser).
  * Server values are written with textContent only.
  */
 (function () {

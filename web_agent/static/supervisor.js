@@ -7,8 +7,6 @@
 (function () {
   "use strict";
 
-  const RECONNECT_FIRST_MS = 1000;
-  const RECONNECT_MAX_MS = 15000;
   const KIND_LABEL = {
     warning: "Warning",
     breach: "Deadline passed",
@@ -21,10 +19,6 @@
   const state = {
     alerts: new Map(), // id -> alert, newest first by raised_at
     escalations: [],
-    socket: null,
-    scope: null,
-    lastSeq: 0,
-    reconnectDelayMs: RECONNECT_FIRST_MS,
     audio: null,
   };
   const $ = window.HotlinePage.byId;
@@ -33,11 +27,28 @@
     withDetails: true,
     onSignedIn: showBoard,
     onSignedOut: function () {
-      if (state.socket) state.socket.close();
-      state.socket = null;
+      live.stop();
     },
   });
   const api = page.api;
+  const live = window.HotlinePage.stream({
+    token: page.token,
+    onStatus: function (status) {
+      $("live").dataset.state = status;
+      $("live").textContent = window.HotlinePage.STREAM_LABEL[status];
+    },
+    onHello: function (frame, info) {
+      // Not resumed: alerts may have been raised while away; the feed is read again.
+      if (!info.resumed) loadFeed().catch(showError);
+    },
+    events: {
+      alert_raised: function (data) { onRaised(data.id); },
+      alert_changed: function (data) { refreshAlert(data.id, false); },
+    },
+    onEnded: function () {
+      page.end(window.HotlinePage.SESSION_ENDED);
+    },
+  });
 
   function say(id, message) {
     $(id).textContent = message;
@@ -58,57 +69,7 @@
     if (isSupervisor()) {
       await Promise.all([loadEscalations(), loadWatched()]);
     }
-    connect();
-  }
-
-  // ---------------------------------------------------------------- the stream
-
-  function connect() {
-    const scheme = window.location.protocol === "https:" ? "wss:" : "ws:";
-    let url = scheme + "//" + window.location.host + "/ws?token=" + encodeURIComponent(page.token());
-    if (state.scope) url += "&scope=" + encodeURIComponent(state.scope) + "&since=" + state.lastSeq;
-    const socket = new WebSocket(url);
-    state.socket = socket;
-    socket.addEventListener("message", function (event) {
-      if (socket !== state.socket) return;
-      let frame;
-      try { frame = JSON.parse(event.data); } catch (err) { return; }
-      onFrame(frame);
-    });
-    socket.addEventListener("close", function (event) {
-      if (socket !== state.socket) return;
-      state.socket = null;
-      if (event.code === 4001 || event.code === 4002) { page.signOut(window.HotlinePage.SESSION_ENDED); return; }
-      setLive("reconnecting", "Reconnecting…");
-      const delay = state.reconnectDelayMs;
-      state.reconnectDelayMs = Math.min(delay * 2, RECONNECT_MAX_MS);
-      window.setTimeout(connect, delay);
-    });
-  }
-
-  function onFrame(frame) {
-    if (!frame || typeof frame !== "object") return;
-    if (frame.op === "hello") {
-      const resumed = frame.resumed && state.scope === frame.scope;
-      state.scope = frame.scope;
-      if (!frame.resumed) state.lastSeq = frame.seq;
-      state.reconnectDelayMs = RECONNECT_FIRST_MS;
-      setLive("live", "Live");
-      // Not resumed: alerts may have been raised while away; the feed is read again.
-      if (!resumed) loadFeed().catch(showError);
-    } else if (frame.op === "snapshot") {
-      state.lastSeq = frame.seq;
-    } else if (frame.op === "event") {
-      if (frame.seq <= state.lastSeq) return;
-      state.lastSeq = frame.seq;
-      if (frame.type === "alert_raised" && frame.data) onRaised(frame.data.id);
-      else if (frame.type === "alert_changed" && frame.data) refreshAlert(frame.data.id, false);
-    }
-  }
-
-  function setLive(kind, label) {
-    $("live").dataset.state = kind;
-    $("live").textContent = label;
+    live.start();
   }
 
   function showError(err) {

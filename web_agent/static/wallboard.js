@@ -2,16 +2,14 @@
  * Hotline supervisor wallboard: queue figures and agent states, pushed over the WebSocket.
  *
  * Plain browser JavaScript, no build step, no polling: the server pushes `queue_figures`,
- * `agent_state` and `staffing_warning` events on the same stream as everything else. The
- * stream is resumed after a blip (scope + last seq); when the server cannot resume it sends
- * a snapshot instead. Server values are written with textContent only, never as HTML.
+ * `agent_state` and `staffing_warning` events on the same stream as everything else (stream.js
+ * resumes it after a blip; when the server cannot resume it sends a snapshot instead). A
+ * supervisor signed in on another Hotline page of this browser sees the board at once (page.js).
+ * Server values are written with textContent only, never as HTML.
  */
 (function () {
   "use strict";
 
-  const TOKEN_KEY = "hotline.wallboard.token";
-  const RECONNECT_FIRST_MS = 1000;
-  const RECONNECT_MAX_MS = 15000;
   const STATE_LABEL = { ready: "Ready", on_call: "On call", wrap_up: "Wrap-up", paused: "Paused", logged_out: "Logged out" };
   const WINDOWS = ["15m", "60m", "today"];
   const KPI_ROWS = [
@@ -24,22 +22,48 @@
   ];
 
   const state = {
-    token: null,
-    socket: null,
-    scope: null,
-    lastSeq: 0,
-    reconnectDelayMs: RECONNECT_FIRST_MS,
-    reconnectTimer: null,
     figures: { at: null, queues: [] },
     figuresAtMs: 0,
     agents: new Map(), // interface -> agent_state data
     warnings: [],
   };
   const dom = {};
-
-  function byId(id) {
-    return document.getElementById(id);
-  }
+  const byId = window.HotlinePage.byId;
+  const page = window.HotlinePage.session({
+    view: "wb-board",
+    ids: { signin: "wb-login", form: "wb-login-form", username: "wb-username", password: "wb-password", message: "wb-login-error" },
+    roles: ["supervisor", "admin"],
+    refusal: "The wallboard is for supervisors.",
+    onSignedIn: function () {
+      live.start();
+    },
+    onSignedOut: function () {
+      live.stop();
+    },
+  });
+  const live = window.HotlinePage.stream({
+    token: page.token,
+    onStatus: function (status) {
+      dom.status.dataset.state = status;
+      dom.status.textContent = window.HotlinePage.STREAM_LABEL[status];
+    },
+    onSnapshot: onSnapshot,
+    events: {
+      queue_figures: setFigures,
+      agent_state: function (data) {
+        state.agents.set(data.interface, data);
+        renderAgents();
+      },
+      staffing_warning: function (data) {
+        state.warnings.unshift(data);
+        state.warnings.length = Math.min(state.warnings.length, 3);
+        renderWarnings();
+      },
+    },
+    onEnded: function () {
+      page.end(window.HotlinePage.SESSION_ENDED);
+    },
+  });
 
   function percent(value) {
     return typeof value === "number" ? Math.round(value * 100) + "%" : "–";
@@ -59,130 +83,18 @@
     return h ? h + ":" + pad(m % 60) + ":" + pad(s % 60) : m + ":" + pad(s % 60);
   }
 
-  // ---------------------------------------------------------------- sign-in
-
-  async function signIn(event) {
-    event.preventDefault();
-    dom.loginError.hidden = true;
-    let response;
-    try {
-      response = await fetch("/api/auth/login", {
-        method: "POST",
-        headers: { "Content-Type": "application/json" },
-        body: JSON.stringify({ username: dom.username.value.trim(), password: dom.password.value }),
-      });
-    } catch (err) {
-      showLoginError("Hotline could not be reached.");
-      return;
-    }
-    const body = await response.json().catch(function () {
-      return {};
-    });
-    if (!response.ok) {
-      showLoginError(response.status === 401 ? "Wrong username or password." : String(body.message || "Sign-in failed."));
-      return;
-    }
-    if (!body.agent || (body.agent.role !== "supervisor" && body.agent.role !== "admin")) {
-      showLoginError("The wallboard is for supervisors.");
-      return;
-    }
-    state.token = body.token;
-    sessionStorage.setItem(TOKEN_KEY, body.token);
-    showBoard();
-  }
-
-  function showLoginError(message) {
-    dom.loginError.textContent = message;
-    dom.loginError.hidden = false;
-  }
-
-  function showBoard() {
-    dom.login.hidden = true;
-    dom.board.hidden = false;
-    connect();
-  }
-
   // ---------------------------------------------------------------- the stream
 
-  function socketUrl() {
-    const scheme = window.location.protocol === "https:" ? "wss:" : "ws:";
-    let url = scheme + "//" + window.location.host + "/ws?token=" + encodeURIComponent(state.token);
-    if (state.scope) url += "&scope=" + encodeURIComponent(state.scope) + "&since=" + state.lastSeq;
-    return url;
-  }
-
-  function connect() {
-    state.reconnectTimer = null;
-    const socket = new WebSocket(socketUrl());
-    state.socket = socket;
-    socket.addEventListener("message", function (event) {
-      if (socket !== state.socket) return;
-      let frame;
-      try {
-        frame = JSON.parse(event.data);
-      } catch (err) {
-        return;
-      }
-      onFrame(frame);
+  /** A new stream: the agents and figures as they are now. */
+  function onSnapshot(data) {
+    const board = data.wallboard;
+    if (!board) return;
+    state.agents.clear();
+    (board.agents || []).forEach(function (agent) {
+      state.agents.set(agent.interface, agent);
     });
-    socket.addEventListener("close", function (event) {
-      if (socket !== state.socket) return;
-      state.socket = null;
-      if (event.code === 4001 || event.code === 4002) {
-        sessionStorage.removeItem(TOKEN_KEY);
-        dom.board.hidden = true;
-        dom.login.hidden = false;
-        return;
-      }
-      setStatus("reconnecting", "Reconnecting…");
-      const delay = state.reconnectDelayMs;
-      state.reconnectDelayMs = Math.min(delay * 2, RECONNECT_MAX_MS);
-      state.reconnectTimer = window.setTimeout(connect, delay);
-    });
-  }
-
-  function onFrame(frame) {
-    if (!frame || typeof frame !== "object") return;
-    if (frame.op === "hello") {
-      state.scope = frame.scope;
-      if (!frame.resumed) state.lastSeq = frame.seq;
-      state.reconnectDelayMs = RECONNECT_FIRST_MS;
-      setStatus("live", "Live");
-    } else if (frame.op === "snapshot") {
-      state.lastSeq = frame.seq;
-      const board = frame.data && frame.data.wallboard;
-      if (board) {
-        state.agents.clear();
-        (board.agents || []).forEach(function (agent) {
-          state.agents.set(agent.interface, agent);
-        });
-        if (board.at) setFigures(board);
-        renderAgents();
-      }
-    } else if (frame.op === "event") {
-      if (frame.seq <= state.lastSeq) return; // already seen: exactly once
-      state.lastSeq = frame.seq;
-      onEvent(frame.type, frame.data);
-    }
-  }
-
-  function onEvent(type, data) {
-    if (!data || typeof data !== "object") return;
-    if (type === "queue_figures") {
-      setFigures(data);
-    } else if (type === "agent_state") {
-      state.agents.set(data.interface, data);
-      renderAgents();
-    } else if (type === "staffing_warning") {
-      state.warnings.unshift(data);
-      state.warnings.length = Math.min(state.warnings.length, 3);
-      renderWarnings();
-    }
-  }
-
-  function setStatus(kind, label) {
-    dom.status.dataset.state = kind;
-    dom.status.textContent = label;
+    if (board.at) setFigures(board);
+    renderAgents();
   }
 
   // ---------------------------------------------------------------- rendering
@@ -331,27 +243,19 @@
   }
 
   function init() {
-    dom.login = byId("wb-login");
-    dom.loginError = byId("wb-login-error");
-    dom.username = byId("wb-username");
-    dom.password = byId("wb-password");
-    dom.board = byId("wb-board");
     dom.status = byId("wb-status");
     dom.updated = byId("wb-updated");
     dom.queues = byId("wb-queues");
     dom.agents = byId("wb-agents");
     dom.warnings = byId("wb-warnings");
     dom.queueTemplate = byId("wb-queue-template");
-    byId("wb-login-form").addEventListener("submit", signIn);
     byId("wb-fullscreen").addEventListener("click", function () {
       if (document.fullscreenElement) document.exitFullscreen();
       else document.documentElement.requestFullscreen().catch(function () {});
     });
     window.setInterval(tick, 1000);
-    state.token = sessionStorage.getItem(TOKEN_KEY);
-    if (state.token) showBoard();
-    else dom.login.hidden = false;
-    window.HotlineWallboard = { state: state };
+    window.HotlineWallboard = { state: state, stream: live };
+    page.start();
   }
 
   init();
