@@ -14,7 +14,7 @@ from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 
 from cti.simulator.frames import AgentInterface, c_escape
-from cti.simulator.scenarios import ChannelItem, CompiledScenario, Frame, Hook
+from cti.simulator.scenarios import MEMBER_STATUS_HOLES, ChannelItem, CompiledScenario, Frame, Hook
 
 __all__ = ["Call", "Member", "Pbx", "Plan", "QueueStats", "Step", "Waiter"]
 
@@ -409,7 +409,7 @@ class Pbx:
             self._release(call, "b")
 
     def refresh(self, call: Call, now: float) -> None:
-        """Update the values that change while a call plays: queue and member counters, timers."""
+        """Update the values that change while a call plays: queue counters, its members' state, timers."""
         values = call.values
         queue = self.queue
         values["q_calls"] = str(len(queue.waiting))
@@ -419,9 +419,9 @@ class Pbx:
         values["q_talktime"] = str(queue.talktime_s)
         values["q_slperf"] = queue.service_level_perf()
         for group, agent in call.agents.items():
-            member = self.members[agent.interface]
-            values[f"{group}_calls"] = str(member.calls_taken)
-            values[f"{group}_lastcall"] = str(member.last_call)
+            state = self.member_values(self.members[agent.interface])
+            for key in MEMBER_STATUS_HOLES.values():
+                values[f"{group}_{key}"] = state[key]
         if call.t_join is not None and call.hold_s < 0:
             hold_s = _whole_s(now - call.t_join)
             values["hold_s"] = str(hold_s)

@@ -19,7 +19,7 @@ from typing import Literal
 from cti.simulator.frames import AgentInterface, RecordingError, by_seq, hole, literal, split_frame
 from cti.simulator.transcript import FROM_ASTERISK, Record, packaged
 
-__all__ = ["ChannelItem", "CompiledScenario", "Frame", "Hook", "Scenario", "scenarios"]
+__all__ = ["MEMBER_STATUS_HOLES", "ChannelItem", "CompiledScenario", "Frame", "Hook", "Scenario", "scenarios"]
 
 Scenario = Literal["answered", "abandon", "ringall"]
 
@@ -87,10 +87,22 @@ _VARSET_HOLES = {
     "QUEUECOMPLETED": "q_completed",
     "QUEUEABANDONED": "q_abandoned",
     "QUEUESRVLEVELPERF": "q_slperf",
-    "MEMBERCALLS": "a_calls",
-    "MEMBERLASTCALL": "a_lastcall",
+    "MEMBERCALLS": "a_calls_taken",
+    "MEMBERLASTCALL": "a_last_call",
     "QUEUENAME": "queue",
     "QUEUE_NAME": "queue",
+}
+# A call's QueueMemberStatus events say what the PBX model knows of the member (its pause above
+# all: a member paused during a call stays paused, issue 20); InCall and Status follow the call as
+# recorded. The holes are `<group>_<key>`, the keys those of `Pbx.member_values`.
+MEMBER_STATUS_HOLES = {
+    "Membership": "membership",
+    "Penalty": "penalty",
+    "CallsTaken": "calls_taken",
+    "LastCall": "last_call",
+    "LastPause": "last_pause",
+    "Paused": "paused",
+    "PausedReason": "paused_reason",
 }
 _FRAME_HOOKS = {
     "QueueCallerJoin": Hook.JOIN,
@@ -366,12 +378,10 @@ def _compile_value(
         name = _VARSET_HOLES[variable]
         if name != "queue" or value == ident.queue:
             return hole(name)
-    if event == "QueueMemberStatus" and key in ("CallsTaken", "LastCall", "LoginTime"):
-        return hole(
-            {"CallsTaken": f"{member_group}_calls", "LastCall": f"{member_group}_lastcall"}.get(
-                key, "login_time"
-            )
-        )
+    if event == "QueueMemberStatus" and key in MEMBER_STATUS_HOLES:
+        return hole(f"{member_group}_{MEMBER_STATUS_HOLES[key]}")
+    if event == "QueueMemberStatus" and key == "LoginTime":
+        return hole("login_time")
     if key == "Queue" and value == ident.queue:
         return hole("queue")
     if key == "Device" and value.startswith(f"Queue:{ident.queue}"):
