@@ -468,6 +468,10 @@ class Pbx:
         member.reason = ""
         member.penalty = penalty
 
+    def remove(self, member: Member) -> None:
+        """QueueRemove: the member leaves the queue (and is offered no calls)."""
+        member.in_queue = False
+
     def pause(self, member: Member, *, paused: bool, reason: str) -> None:
         """QueuePause: paused members are offered no calls; the reason stays until unpaused."""
         member.paused = paused

@@ -13,14 +13,13 @@ from __future__ import annotations
 import asyncio
 import logging
 import re
-from collections.abc import Callable, Coroutine, Sequence
+from collections.abc import Coroutine, Sequence
 from typing import get_args
 
-from cti.ami_protocol import AmiMessage
 from cti.simulator.frames import AgentInterface, check_caller, session_frames
 from cti.simulator.model import Call, Pbx, Plan, Step
 from cti.simulator.scenarios import Scenario, scenarios
-from cti.simulator.server import Action, AmiServer, Session
+from cti.simulator.server import Action, AmiServer, FrameCallback, Session
 from cti.simulator.settings import SimulatorSettings
 from cti.simulator.traffic import Traffic
 
@@ -38,8 +37,7 @@ class PbxSimulator:
     """
 
     def __init__(self, settings: SimulatorSettings) -> None:
-        self._settings = settings
-        s = settings
+        s = self._settings = settings
         self._pbx = Pbx(s.queue, [AgentInterface.parse(i) for i in s.agent_interfaces])
         self._traffic = Traffic(s)
         self._frames = session_frames()
@@ -69,8 +67,8 @@ class PbxSimulator:
         """Start listening; `port` is the bound port afterwards."""
         if self._running or self._closed:
             raise RuntimeError("the simulator was already started")
-        self._running = True
         await self._server.start()
+        self._running = True
         s = self._settings
         logger.info("PBX simulator listening on %s:%d (queue %s)", s.host, self.port, s.queue)
 
@@ -109,7 +107,7 @@ class PbxSimulator:
 
         await self._traffic.run(place, lambda: self._closed)
 
-    def on_frame_sent(self, callback: Callable[[str, AmiMessage | bytes, float], None]) -> None:
+    def on_frame_sent(self, callback: FrameCallback) -> None:
         """Call `callback(event name, raw frame, time.perf_counter())` for each event frame written."""
         self._server.on_frame_sent(callback)
 
@@ -309,7 +307,7 @@ class PbxSimulator:
         elif member is None or not member.in_queue:
             server.send(session, p.remove_not_there if verb == "queueremove" else p.pause_not_found, reply)
         elif verb == "queueremove":
-            member.in_queue = False
+            pbx.remove(member)
             server.send(session, p.remove_ok, reply)
             server.broadcast("QueueMemberRemoved", p.member_removed, pbx.member_values(member))
         else:
