@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import gc
 import logging
 import os
@@ -34,9 +35,10 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from machine import cpu_model
+from harness import cpu_model
 from panoramisk.fast_agi import Application, Request
 
+from cti.simulator.transcript import FROM_ASTERISK_TO_AGI, reply_to
 from ivr import agi_protocol as agi
 from ivr.fastagi import AgiSession, FastAgiServer, FastAgiSettings
 from tests.recordings import records
@@ -58,10 +60,8 @@ COMMANDS = [
 def recorded(command: bytes) -> bytes:
     """What Asterisk answered to `command` in one of the recordings."""
     for name in ("agi_4_ivr_to_queue.txt", "agi_1_command_tour.txt"):
-        recs = [r for r in records(name) if r.direction in ("ASTERISK->AGI", "AGI->ASTERISK")]
-        for i, rec in enumerate(recs):
-            if rec.direction == "AGI->ASTERISK" and rec.data == command:
-                return recs[i + 1].data
+        with contextlib.suppress(LookupError):
+            return reply_to(records(name), command)
     raise KeyError(command)
 
 
@@ -74,7 +74,7 @@ REPLIES = {
     "SET VARIABLE": recorded(b"SET VARIABLE QUEUE_PRIO 10\n"),
 }
 _REPLY_BY_VERB = [(verb.encode(), reply) for verb, reply in REPLIES.items()]
-ENVIRONMENT = next(r.data for r in records(TRANSCRIPT) if r.direction == "ASTERISK->AGI")
+ENVIRONMENT = next(r.data for r in records(TRANSCRIPT) if r.direction == FROM_ASTERISK_TO_AGI)
 HANGUP = b"HANGUP\n"
 
 

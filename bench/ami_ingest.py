@@ -24,7 +24,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from machine import cpu_model
+from harness import cpu_model
 from panoramisk.ami_protocol import AMIProtocol
 
 from cti.ami_protocol import AmiParser, MessageKind

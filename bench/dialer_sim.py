@@ -19,7 +19,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from machine import cpu_model
+from harness import cpu_model
 
 from cti.campaigns import DialMethod
 from cti.outbound_sim import SimulationResult, TrafficSettings, simulate

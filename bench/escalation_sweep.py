@@ -36,8 +36,8 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import asyncpg
-from machine import cpu_model
-from screen_pop_latency import DATABASE_URL_ENV, embedded_database, scratch_database
+from harness import cpu_model
+from rig import DATABASE_URL_ENV, embedded_database, scratch_database
 
 from hotline.db import create_pool, migrate
 from hotline.settings import load_settings

@@ -28,7 +28,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bench.machine import cpu_model
+from harness import cpu_model
+
 from knowledge_base.index import ArticleIndex, Audience
 from knowledge_base.model import Article, ArticleDraft, ArticleStatus, normalise
 

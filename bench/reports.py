@@ -11,7 +11,7 @@ index can serve, so every ticket is read. Both must give the same rows. Each run
 times, alternating; the median is reported.
 
 Run: `.venv/bin/python bench/reports.py [--tickets 1000000] [--days 30] [--rounds 7]
-[--database-url postgresql://…]`. The database is got as bench/screen_pop_latency.py gets it:
+[--database-url postgresql://…]`. The database comes from bench/rig.py:
 the URL given (a superuser's; a scratch database is created and dropped), else
 $HOTLINE_BENCH_DATABASE_URL, else an embedded PostgreSQL in a temporary directory.
 """
@@ -35,8 +35,8 @@ from zoneinfo import ZoneInfo
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import asyncpg
-from machine import cpu_model
-from screen_pop_latency import DATABASE_URL_ENV, embedded_database, scratch_database
+from harness import cpu_model
+from rig import DATABASE_URL_ENV, embedded_database, scratch_database
 
 from hotline.db import create_pool, migrate
 from tickets.report_store import ReportStore, Volume

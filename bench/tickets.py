@@ -27,8 +27,8 @@ from a connection of its own: how many of the pool's statements are running, how
 for a lock, and which.
 
 Run: `.venv/bin/python bench/tickets.py [--tickets 2000] [--workers 8] [--clients 50]
-[--requests 1500] [--history 50000] [--database-url postgresql://…]`. The database is got as
-bench/screen_pop_latency.py gets it (its helpers are reused): the URL given (a superuser's; a
+[--requests 1500] [--history 50000] [--database-url postgresql://…]`. The database comes from
+bench/rig.py, as for every database benchmark: the URL given (a superuser's; a
 scratch database is created and dropped), else $HOTLINE_BENCH_DATABASE_URL, else an embedded
 PostgreSQL in a temporary directory.
 """
@@ -62,15 +62,8 @@ import aiohttp
 import asyncpg
 from aiohttp import web
 from argon2 import PasswordHasher
-from machine import cpu_model
-from screen_pop_latency import (
-    DATABASE_URL_ENV,
-    embedded_database,
-    free_port,
-    machine_busy_s,
-    percentile_ms,
-    scratch_database,
-)
+from harness import cpu_model, machine_busy_s, percentile_ms
+from rig import DATABASE_URL_ENV, embedded_database, free_port, scratch_database
 
 from customers.model import NewCustomer, Tier
 from customers.store import CustomerStore

@@ -14,8 +14,8 @@ agent-state tracker, no queue figures, no resumable streams. That is the floor o
 wallboard (AMI transport, parse, fan-out).
 
 Run: `.venv/bin/python bench/wallboard_fanout.py [--sockets 2000] [--wallboards 100]
-[--calls-per-s 50] [--seconds 20] [--database-url postgresql://…]` (same database rules as
-bench/screen_pop_latency.py).
+[--calls-per-s 50] [--seconds 20] [--database-url postgresql://…]` (the database as
+bench/rig.py gets it).
 """
 
 from __future__ import annotations
@@ -37,28 +37,21 @@ from urllib.parse import urlencode
 
 import aiohttp
 from argon2 import PasswordHasher
-from machine import cpu_model
-from pop_relay import AMI_URL_ENV
-from screen_pop_latency import (
+from harness import CpuSample, Usage, cpu_model, ms, percentile_ms, print_report, ratio, share
+from rig import (
     AMI_USER,
     LOGIN_CONCURRENCY,
     PASSWORD,
     PROGRESS_EVERY_S,
     SIGN_IN_TIMEOUT_S,
     BenchSockets,
-    CpuSample,
     Load,
-    Usage,
-    _child_env,
-    _hotline_command,
-    _ms,
-    _ratio,
     add_traffic_arguments,
     embedded_database,
     free_port,
-    percentile_ms,
+    hotline_command,
     prepare_database,
-    print_report,
+    relay_command,
     running_server,
     scratch_database,
     simulator_for,
@@ -73,7 +66,6 @@ from hotline.db import create_pool
 from web_agent.accounts import AccountService, Role
 from web_agent.store import AccountStore
 
-BENCH_DIR = os.path.dirname(os.path.abspath(__file__))
 FILES_PER_SOCKET = 2  # this process holds the client end, the server process its own
 
 
@@ -239,10 +231,9 @@ async def relay_urls(port: int, fanout: Fanout) -> list[tuple[str, str]]:
     return agents + boards
 
 
-def relay_command(port: int, ami_url: str, database_url: str) -> tuple[list[str], dict[str, str]]:
+def floor_command(port: int, ami_url: str, database_url: str) -> tuple[list[str], dict[str, str]]:
     """The floor's command line; it never touches the database."""
-    argv = [sys.executable, os.path.join(BENCH_DIR, "wallboard_relay.py"), "--port", str(port)]
-    return argv, _child_env({AMI_URL_ENV: ami_url})
+    return relay_command("wallboard_relay.py", port, ami_url)
 
 
 async def run_contender(
@@ -261,7 +252,7 @@ async def run_contender(
         simulator.on_frame_sent(clock.on_frame_sent)
         port = free_port()
         ami_url = f"ami://{AMI_USER}:{secret}@127.0.0.1:{simulator.port}"
-        argv, env = (_hotline_command if label == "Hotline" else relay_command)(port, ami_url, database_url)
+        argv, env = (hotline_command if label == "Hotline" else floor_command)(port, ami_url, database_url)
         print(f"[{label}] starting the server on port {port}", file=sys.stderr)
         server = await stack.enter_async_context(running_server(argv, env))
         await wait_ready(server, port)
@@ -285,13 +276,12 @@ async def run_contender(
         while (now := time.perf_counter()) < end_at:
             await asyncio.sleep(min(PROGRESS_EVERY_S, end_at - now))
             sample = CpuSample.take(server.pid)
-            share = Usage(last, sample).server_share
+            server_share = Usage(last, sample).server_share
             last = sample
             print(
                 f"[{label}] {sample.at_s - first.at_s:5.1f}/{load.seconds:g} s  events {clock.events:6d}  "
                 f"deliveries {len(clock.latencies_s):8d}/{clock.expected:8d}  p99 so far "
-                f"{percentile_ms(sorted(clock.latencies_s), 0.99):7.1f} ms  server CPU "
-                f"{'n/a' if share is None else f'{share:.0%}'}",
+                f"{percentile_ms(sorted(clock.latencies_s), 0.99):7.1f} ms  server CPU {share(server_share)}",
                 file=sys.stderr,
             )
         clock.stop()
@@ -310,10 +300,6 @@ async def run_contender(
         )
 
 
-def _share(value: float | None) -> str:
-    return "n/a" if value is None else f"{value:.0%}"
-
-
 def table(fanout: Fanout, ours: Result, floor: Result) -> list[str]:
     """The markdown rows for bench/RESULTS.md, headed by the machine and the load."""
     load = fanout.load
@@ -328,16 +314,16 @@ def table(fanout: Fanout, ours: Result, floor: Result) -> list[str]:
     ]
     for name, q in (("p50", 0.5), ("p95", 0.95), ("p99", 0.99), ("max", 1.0)):
         lines.append(
-            f"| {bench} | {name} event-to-screen latency | {_ms(ours.p_ms(q))} | {_ms(floor.p_ms(q))} | "
-            f"{_ratio(ours.p_ms(q), floor.p_ms(q))} |"
+            f"| {bench} | {name} event-to-screen latency | {ms(ours.p_ms(q))} | {ms(floor.p_ms(q))} | "
+            f"{ratio(ours.p_ms(q), floor.p_ms(q))} |"
         )
     lines.append(
         f"| {bench} | deliveries received / expected (missed) | {len(ours.latencies_s)} / {ours.expected} "
         f"({ours.missed}) | {len(floor.latencies_s)} / {floor.expected} ({floor.missed}) | – |"
     )
     lines.append(
-        f"| {bench} | server CPU per AgentConnect event | {_ms(ours.cpu_ms_per_event)} | "
-        f"{_ms(floor.cpu_ms_per_event)} | {_ratio(ours.cpu_ms_per_event, floor.cpu_ms_per_event)} |"
+        f"| {bench} | server CPU per AgentConnect event | {ms(ours.cpu_ms_per_event)} | "
+        f"{ms(floor.cpu_ms_per_event)} | {ratio(ours.cpu_ms_per_event, floor.cpu_ms_per_event)} |"
     )
     return lines
 
@@ -346,8 +332,8 @@ def notes(results: Sequence[Result]) -> list[str]:
     """Side figures that tell whether the run itself can be trusted."""
     return [
         f"{r.label}: {r.events} AgentConnect events in the window, {r.frames} frames read in all; server CPU "
-        f"{_share(r.usage.server_share)} of one core, load generator (this process) "
-        f"{_share(r.usage.generator_share)}; whole machine {_share(r.usage.machine_busy)} busy across its "
+        f"{share(r.usage.server_share)} of one core, load generator (this process) "
+        f"{share(r.usage.generator_share)}; whole machine {share(r.usage.machine_busy)} busy across its "
         f"{os.cpu_count()} cores; sockets closed by the server: {r.closed_early}"
         for r in results
     ]

@@ -11,20 +11,16 @@ Agents connect to `/ws?interface=PJSIP/1000`, wallboards to `/ws?interface=` (em
 
 from __future__ import annotations
 
-import argparse
-import asyncio
 import json
-import os
 
+import relay
 from aiohttp import WSMsgType, web
-from pop_relay import AMI_URL_ENV, PopRelay, serve_app
 
-from cti.ami_client import AmiSettings
 from cti.ami_protocol import AmiMessage, MessageKind
 from cti.calls import normalise_interface
 
 
-class WallboardRelay(PopRelay):
+class WallboardRelay(relay.Relay):
     """Forwards AgentConnect to the agent's socket and to every wallboard socket."""
 
     def __init__(self) -> None:
@@ -43,11 +39,8 @@ class WallboardRelay(PopRelay):
         agent = self.sockets.get(interface)
         if agent is not None:
             targets.append(agent)
-        loop = asyncio.get_running_loop()
         for ws in targets:
-            task = loop.create_task(ws.send_str(frame, compress=False))
-            self._sends.add(task)
-            task.add_done_callback(self._sent)
+            self.send(ws, frame)
 
     async def socket(self, request: web.Request) -> web.WebSocketResponse:
         """Agents register by interface as in the pop relay; an empty interface is a wallboard."""
@@ -66,13 +59,5 @@ class WallboardRelay(PopRelay):
         return ws
 
 
-def main() -> None:
-    """Parse the port, read the AMI URL from the environment, serve."""
-    cli = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    cli.add_argument("--port", type=int, required=True, help="HTTP and WebSocket port on 127.0.0.1")
-    args = cli.parse_args()
-    asyncio.run(serve_app(WallboardRelay(), args.port, AmiSettings.from_url(os.environ[AMI_URL_ENV])))
-
-
 if __name__ == "__main__":
-    main()
+    relay.main(WallboardRelay(), __doc__.splitlines()[0])

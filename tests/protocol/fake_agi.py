@@ -17,17 +17,22 @@ import asyncio
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-from tests.recordings import Record, records
+from cti.simulator.transcript import (
+    AGI_SERVER_CLOSED,
+    FROM_AGI_SERVER,
+    FROM_ASTERISK_TO_AGI,
+    NOTE,
+    Record,
+    reply_to,
+)
+from tests.recordings import records
 
-FROM_ASTERISK = "ASTERISK->AGI"
-FROM_SERVER = "AGI->ASTERISK"
-SERVER_CLOSED = "AGI-CLOSED"
 HANGUP_LINE = b"HANGUP\n"
 
 
 def environment_block(transcript: str) -> bytes:
     """The recorded environment block of a session."""
-    first = next(r for r in records(transcript) if r.direction == FROM_ASTERISK)
+    first = next(r for r in records(transcript) if r.direction == FROM_ASTERISK_TO_AGI)
     assert first.data.startswith(b"agi_network: yes\n")
     return first.data
 
@@ -46,11 +51,7 @@ def with_caller(block: bytes, number: str, unique_id: str, name: str = "Test Cal
 
 def recorded_reply(transcript: str, command: bytes) -> bytes:
     """What Asterisk answered to the first recorded `command` of a transcript."""
-    recs = [r for r in records(transcript) if r.direction in (FROM_ASTERISK, FROM_SERVER)]
-    for i, rec in enumerate(recs):
-        if rec.direction == FROM_SERVER and rec.data == command:
-            return recs[i + 1].data
-    raise AssertionError(f"{command!r} is not recorded in {transcript}")
+    return reply_to(records(transcript), command)
 
 
 @dataclass
@@ -74,21 +75,21 @@ async def replay(
     `withhold_hangup` keeps the mid-session `HANGUP` lines back, as if they came late, so the
     server sees the 511 replies of the dead channel first.
     """
-    recs: list[Record] = [r for r in records(transcript) if r.direction != "NOTE"]
-    close_at = next(i for i, r in enumerate(recs) if r.direction == SERVER_CLOSED)
+    recs: list[Record] = [r for r in records(transcript) if r.direction != NOTE]
+    close_at = next(i for i, r in enumerate(recs) if r.direction == AGI_SERVER_CLOSED)
     reader, writer = await asyncio.open_connection("127.0.0.1", port)
     result = ReplayResult()
     try:
         async with asyncio.timeout(timeout_s):
             i = 0
-            while recs[i].direction == FROM_ASTERISK:
+            while recs[i].direction == FROM_ASTERISK_TO_AGI:
                 writer.write(recs[i].data)
                 i += 1
             await writer.drain()
             ended_early = False
             while i < close_at:
                 rec = recs[i]
-                assert rec.direction == FROM_SERVER, rec
+                assert rec.direction == FROM_AGI_SERVER, rec
                 line = await reader.readline()
                 if not line:
                     ended_early = True
@@ -96,7 +97,7 @@ async def replay(
                 result.commands.append(line)
                 assert line == rec.data, f"record {rec.seq}: expected {rec.data!r}, got {line!r}"
                 i += 1
-                while recs[i].direction == FROM_ASTERISK:
+                while recs[i].direction == FROM_ASTERISK_TO_AGI:
                     if not (withhold_hangup and recs[i].data == HANGUP_LINE):
                         writer.write(recs[i].data)
                     i += 1
@@ -105,7 +106,7 @@ async def replay(
                 assert await reader.read() == b"", "the server sent more after the recorder's half-close"
             result.half_closed = True
             for rec in recs[close_at:]:
-                if rec.direction == FROM_ASTERISK:
+                if rec.direction == FROM_ASTERISK_TO_AGI:
                     writer.write(rec.data)
             await writer.drain()
     finally:

@@ -18,11 +18,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from types import TracebackType
 
+from cti.simulator.transcript import ASTERISK_CLOSED, FROM_ASTERISK, FROM_CLIENT
 from tests.recordings import records
-
-FROM_ASTERISK = "ASTERISK->CLIENT"
-FROM_CLIENT = "CLIENT->ASTERISK"
-CLOSED_BY_ASTERISK = "ASTERISK-CLOSED"
 
 
 @dataclass(frozen=True)
@@ -90,7 +87,7 @@ def load_exchanges(transcript: str, conn: int) -> tuple[bytes, list[Exchange]]:
         elif r.direction == FROM_ASTERISK:
             assert current is not None, f"{transcript} conn {conn}: Asterisk spoke before any action"
             replies.append(r.data)
-        elif r.direction == CLOSED_BY_ASTERISK:
+        elif r.direction == ASTERISK_CLOSED:
             closes = True
     finish()
     return banner, exchanges

@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import Awaitable, Callable
 
+from cti.agent_states import AgentStateTracker, Presence
 from cti.ami_protocol import AmiMessage, AmiParser
+from cti.calls import normalise_interface
 from tests.protocol.test_simulator import (
     TEST_TIMEOUT_S,
     Factory,
@@ -14,7 +17,7 @@ from tests.protocol.test_simulator import (
     open_client,
     start_simulator,
 )
-from tests.recordings import records
+from tests.recordings import records, server_stream
 
 __all__ = ["open_client", "start_simulator"]  # fixtures used below
 ALICE, BOB = "Local/1001@agents/n", "Local/1002@agents/n"
@@ -109,3 +112,46 @@ async def test_a_paused_agent_is_not_offered_calls_until_unpaused(
         assert called == [BOB]
         unpaused_at = next(i for i, m in enumerate(events) if m.name == "QueueMemberPause")
         assert unpaused_at < next(i for i, m in enumerate(events) if m.name == "AgentCalled")
+
+
+async def test_a_member_paused_during_a_call_is_reported_paused_in_every_later_event(
+    start_simulator: Factory, open_client: Callable[..., Awaitable[RawAmi]]
+) -> None:
+    # Issue 20: the QueueMemberStatus events of the call's end said "Paused: 0" (the recorded
+    # value), so Hotline showed the agent Ready while the simulated PBX kept her paused.
+    async with asyncio.timeout(TEST_TIMEOUT_S):
+        simulator = await start_simulator(ring_s=0.05, talk_s=0.5)
+        client = await open_client(simulator.port)
+        await client.login()
+        call = await simulator.place_call(number="0907", name="Caller", scenario="answered", agents=[ALICE])
+        events = await client.until(lambda m: m.name == "AgentConnect" and m.get("Linkedid") == call)
+        client.send("QueuePause", Interface=ALICE, Paused="true", Reason="Lunch", ActionID="p1")
+        events += await client.until(is_last_hangup(call))
+        pause = next(m for m in events if m.name == "QueueMemberPause")
+        statuses = [m for m in events[events.index(pause) :] if m.name == "QueueMemberStatus"]
+        assert [m.get("Status") for m in statuses] == ["1"]  # the call's end frees her device
+        for status in statuses:
+            assert (status.get("Interface"), status.get("Paused"), status.get("PausedReason")) == (
+                ALICE,
+                "1",
+                "Lunch",
+            )
+            assert status.get("LastPause") == pause.get("LastPause") != "0"
+        # As the real Asterisk does: a paused member's device-state change says so (ami_s, 1002).
+        real = next(
+            m
+            for m in AmiParser().feed(server_stream("ami_s_conference.txt"))
+            if m.name == "QueueMemberStatus" and m.get("Paused") == "1"
+        )
+        assert (real.get("PausedReason"), real.get("LastPause") != "0") == ("lab-setup", True)
+        assert shape(statuses[-1]) == shape(real)
+        items = await client.list_action("QueueStatus", "qs", Member=ALICE)
+        member = next(m for m in items if m.name == "QueueMember")
+        assert (member.get("Paused"), member.get("PausedReason"), member.get("Status")) == ("1", "Lunch", "1")
+        # What Hotline makes of it: still paused after the call, not Ready.
+        tracker = AgentStateTracker()
+        for event in events:
+            tracker.feed(event, time.time())
+        status = tracker.status(normalise_interface(ALICE))
+        assert status is not None
+        assert (status.presence, status.reason) == (Presence.PAUSED, "Lunch")
