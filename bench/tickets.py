@@ -72,6 +72,8 @@ from screen_pop_latency import (
     scratch_database,
 )
 
+from agents import AccountService, Role
+from agents.store import AccountStore
 from customers.model import NewCustomer, Tier
 from customers.store import CustomerStore
 from hotline.adapters import CustomerContacts
@@ -84,9 +86,7 @@ from tickets.model import Actor, Channel, NewTicket, Priority
 from tickets.notify import LoggedEmailChannel
 from tickets.service import TicketService
 from tickets.store import TicketStore
-from web_agent.accounts import AccountService, Role
 from web_agent.app import AccessLogger
-from web_agent.store import AccountStore
 
 REPO = Path(__file__).resolve().parents[1]
 PASSWORD = "bench-password-1"

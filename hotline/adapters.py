@@ -15,6 +15,8 @@ from datetime import UTC, datetime
 
 import asyncpg
 
+from agents import Role
+from agents.store import AccountStore
 from cti.ami_client import ActionFields
 from cti.ami_protocol import AmiMessage
 from cti.callback_service import CallbackService
@@ -52,10 +54,8 @@ from tickets.events import (
 from tickets.model import Ticket
 from tickets.service import CustomerContact, TicketService
 from tickets.special_days import Celebrant, Occasion
-from web_agent.accounts import Role
 from web_agent.hub import AgentHub
 from web_agent.proactive_api import callback_json
-from web_agent.store import AccountStore
 from web_agent.ticket_json import event_json
 
 log = logging.getLogger(__name__)

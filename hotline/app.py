@@ -21,6 +21,8 @@ import asyncpg
 from aiohttp import web
 from argon2 import PasswordHasher
 
+from agents import AccountService, Role
+from agents.store import AccountStore
 from cti.agent_service import AgentStateService
 from cti.ami_client import AmiClient, AmiSettings
 from cti.ami_protocol import AmiMessage
@@ -99,7 +101,6 @@ from tickets.service import TicketService
 from tickets.smtp import SmtpChannel
 from tickets.store import TicketStore
 from tickets.webhook import WebhookAlertChannel
-from web_agent.accounts import AccountService, Role
 from web_agent.alerts_api import AlarmWebServices, HubAlertChannel, add_alarm_routes
 from web_agent.app import AccessLogger, WebServices, create_app
 from web_agent.board import BoardPublisher
@@ -109,7 +110,6 @@ from web_agent.hub import AgentHub
 from web_agent.kb_api import add_kb_routes
 from web_agent.portal import add_portal_routes
 from web_agent.proactive_api import ProactiveServices, add_proactive_routes
-from web_agent.store import AccountStore
 
 log = logging.getLogger(__name__)
 

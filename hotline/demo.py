@@ -11,6 +11,8 @@ from zoneinfo import ZoneInfo
 
 import asyncpg
 
+from agents import AccountService, Role
+from agents.store import AccountStore
 from cti.ami_client import AmiSettings
 from cti.callback_store import CallbackStore
 from cti.callbacks import NewCallback
@@ -34,8 +36,6 @@ from tickets.events import TicketEvent
 from tickets.model import CUSTOMER, Actor, Channel, NewTicket, Priority
 from tickets.service import TicketService
 from tickets.store import TicketStore
-from web_agent.accounts import AccountService, Role
-from web_agent.store import AccountStore
 
 log = logging.getLogger(__name__)
 

@@ -16,10 +16,10 @@ from typing import Any, TypeVar
 from aiohttp import web
 from aiohttp.typedefs import Handler
 
+from agents import AccountService, Agent, Role
 from cti.store import CallLogStore
 from customers.store import CustomerStore
 from tickets.service import TicketService
-from web_agent.accounts import AccountService, Agent, Role
 from web_agent.errors import ForbiddenError, ValidationFailedError
 from web_agent.hub import AgentHub
 from web_agent.settings import WebSettings

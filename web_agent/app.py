@@ -16,6 +16,13 @@ from aiohttp import WSMsgType, web
 from aiohttp.abc import AbstractAccessLogger
 from aiohttp.typedefs import Handler
 
+from agents import (
+    Agent,
+    AuthenticationRequiredError,
+    DuplicateAccountError,
+    InvalidAccountError,
+    InvalidCredentialsError,
+)
 from cti.errors import (
     AmiActionError,
     AmiInjectionError,
@@ -52,18 +59,10 @@ from tickets.errors import (
     TicketsError,
     UnknownHandlerError,
 )
-from web_agent.accounts import Agent
 from web_agent.api import ANY_ROLE, MAX_BODY_BYTES, bearer, json_object, require, text_field
 from web_agent.api import SERVICES as SERVICES
 from web_agent.api import WebServices as WebServices
-from web_agent.errors import (
-    AuthenticationRequiredError,
-    DuplicateAccountError,
-    ForbiddenError,
-    InvalidCredentialsError,
-    RateLimitedError,
-    ValidationFailedError,
-)
+from web_agent.errors import ForbiddenError, RateLimitedError, ValidationFailedError
 from web_agent.hub import customer_json
 from web_agent.openapi import OPENAPI
 from web_agent.ratelimit import AttemptLimiter
@@ -86,6 +85,7 @@ _ERRORS: tuple[tuple[type[Exception], int, str], ...] = (
     (RateLimitedError, 429, "auth.rate_limited"),
     (ValidationFailedError, 422, "validation.failed"),
     (InvalidCustomerError, 422, "validation.failed"),
+    (InvalidAccountError, 422, "validation.failed"),
     (DuplicateAccountError, 409, "account.duplicate"),
     (CustomerNotFoundError, 404, "customers.not_found"),
     (CustomersError, 409, "customers.conflict"),
@@ -160,7 +160,12 @@ def _extra(exc: Exception) -> dict[str, Any]:
     if isinstance(exc, ValidationFailedError):
         return {"details": exc.details}
     if isinstance(
-        exc, InvalidCustomerError | InvalidTicketError | InvalidArticleError | InvalidCallbackError
+        exc,
+        InvalidAccountError
+        | InvalidCustomerError
+        | InvalidTicketError
+        | InvalidArticleError
+        | InvalidCallbackError,
     ):
         return {"details": exc.problems}
     if isinstance(exc, InvalidCampaignError):

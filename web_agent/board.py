@@ -24,12 +24,12 @@ from typing import Any
 
 from aiohttp import web
 
+from agents import Agent
 from cti.agent_service import AgentStateService, StaffingWarning
 from cti.agent_states import AgentStatus
 from cti.errors import NotInQueueError
 from cti.kpi import Forecast, QueueFigures
 from cti.store import AgentStateStore
-from web_agent.accounts import Agent
 from web_agent.api import ANY_ROLE, SUPERVISORS, json_object, require, text_field
 from web_agent.app import STATIC_DIR
 from web_agent.errors import ValidationFailedError

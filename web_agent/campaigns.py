@@ -14,6 +14,7 @@ from typing import Any
 
 from aiohttp import web
 
+from agents import Agent
 from cti.campaigns import (
     Campaign,
     CampaignSpec,
@@ -27,7 +28,6 @@ from cti.dialer import CampaignStatus, Dialer, OutboundPop
 from cti.dialer_store import DialerStore
 from cti.errors import InvalidCampaignError
 from cti.leads_import import PhoneNormaliser, import_leads, parse_leads
-from web_agent.accounts import Agent
 from web_agent.api import ANY_ROLE, SUPERVISORS, json_object, require
 from web_agent.app import STATIC_DIR
 from web_agent.errors import ValidationFailedError

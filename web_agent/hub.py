@@ -18,10 +18,10 @@ from typing import Any
 
 from aiohttp import WSCloseCode, web
 
+from agents import Agent, Role
 from cti.events import CallAnswered, CallEnded, OfferRetracted
 from cti.screen_pop import CallerCardLike, CustomerLike, PopMessage, ScreenPop
 from cti.store import IvrVisitRecord
-from web_agent.accounts import Agent, Role
 from web_agent.stream import ResumableStream
 
 log = logging.getLogger(__name__)

@@ -13,6 +13,7 @@ from typing import Any
 
 from aiohttp import web
 
+from agents import Agent, Role
 from knowledge_base.index import ArticleHit
 from knowledge_base.model import (
     MAX_BODY_CHARS,
@@ -26,7 +27,6 @@ from knowledge_base.model import (
 )
 from knowledge_base.service import Editor, KnowledgeBase
 from knowledge_base.store import MAX_PAGE, ArticleQuery
-from web_agent.accounts import Agent, Role
 from web_agent.api import (
     ANY_ROLE,
     MAX_ID,

@@ -26,13 +26,13 @@ from zoneinfo import ZoneInfo
 
 from aiohttp import web
 
+from agents import Agent
 from cti.callback_service import CallbackService
 from cti.callbacks import Callback
 from cti.click_to_dial import ClickToDial
 from cti.errors import CallbackNotFoundError
 from customers.store import CustomerStore
 from tickets.report_store import ReportStore
-from web_agent.accounts import Agent
 from web_agent.api import ANY_ROLE, MAX_ID, SERVICES, SUPERVISORS, json_object, require, text_field
 from web_agent.app import STATIC_DIR
 from web_agent.errors import ValidationFailedError

@@ -16,11 +16,11 @@ from datetime import timedelta
 from aiohttp import web
 from aiohttp.typedefs import Handler
 
+from agents import Agent, Role
 from tickets.errors import ConfirmationInvalidError
 from tickets.model import Actor, Channel, NewTicket, Priority, Ticket, TicketStatus
 from tickets.service import TicketService
 from tickets.store import MAX_PAGE, TicketQuery
-from web_agent.accounts import Agent, Role
 from web_agent.api import (
     ANY_ROLE,
     MAX_BODY_BYTES,

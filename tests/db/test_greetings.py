@@ -10,6 +10,7 @@ import asyncpg
 import pytest
 from aiosmtpd.controller import Controller
 
+from agents.store import AccountStore
 from customers.model import NewCustomer
 from customers.store import CustomerStore
 from hotline.adapters import CustomerCelebrants, CustomerContacts, TicketFollowUps, TicketTimeline
@@ -23,7 +24,6 @@ from tickets.smtp import SmtpChannel, SmtpSettings
 from tickets.special_days import GreetingSettings
 from tickets.store import TicketStore
 from web_agent.hub import AgentHub
-from web_agent.store import AccountStore
 
 pytestmark = pytest.mark.db
 TIMEOUT_S = 20

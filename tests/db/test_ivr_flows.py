@@ -14,6 +14,7 @@ import asyncpg
 import pytest
 from aiohttp.test_utils import TestClient, TestServer
 
+from agents import Role
 from hotline.app import IVR_SERVER, build_web_app
 from hotline.settings import load_settings
 from tests.app_fixtures import FAST_HASHER
@@ -21,7 +22,6 @@ from tests.conftest import eventually
 from tests.protocol.fake_agi import HANG_UP, ScriptedAsterisk
 from tickets.model import CUSTOMER, Channel, NewTicket, TicketStatus
 from tickets.service import TicketService
-from web_agent.accounts import Role
 from web_agent.app import SERVICES
 
 pytestmark = pytest.mark.db

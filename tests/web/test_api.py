@@ -8,10 +8,10 @@ import json
 import pytest
 from aiohttp import WSMsgType
 
+from agents import Role
 from cti.events import CallAnswered, CallEnded, CallOutcome, OfferRetracted, RetractReason
 from cti.screen_pop import ScreenPop
 from tests.app_fixtures import Web
-from web_agent.accounts import Role
 from web_agent.app import SERVICES
 
 pytestmark = pytest.mark.db

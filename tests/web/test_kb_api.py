@@ -7,10 +7,10 @@ from typing import Any
 
 import pytest
 
+from agents import Role
 from hotline.adapters import KnowledgeSuggestions
 from tests.app_fixtures import Web
 from tickets.model import Actor, Channel, NewTicket
-from web_agent.accounts import Role
 from web_agent.app import SERVICES
 from web_agent.kb_api import KNOWLEDGE_BASE
 

@@ -11,13 +11,13 @@ import pytest
 from aiohttp import ClientWebSocketResponse, web
 from aiohttp.test_utils import TestClient, TestServer
 
+from agents import Agent, Role
 from cti.events import CallAnswered, OfferRetracted, RetractReason
 from cti.screen_pop import ScreenPop
 from hotline.app import build_web_app
 from hotline.settings import load_settings
 from tests.app_fixtures import FAST_HASHER, Web
 from tests.conftest import eventually
-from web_agent.accounts import Agent, Role
 from web_agent.app import SERVICES
 from web_agent.hub import AgentHub
 from web_agent.stream import ResumableStream
