@@ -75,8 +75,8 @@ from screen_pop_latency import (
 from agents import AccountService, Role
 from agents.store import AccountStore
 from customers.model import NewCustomer, Tier
+from customers.service import CustomerService
 from customers.store import CustomerStore
-from hotline.adapters import CustomerContacts
 from hotline.app import build_web_app
 from hotline.bus import EventBus
 from hotline.db import create_pool, migrate
@@ -480,7 +480,7 @@ def ticket_service(pool: asyncpg.Pool, settings: Settings) -> TicketService:
     return TicketService(
         TicketStore(pool),
         settings.sla,
-        CustomerContacts(CustomerStore(pool, default_country=settings.customers.default_country)),
+        CustomerService(CustomerStore(pool, default_country=settings.customers.default_country)),
         EventBus(),
         channels=[LoggedEmailChannel()],
         settings=settings.tickets,

@@ -47,11 +47,18 @@ class CallbackDesk(Protocol):
         ...
 
 
-class CustomerNames(Protocol):
-    """Port: the name of a customer, for the callback's card."""
+class NamedCustomer(Protocol):
+    """What a callback's card shows of its customer."""
 
-    async def customer_name(self, customer_id: int) -> str | None:
-        """The customer's name, or None if unknown."""
+    @property
+    def name(self) -> str: ...
+
+
+class CustomerNames(Protocol):
+    """Port: a customer by id, for the name on the callback's card (the customers' service)."""
+
+    async def find(self, customer_id: int) -> NamedCustomer | None:
+        """The customer, or None if unknown."""
         ...
 
 
@@ -106,8 +113,8 @@ class CallbackService:
             agent_id=agent_id,
             now=now,
         )
-        name = await self._customers.customer_name(customer_id) if customer_id is not None else None
-        callback = await self._store.add(new, name or "", now)
+        customer = await self._customers.find(customer_id) if customer_id is not None else None
+        callback = await self._store.add(new, customer.name if customer is not None else "", now)
         log.info(
             "callback %d to %s scheduled for %s (requested by %s%s)",
             callback.id,

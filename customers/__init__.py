@@ -19,6 +19,7 @@ from customers.importer import (
 )
 from customers.model import CallerCard, Customer, Interaction, NewCustomer, Tier
 from customers.phone import COUNTRIES, normalise_phone
+from customers.service import CustomerService
 from customers.settings import CustomerSettings
 from customers.store import CustomerStore
 
@@ -28,6 +29,7 @@ __all__ = [
     "CallerCard",
     "Customer",
     "CustomerNotFoundError",
+    "CustomerService",
     "CustomerSettings",
     "CustomerStore",
     "CustomersError",

@@ -28,12 +28,10 @@ from cti.events import (
 )
 from cti.screen_pop import CallerCardLike, SuggestionLike
 from cti.store import CallCustomer, CallLogStore, IvrPathStep, IvrVisitRecord, IvrVisitStore
-from customers.errors import CustomerNotFoundError, InvalidPhoneError
-from customers.model import Customer
+from customers.errors import CustomerNotFoundError
 from customers.store import CustomerStore
 from ivr.flows import (
     CallbackRequest,
-    IvrCustomer,
     IvrVisit,
     TicketStatusReport,
 )
@@ -52,8 +50,8 @@ from tickets.events import (
     TicketResolved,
 )
 from tickets.model import Ticket
-from tickets.service import CustomerContact, TicketService
-from tickets.special_days import Celebrant, Occasion
+from tickets.service import TicketService
+from tickets.special_days import Occasion
 from web_agent.hub import AgentHub
 from web_agent.proactive_api import callback_json
 from web_agent.ticket_json import event_json
@@ -96,43 +94,6 @@ class CallHistoryRecorder:
         await self.customers.add_interaction(
             customer.id, datetime.fromtimestamp(ended.ended_at, UTC), "call", summary, ended.call_id
         )
-
-
-@dataclass
-class CustomerContacts:
-    """Satisfies tickets' CustomerDirectory port from the customers package."""
-
-    customers: CustomerStore
-
-    async def contact(self, customer_id: int) -> CustomerContact | None:
-        """The customer's name, tier and ways to reach them, or None if unknown."""
-        try:
-            customer = await self.customers.get(customer_id)
-        except CustomerNotFoundError:
-            return None
-        phone = customer.phones[0] if customer.phones else None
-        return CustomerContact(customer.id, customer.name, customer.tier.value, customer.email, phone)
-
-
-@dataclass
-class CustomerCelebrants:
-    """Satisfies tickets' SpecialDayDirectory port from the customers package."""
-
-    customers: CustomerStore
-
-    async def celebrants(self, days: Sequence[tuple[int, int]]) -> list[Celebrant]:
-        """Customers (not opted out) with a birthday or anniversary on one of these days."""
-        return [
-            Celebrant(d.customer_id, d.name, d.email, d.phone, d.birthday, d.anniversary)
-            for d in await self.customers.special_days(days)
-        ]
-
-    async def customer_name(self, customer_id: int) -> str | None:
-        """Satisfies cti's CustomerNames port: the name on a callback's card."""
-        try:
-            return (await self.customers.get(customer_id)).name
-        except CustomerNotFoundError:
-            return None
 
 
 @dataclass
@@ -341,29 +302,6 @@ class OverdueTickets:
     async def has_open_escalation(self, customer_id: int) -> bool:
         """True while the customer has an open ticket past its first-response or resolution deadline."""
         return await self.tickets.has_overdue_ticket(customer_id)
-
-
-def _ivr_customer(customer: Customer | None) -> IvrCustomer | None:
-    return None if customer is None else IvrCustomer(customer.id, customer.name, customer.tier.value)
-
-
-@dataclass
-class IvrCustomers:
-    """Satisfies the IVR's CustomerFinder port from the customers package."""
-
-    customers: CustomerStore
-
-    async def by_phone(self, caller_number: str) -> IvrCustomer | None:
-        """The customer calling from this number (anonymous or odd numbers are simply unknown)."""
-        try:
-            return _ivr_customer(await self.customers.find_by_phone(caller_number))
-        except InvalidPhoneError:
-            return None
-
-    async def by_customer_no(self, customer_no: str) -> IvrCustomer | None:
-        """The customer whose customer number is exactly what the caller keyed in."""
-        found = await self.customers.search(customer_no, limit=5)
-        return _ivr_customer(next((c for c in found if c.customer_no == customer_no), None))
 
 
 MAX_TICKET_ID = 2**63 - 1

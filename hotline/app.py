@@ -44,16 +44,14 @@ from cti.events import (
 from cti.screen_pop import ScreenPopService
 from cti.store import AgentStateStore, CallLogStore, IvrVisitStore
 from customers.phone import normalise_phone
+from customers.service import CustomerService
 from customers.store import CustomerStore
 from hotline.adapters import (
     CallbackRoster,
     CallHistoryRecorder,
-    CustomerCelebrants,
-    CustomerContacts,
     HubCallbackDesk,
     IvrCallbacks,
     IvrCallJournal,
-    IvrCustomers,
     IvrTicketDesk,
     KnowledgeSuggestions,
     OfflinePbx,
@@ -147,7 +145,7 @@ async def database(settings: Settings) -> AsyncIterator[asyncpg.Pool]:
 def build_tickets(
     settings: Settings,
     pool: asyncpg.Pool,
-    customers: CustomerStore,
+    customers: CustomerService,
     events: EventSink,
     clock: Callable[[], datetime],
 ) -> tuple[TicketService, NoticeDispatcher]:
@@ -158,7 +156,7 @@ def build_tickets(
     service = TicketService(
         store,
         settings.sla,
-        CustomerContacts(customers),
+        customers,
         events,
         channels=channels,
         settings=settings.tickets,
@@ -217,7 +215,8 @@ IVR_SERVER = web.AppKey("ivr_server", FastAgiServer)
 
 def build_ivr(
     settings: Settings,
-    customers: CustomerStore,
+    customers: CustomerService,
+    customer_store: CustomerStore,
     tickets: TicketService,
     accounts: AccountStore,
     visits: IvrVisitStore,
@@ -228,10 +227,10 @@ def build_ivr(
     """The FastAGI server running the IVR menus, its ports satisfied by the other packages."""
     flows = IvrFlows(
         settings.ivr.menu,
-        customers=IvrCustomers(customers),
+        customers=customers,
         tickets=IvrTicketDesk(tickets, accounts),
         callbacks=IvrCallbacks(callbacks),
-        journal=IvrCallJournal(visits, customers),
+        journal=IvrCallJournal(visits, customer_store),
         articles=articles,
         clock=clock,
     )
@@ -325,7 +324,8 @@ def build_web_app(
     board.bind(agent_states)
     accounts_store = AccountStore(pool)
     accounts = AccountService(accounts_store, token_ttl_s=settings.web.token_ttl_s, hasher=hasher)
-    customers = CustomerStore(pool, default_country=settings.customers.default_country)
+    customer_store = CustomerStore(pool, default_country=settings.customers.default_country)
+    customers = CustomerService(customer_store)
     call_log = CallLogStore(pool)
     tickets, dispatcher = build_tickets(settings, pool, customers, bus, clock)
     knowledge_base = KnowledgeBase(ArticleStore(pool), bus, clock=clock)
@@ -341,7 +341,7 @@ def build_web_app(
         customers,
         hub,
         RepeatedCallWatch(
-            CallHistoryRecorder(call_log, customers, accounts_store),
+            CallHistoryRecorder(call_log, customer_store, accounts_store),
             alarm_work.alarms,
             settings.sla.is_top_tier,
         ),
@@ -350,7 +350,7 @@ def build_web_app(
     )
     for kind in CALL_EVENT_TYPES:
         bus.subscribe(kind, pops.handle)
-    follow_ups = TicketFollowUps(hub, TicketTimeline(customers), accounts_store, tickets, clock)
+    follow_ups = TicketFollowUps(hub, TicketTimeline(customer_store), accounts_store, tickets, clock)
     for ticket_kind in TICKET_EVENT_TYPES:
         bus.subscribe(ticket_kind, follow_ups.handle)
     bus.subscribe(NoticeAttempted, follow_ups.handle_notice)
@@ -487,7 +487,15 @@ def build_web_app(
     app.cleanup_ctx.append(alarms_running)
     if settings.ivr.enabled:
         ivr_server = build_ivr(
-            settings, customers, tickets, accounts_store, ivr_visits, knowledge_base, callbacks, clock
+            settings,
+            customers,
+            customer_store,
+            tickets,
+            accounts_store,
+            ivr_visits,
+            knowledge_base,
+            callbacks,
+            clock,
         )
         app[IVR_SERVER] = ivr_server
 
@@ -514,7 +522,7 @@ def build_web_app(
 def build_proactive(
     settings: Settings,
     pool: asyncpg.Pool,
-    customers: CustomerStore,
+    customers: CustomerService,
     tickets: TicketService,
     dispatcher: NoticeDispatcher,
     accounts: AccountStore,
@@ -525,9 +533,8 @@ def build_proactive(
 ) -> tuple[GreetingService, CallbackService, ClickToDial]:
     """The special-day greetings, the promised callbacks and click-to-dial, wired to their ports."""
     channels: list[NoticeChannel] = [SmtpChannel(settings.smtp) if settings.smtp else LoggedEmailChannel()]
-    directory = CustomerCelebrants(customers)
     greetings = GreetingService(
-        directory,
+        customers,
         TicketStore(pool),
         {c.name: c for c in channels},
         settings.greetings,
@@ -539,7 +546,7 @@ def build_proactive(
         CallbackStore(pool),
         CallbackRoster(accounts, tickets),
         HubCallbackDesk(hub),
-        directory,
+        customers,
         click_to_dial,
         agent_states.takes_calls,
         clock,

@@ -23,9 +23,10 @@ from cti.simulator import PbxSimulator, SimulatorSettings
 from cti.store import CallLogStore
 from customers.model import NewCustomer, Tier
 from customers.phone import normalise_phone
+from customers.service import CustomerService
 from customers.store import CustomerStore
 from hotline import app
-from hotline.adapters import CustomerContacts, TicketTimeline
+from hotline.adapters import TicketTimeline
 from hotline.settings import Settings
 from knowledge_base.model import ArticleDraft, Visibility
 from knowledge_base.service import Editor, KnowledgeBase
@@ -240,7 +241,8 @@ async def seed(pool: asyncpg.Pool, settings: Settings) -> bool:
             role=agent.role,
             interfaces=list(agent.interfaces),
         )
-    customers = CustomerStore(pool, default_country=settings.customers.default_country)
+    store = CustomerStore(pool, default_country=settings.customers.default_country)
+    customers = CustomerService(store)
     now = datetime.now(UTC)
     today = now.astimezone(ZoneInfo(settings.greetings.timezone)).date()
     created = []
@@ -263,10 +265,10 @@ async def seed(pool: asyncpg.Pool, settings: Settings) -> bool:
         created.append(customer)
         for days_ago, summary in enumerate(HISTORY[: 2 + index % 4]):
             when = now - timedelta(days=3 * days_ago + 1, hours=index)
-            await customers.add_interaction(customer.id, when, "call", summary, None)
+            await store.add_interaction(customer.id, when, "call", summary, None)
     ids = {c.name: c.id for c in created}
-    await _seed_tickets(pool, settings, customers, ids)
-    await _seed_alarms(pool, settings, customers, ids)
+    await _seed_tickets(pool, settings, customers, store, ids)
+    await _seed_alarms(pool, settings, customers, store, ids)
     await _seed_history(pool, settings, customers, list(ids.values()), now)
     await _seed_campaign(pool, settings)
     await _seed_callback(pool, ids, now)
@@ -298,7 +300,11 @@ OVERDUE_AGE = timedelta(days=4)
 
 
 async def _seed_alarms(
-    pool: asyncpg.Pool, settings: Settings, customers: CustomerStore, ids: dict[str, int]
+    pool: asyncpg.Pool,
+    settings: Settings,
+    customers: CustomerService,
+    store: CustomerStore,
+    ids: dict[str, int],
 ) -> None:
     """An overdue ticket with its escalation history, and Jane Doe watched by Alice.
 
@@ -321,16 +327,18 @@ async def _seed_alarms(
         customer_id=ids["Cuong Le"],
     )
     await tickets.open(new, Actor.agent(agents["bob"].id), assignee_id=agents["alice"].id)
-    timeline = TicketTimeline(customers)
+    timeline = TicketTimeline(store)
     for event in events.events:
         await timeline.record(event)
-    store = EscalationStore(pool)
-    sweeper = EscalationSweeper(store, settings.alarms.policy, app.delivery_plan(settings), clock, events)
+    escalations = EscalationStore(pool)
+    sweeper = EscalationSweeper(
+        escalations, settings.alarms.policy, app.delivery_plan(settings), clock, events
+    )
     while clock.now < datetime.now(UTC):
         await sweeper.run_once()
         clock.now += timedelta(hours=1)
     alarms = AlarmService(
-        store,
+        escalations,
         settings.alarms.policy,
         app.delivery_plan(settings),
         CallLogStore(pool),
@@ -373,7 +381,7 @@ async def _seed_callback(pool: asyncpg.Pool, ids: dict[str, int], now: datetime)
 
 
 async def _seed_history(
-    pool: asyncpg.Pool, settings: Settings, customers: CustomerStore, customer_ids: list[int], now: datetime
+    pool: asyncpg.Pool, settings: Settings, customers: CustomerService, customer_ids: list[int], now: datetime
 ) -> None:
     """A month of tickets taken in, answered, resolved and confirmed (some reopened first), for the reports.
 
@@ -383,7 +391,7 @@ async def _seed_history(
     service = TicketService(
         TicketStore(pool),
         settings.sla,
-        CustomerContacts(customers),
+        customers,
         _Collected(),
         channels=(),
         settings=settings.tickets,
@@ -451,7 +459,11 @@ async def _seed_campaign(pool: asyncpg.Pool, settings: Settings) -> None:
 
 
 async def _seed_tickets(
-    pool: asyncpg.Pool, settings: Settings, customers: CustomerStore, ids: dict[str, int]
+    pool: asyncpg.Pool,
+    settings: Settings,
+    customers: CustomerService,
+    store: CustomerStore,
+    ids: dict[str, int],
 ) -> None:
     """Handler profiles for the demo agents and a few open tickets, so the work lists are not empty."""
     events = _Collected()
@@ -471,7 +483,7 @@ async def _seed_tickets(
             customer_id=ids[customer],
         )
         await tickets.open(new, alice, auto_assign=True)
-    timeline = TicketTimeline(customers)
+    timeline = TicketTimeline(store)
     for event in events.events:
         await timeline.record(event)
 

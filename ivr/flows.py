@@ -31,13 +31,15 @@ MAX_TTS_BYTES = MAX_COMMAND_BYTES - 200
 # ------------------------------------------------------------------------------------------ ports
 
 
-@dataclass(frozen=True, slots=True)
-class IvrCustomer:
+class IvrCustomer(Protocol):
     """The caller, once identified: enough to greet, route and prioritise them."""
 
-    id: int
-    name: str
-    tier: str
+    @property
+    def id(self) -> int: ...
+    @property
+    def name(self) -> str: ...
+    @property
+    def tier(self) -> str: ...
 
 
 class CustomerFinder(Protocol):

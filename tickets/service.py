@@ -57,6 +57,7 @@ from tickets.model import (
     next_status,
 )
 from tickets.notify import SERVICE_COMPLETED, NoticeChannel, render_service_completed
+from tickets.ports import CustomerDirectory, CustomerRecord
 from tickets.sla import SlaPolicy
 from tickets.store import (
     MIN_PHONE_DIGITS,
@@ -73,25 +74,6 @@ log = logging.getLogger(__name__)
 MAX_NOTE_CHARS = 10_000
 CONFIRM_TOKEN_MAX_CHARS = 128
 _PHONE_LIKE = re.compile(r"\+?[0-9 ().-]{8,40}")
-
-
-@dataclass(frozen=True)
-class CustomerContact:
-    """What the service flow needs to know about a customer."""
-
-    id: int
-    name: str
-    tier: str
-    email: str | None
-    phone: str | None
-
-
-class CustomerDirectory(Protocol):
-    """Port: find a customer by id (satisfied by the customers package in hotline/app.py)."""
-
-    async def contact(self, customer_id: int) -> CustomerContact | None:
-        """The customer, or None if there is no such customer."""
-        ...
 
 
 @dataclass(frozen=True)
@@ -180,7 +162,8 @@ class TicketService:
                 first_response_due=due.first_response_due,
                 resolution_due=due.resolution_due,
                 contact_email=new.contact_email or (contact.email if contact else None),
-                contact_phone=new.contact_phone or (contact.phone if contact else None),
+                contact_phone=new.contact_phone
+                or (contact.phones[0] if contact and contact.phones else None),
             )
             entry = await self._entry(unit, ticket, actor, "open", None, ticket.status, new.description, now)
             published.append(TicketOpened(ticket, entry))
@@ -450,10 +433,10 @@ class TicketService:
 
     # --- internals -----------------------------------------------------------------------
 
-    async def _contact(self, customer_id: int | None) -> CustomerContact | None:
+    async def _contact(self, customer_id: int | None) -> CustomerRecord | None:
         if customer_id is None:
             return None
-        contact = await self._customers.contact(customer_id)
+        contact = await self._customers.find(customer_id)
         if contact is None:
             raise InvalidTicketError({"customer_id": f"there is no customer {customer_id}"})
         return contact

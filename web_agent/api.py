@@ -18,7 +18,7 @@ from aiohttp.typedefs import Handler
 
 from agents import AccountService, Agent, Role
 from cti.store import CallLogStore
-from customers.store import CustomerStore
+from customers.service import CustomerService
 from tickets.service import TicketService
 from web_agent.errors import ForbiddenError, ValidationFailedError
 from web_agent.hub import AgentHub
@@ -38,7 +38,7 @@ class WebServices:
 
     settings: WebSettings
     accounts: AccountService
-    customers: CustomerStore
+    customers: CustomerService
     call_log: CallLogStore
     tickets: TicketService
     hub: AgentHub

@@ -31,7 +31,7 @@ from cti.callback_service import CallbackService
 from cti.callbacks import Callback
 from cti.click_to_dial import ClickToDial
 from cti.errors import CallbackNotFoundError
-from customers.store import CustomerStore
+from customers.service import CustomerService
 from tickets.report_store import ReportStore
 from web_agent.api import ANY_ROLE, MAX_ID, SERVICES, SUPERVISORS, json_object, require, text_field
 from web_agent.app import STATIC_DIR
@@ -50,7 +50,7 @@ class ProactiveServices:
     callbacks: CallbackService
     click_to_dial: ClickToDial
     reports: ReportStore
-    customers: CustomerStore
+    customers: CustomerService
     display_names: Callable[[Collection[int]], Awaitable[dict[int, str]]]
     timezone: str
 

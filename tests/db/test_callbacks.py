@@ -47,12 +47,18 @@ class Roster:
         return self.team
 
 
+@dataclass(frozen=True)
+class Named:
+    name: str
+
+
 @dataclass
 class Names:
     known: dict[int, str] = field(default_factory=dict)
 
-    async def customer_name(self, customer_id: int) -> str | None:
-        return self.known.get(customer_id)
+    async def find(self, customer_id: int) -> Named | None:
+        name = self.known.get(customer_id)
+        return None if name is None else Named(name)
 
 
 @dataclass

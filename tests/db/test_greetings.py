@@ -12,8 +12,9 @@ from aiosmtpd.controller import Controller
 
 from agents.store import AccountStore
 from customers.model import NewCustomer
+from customers.service import CustomerService
 from customers.store import CustomerStore
-from hotline.adapters import CustomerCelebrants, CustomerContacts, TicketFollowUps, TicketTimeline
+from hotline.adapters import TicketFollowUps, TicketTimeline
 from tests.conftest import free_port
 from tests.db.test_ticket_service import POLICY, Clock, Inbox, Sink
 from tickets.events import NoticeAttempted
@@ -52,7 +53,7 @@ async def _customer(
 def _service(pool: asyncpg.Pool, clock: Clock, channel: NoticeChannel | None = None) -> GreetingService:
     channel = channel or LoggedEmailChannel()
     return GreetingService(
-        CustomerCelebrants(CustomerStore(pool)),
+        CustomerService(CustomerStore(pool)),
         TicketStore(pool),
         {channel.name: channel},
         GreetingSettings(timezone="Asia/Ho_Chi_Minh", send_from_hour=9, company_name="Acme"),
@@ -201,7 +202,7 @@ def _ticket_service(pool: asyncpg.Pool, customers: CustomerStore, clock: Clock) 
     return TicketService(
         TicketStore(pool),
         POLICY,
-        CustomerContacts(customers),
+        CustomerService(customers),
         Sink(),
         channels=[LoggedEmailChannel()],
         settings=TicketSettings(),
