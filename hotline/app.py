@@ -192,6 +192,8 @@ def build_alarms(
     pool: asyncpg.Pool,
     hub: AgentHub,
     call_log: CallLogStore,
+    accounts: AccountService,
+    customers: CustomerService,
     events: EventSink,
     clock: Callable[[], datetime],
 ) -> AlarmWork:
@@ -205,8 +207,18 @@ def build_alarms(
     if webhook is not None:
         channels.append(WebhookAlertChannel(webhook))
     dispatcher = AlertDispatcher(store, {c.name: c for c in channels}, clock, events)
-    sweeper = EscalationSweeper(store, policy, plan, clock, events, raised=dispatcher.wake)
-    alarms = AlarmService(store, policy, plan, call_log, clock, events, raised=dispatcher.wake)
+    sweeper = EscalationSweeper(store, policy, plan, clock, events, agents=accounts, raised=dispatcher.wake)
+    alarms = AlarmService(
+        store,
+        policy,
+        plan,
+        call_log,
+        clock,
+        events,
+        agents=accounts,
+        customers=customers,
+        raised=dispatcher.wake,
+    )
     return AlarmWork(sweeper, dispatcher, alarms)
 
 
@@ -335,7 +347,7 @@ def build_web_app(
         if settings.redis_url
         else None
     )
-    alarm_work = build_alarms(settings, pool, hub, call_log, bus, clock)
+    alarm_work = build_alarms(settings, pool, hub, call_log, accounts, customers, bus, clock)
     ivr_visits = IvrVisitStore(pool)
     pops = ScreenPopService(
         customers,

@@ -331,8 +331,9 @@ async def _seed_alarms(
     for event in events.events:
         await timeline.record(event)
     escalations = EscalationStore(pool)
+    accounts = AccountService(AccountStore(pool), token_ttl_s=settings.web.token_ttl_s)
     sweeper = EscalationSweeper(
-        escalations, settings.alarms.policy, app.delivery_plan(settings), clock, events
+        escalations, settings.alarms.policy, app.delivery_plan(settings), clock, events, agents=accounts
     )
     while clock.now < datetime.now(UTC):
         await sweeper.run_once()
@@ -344,6 +345,8 @@ async def _seed_alarms(
         CallLogStore(pool),
         lambda: datetime.now(UTC),
         events,
+        agents=accounts,
+        customers=customers,
     )
     await alarms.watch(
         ids["Jane Doe"],

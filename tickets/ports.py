@@ -5,7 +5,7 @@ The composition root hands in the customers' and the agents' services; mypy chec
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Mapping, Sequence
 from typing import Protocol
 
 
@@ -29,4 +29,24 @@ class CustomerDirectory(Protocol):
 
     async def find(self, customer_id: int) -> CustomerRecord | None:
         """The customer, or None if there is no such customer."""
+        ...
+
+
+class CustomersById(Protocol):
+    """Port: several customers at once, for lists that show their names and tiers (the customers' service)."""
+
+    async def find_many(self, customer_ids: Collection[int]) -> Mapping[int, CustomerRecord]:
+        """The customers with these ids, by id (unknown ids are left out)."""
+        ...
+
+
+class AgentDirectory(Protocol):
+    """Port: who the agents are (the agents' service): names to show, accounts behind usernames."""
+
+    async def display_names(self, agent_ids: Collection[int]) -> dict[int, str]:
+        """Display names of the given accounts (unknown ids are left out)."""
+        ...
+
+    async def ids_for_usernames(self, usernames: Collection[str]) -> dict[str, int]:
+        """Account ids of the given usernames (unknown usernames are left out)."""
         ...
