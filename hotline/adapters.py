@@ -7,9 +7,8 @@ pop asks the knowledge base for answers). `hotline/app.py` builds them and hands
 
 from __future__ import annotations
 
-import asyncio
 import logging
-from collections.abc import Callable, Coroutine, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
@@ -181,22 +180,9 @@ class TicketFollowUps:
         self._timeline = timeline
         self._accounts = accounts
         self._clock = clock
-        self._tasks: set[asyncio.Task[None]] = set()
 
-    def handle(self, event: TicketEvent) -> None:
-        """Bus subscriber: must not block, so the work is a task of its own."""
-        self._spawn(self._follow_up(event))
-
-    def handle_notice(self, event: NoticeAttempted) -> None:
-        """Bus subscriber: an open ticket shows its notice's delivery; a sent greeting goes on the timeline."""
-        self._spawn(self._notice_follow_up(event))
-
-    def _spawn(self, work: Coroutine[object, None, None]) -> None:
-        task = asyncio.get_running_loop().create_task(work)
-        self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)
-
-    async def _notice_follow_up(self, event: NoticeAttempted) -> None:
+    async def notice_attempted(self, event: NoticeAttempted) -> None:
+        """An open ticket shows its notice's delivery; a sent greeting goes on the timeline."""
         if event.ticket_id is None:
             if event.sent and event.customer_id is not None:
                 await self._record_greeting(event, event.customer_id)
@@ -229,7 +215,8 @@ class TicketFollowUps:
         except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError, CustomerNotFoundError):
             log.exception("timeline entry of greeting %d (customer %d) failed", event.notice_id, customer_id)
 
-    async def _follow_up(self, event: TicketEvent) -> None:
+    async def ticket_changed(self, event: TicketEvent) -> None:
+        """Tell the agents concerned, and write the customer's timeline."""
         ticket = event.ticket
         concerned = {i for i in (ticket.assignee_id, ticket.created_by) if i is not None}
         if isinstance(event, TicketAssigned) and event.previous_assignee_id is not None:
@@ -240,10 +227,6 @@ class TicketFollowUps:
             await self._timeline.record(event)
         except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError, CustomerNotFoundError):
             log.exception("follow-up of ticket %d (%s) failed", ticket.id, type(event).__name__)
-
-    async def close(self) -> None:
-        """Let follow-ups in flight finish (shutdown)."""
-        await asyncio.gather(*self._tasks, return_exceptions=True)
 
 
 @dataclass

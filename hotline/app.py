@@ -4,7 +4,7 @@ Start order: database (embedded or given), migrations, stores and services, the 
 application, then the AMI client, the notice outbox and the scheduler of the periodic jobs (the
 escalation sweep, greetings, due callbacks) with the alert outbox. Stop order is the reverse: stop accepting HTTP, close
 the agent sockets (GOING_AWAY), stop the scheduler and the outboxes, the AMI client and the pop
-work in flight, close the pool, stop the embedded PostgreSQL.
+work in flight, let the bus's subscribers finish, close the pool, stop the embedded PostgreSQL.
 """
 
 from __future__ import annotations
@@ -364,8 +364,8 @@ def build_web_app(
         bus.subscribe(kind, pops.handle)
     follow_ups = TicketFollowUps(hub, TicketTimeline(customer_store), accounts_store, tickets, clock)
     for ticket_kind in TICKET_EVENT_TYPES:
-        bus.subscribe(ticket_kind, follow_ups.handle)
-    bus.subscribe(NoticeAttempted, follow_ups.handle_notice)
+        bus.subscribe(ticket_kind, follow_ups.ticket_changed)
+    bus.subscribe(NoticeAttempted, follow_ups.notice_attempted)
     # The scheduler of this node's periodic jobs; due work itself lives in PostgreSQL.
     jobs = PeriodicJobs()
     jobs.add(ESCALATION_SWEEP_JOB, alarm_work.sweeper.run_once, settings.alarms.sweep_interval_s)
@@ -470,7 +470,6 @@ def build_web_app(
         yield
         task.cancel()
         await asyncio.gather(task, return_exceptions=True)
-        await follow_ups.close()
 
     async def knowledge(app: web.Application) -> AsyncIterator[None]:
         await knowledge_base.load()
@@ -481,6 +480,12 @@ def build_web_app(
             await asyncio.gather(relaying, return_exceptions=True)
         await knowledge_base.close()
 
+    async def events(app: web.Application) -> AsyncIterator[None]:
+        yield
+        # Last to stop: what the others published on their way out is still followed up.
+        await bus.close()
+
+    app.cleanup_ctx.append(events)
     # Before the AMI starts: the first pop may already want suggestions from a loaded index.
     app.cleanup_ctx.append(knowledge)
     add_alarm_routes(app, AlarmWebServices(alarm_work.alarms, clock))

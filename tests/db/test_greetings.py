@@ -190,8 +190,7 @@ async def test_a_sent_greeting_goes_on_the_customers_timeline_once(pool: asyncpg
             None, 42, "email", False, "refused", customer_id=ann, kind="birthday_greeting"
         )
         for event in (sent, sent, failed):
-            follow_ups.handle_notice(event)
-        await follow_ups.close()
+            await follow_ups.notice_attempted(event)
         timeline = await customers.timeline(ann)
         assert [(i.channel, i.summary, i.occurred_at, i.ref) for i in timeline] == [
             ("email", "Birthday greeting sent by email", FEB_28_10AM, "notice:41")
