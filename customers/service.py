@@ -3,11 +3,35 @@
 from __future__ import annotations
 
 from collections.abc import Collection, Sequence
-from datetime import date
+from datetime import date, datetime
+from typing import Protocol
 
 from customers.errors import CustomerNotFoundError, InvalidPhoneError
 from customers.model import CallerCard, Customer, Interaction, NewCustomer, SpecialDays
 from customers.store import CustomerStore
+
+
+class TimelineEvent(Protocol):
+    """An event that carries its own line for a customer's timeline, worded by the feature that owns it."""
+
+    @property
+    def customer_id(self) -> int | None:
+        """Whose timeline (None: no known customer)."""
+        ...
+
+    @property
+    def occurred_at(self) -> datetime: ...
+    @property
+    def channel(self) -> str: ...
+    @property
+    def summary(self) -> str | None:
+        """The line (None: this event puts nothing on the timeline)."""
+        ...
+
+    @property
+    def ref(self) -> str:
+        """What the line is about, so the same event is on the timeline once."""
+        ...
 
 
 class CustomerService:
@@ -62,6 +86,15 @@ class CustomerService:
     async def timeline(self, customer_id: int, limit: int = 50) -> list[Interaction]:
         """The customer's contacts, newest first; CustomerNotFoundError if unknown."""
         return await self._store.timeline(customer_id, limit)
+
+    async def record(self, event: TimelineEvent) -> None:
+        """Put the event's own line on its customer's timeline, once (by its ref)."""
+        summary = event.summary
+        if event.customer_id is None or summary is None:
+            return
+        await self._store.add_interaction(
+            event.customer_id, event.occurred_at, event.channel, summary, event.ref
+        )
 
     async def special_days(self, days: Sequence[tuple[int, int]]) -> list[SpecialDays]:
         """Customers not opted out of greetings whose birthday or anniversary is one of (month, day)."""

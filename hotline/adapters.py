@@ -8,91 +8,37 @@ pop asks the knowledge base for answers). `hotline/app.py` builds them and hands
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
 
 import asyncpg
 
-from agents import Role
+from agents import AccountService, Role
 from agents.store import AccountStore
 from cti.ami_client import ActionFields
 from cti.ami_protocol import AmiMessage
 from cti.callback_service import CallbackService
 from cti.callbacks import Callback, TeamMember
 from cti.errors import AmiNotConnectedError
-from cti.events import (
-    CallEnded,
-    CallOutcome,
-)
-from cti.screen_pop import CallerCardLike, SuggestionLike
-from cti.store import CallCustomer, CallLogStore, IvrPathStep, IvrVisitRecord, IvrVisitStore
-from customers.errors import CustomerNotFoundError
-from customers.store import CustomerStore
+from cti.screen_pop import SuggestionLike
 from ivr.flows import (
     CallbackRequest,
-    IvrVisit,
     TicketStatusReport,
 )
 from knowledge_base.service import KnowledgeBase
-from tickets.alarms import (
-    AlarmService,
-)
 from tickets.errors import TicketLookupFailedError, TicketNotFoundError
 from tickets.events import (
     NoticeAttempted,
     TicketAssigned,
-    TicketClosed,
     TicketEvent,
-    TicketOpened,
-    TicketReopened,
-    TicketResolved,
 )
 from tickets.model import Ticket
 from tickets.service import TicketService
-from tickets.special_days import Occasion
 from web_agent.hub import AgentHub
 from web_agent.proactive_api import callback_json
 from web_agent.ticket_json import event_json
 
 log = logging.getLogger(__name__)
-
-
-def _format_duration(seconds: int) -> str:
-    minutes, secs = divmod(seconds, 60)
-    return f"{minutes}:{secs:02d}"
-
-
-@dataclass
-class CallHistoryRecorder:
-    """Satisfies cti's CallRecorder port: a call-log row, plus an entry on the customer's timeline."""
-
-    call_log: CallLogStore
-    customers: CustomerStore
-    accounts: AccountStore
-
-    async def record_call(self, ended: CallEnded, card: CallerCardLike | None) -> None:
-        """Store the finished call where the agent desktop and the next pop will find it."""
-        customer = None
-        if card is not None:
-            tier = card.customer.tier
-            customer = CallCustomer(card.customer.id, card.customer.name, str(getattr(tier, "value", tier)))
-        await self.call_log.record(ended, customer)
-        if customer is None:
-            return
-        queue = f" ({ended.queue})" if ended.queue else ""
-        if ended.outcome is CallOutcome.ANSWERED:
-            who = await self.accounts.display_name_for_interface(ended.interface) if ended.interface else None
-            summary = (
-                f"Call answered by {who or ended.interface}{queue}, talked {_format_duration(ended.talk_s)}"
-            )
-        else:
-            summary = (
-                f"Missed call{queue}: {ended.outcome.value} after {_format_duration(ended.wait_s)} waiting"
-            )
-        await self.customers.add_interaction(
-            customer.id, datetime.fromtimestamp(ended.ended_at, UTC), "call", summary, ended.call_id
-        )
 
 
 @dataclass
@@ -127,65 +73,17 @@ class HubCallbackDesk:
         self.hub.send_to_agents(agent_ids, "callback_due", callback_json(callback))
 
 
-def _timeline_summary(event: TicketEvent) -> str | None:
-    ticket = event.ticket
-    if isinstance(event, TicketOpened):
-        return (
-            f"Ticket #{ticket.number} opened ({ticket.category}, {ticket.priority.value}): {ticket.subject}"
-        )
-    if isinstance(event, TicketResolved):
-        return f"Ticket #{ticket.number} resolved: {ticket.resolution}"
-    if isinstance(event, TicketClosed):
-        return f"Ticket #{ticket.number} closed: the customer confirmed the solution"
-    if isinstance(event, TicketReopened):
-        return f"Ticket #{ticket.number} reopened: {event.entry.note}"
-    return None
-
-
-@dataclass
-class TicketTimeline:
-    """Writes the milestones of a customer's tickets onto their timeline (once each, by entry id)."""
-
-    customers: CustomerStore
-
-    async def record(self, event: TicketEvent) -> None:
-        """Add the timeline entry for `event`, if it is a milestone of a known customer's ticket."""
-        summary = _timeline_summary(event)
-        ticket = event.ticket
-        if summary is not None and ticket.customer_id is not None:
-            await self.customers.add_interaction(
-                ticket.customer_id, event.entry.at, "ticket", summary, f"ticket:{ticket.id}:{event.entry.id}"
-            )
-
-
-_GREETINGS = {
-    Occasion.BIRTHDAY.value: "Birthday greeting",
-    Occasion.ANNIVERSARY.value: "Anniversary greeting",
-}
-
-
 class TicketFollowUps:
-    """After each committed ticket change: tell the agents concerned, and write the customer's timeline."""
+    """After each committed ticket change or notice: tell the agents concerned."""
 
-    def __init__(
-        self,
-        hub: AgentHub,
-        timeline: TicketTimeline,
-        accounts: AccountStore,
-        tickets: TicketService,
-        clock: Callable[[], datetime] = lambda: datetime.now(UTC),
-    ) -> None:
+    def __init__(self, hub: AgentHub, accounts: AccountService, tickets: TicketService) -> None:
         self._hub = hub
         self._tickets = tickets
-        self._timeline = timeline
         self._accounts = accounts
-        self._clock = clock
 
     async def notice_attempted(self, event: NoticeAttempted) -> None:
-        """An open ticket shows its notice's delivery; a sent greeting goes on the timeline."""
+        """An open ticket shows its notice's delivery."""
         if event.ticket_id is None:
-            if event.sent and event.customer_id is not None:
-                await self._record_greeting(event, event.customer_id)
             return
         try:
             ticket = await self._tickets.get(event.ticket_id)
@@ -205,18 +103,8 @@ class TicketFollowUps:
             },
         )
 
-    async def _record_greeting(self, event: NoticeAttempted, customer_id: int) -> None:
-        # The agent who takes the customer's next call sees the greeting among the latest contacts.
-        summary = f"{_GREETINGS.get(event.kind, 'Greeting')} sent by {event.channel}"
-        try:
-            await self._timeline.customers.add_interaction(
-                customer_id, self._clock(), event.channel, summary, f"notice:{event.notice_id}"
-            )
-        except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError, CustomerNotFoundError):
-            log.exception("timeline entry of greeting %d (customer %d) failed", event.notice_id, customer_id)
-
     async def ticket_changed(self, event: TicketEvent) -> None:
-        """Tell the agents concerned, and write the customer's timeline."""
+        """Tell the agents concerned."""
         ticket = event.ticket
         concerned = {i for i in (ticket.assignee_id, ticket.created_by) if i is not None}
         if isinstance(event, TicketAssigned) and event.previous_assignee_id is not None:
@@ -224,8 +112,7 @@ class TicketFollowUps:
         try:
             names = await self._accounts.display_names(concerned | {event.entry.actor_id or 0})
             self._hub.send_to_agents(concerned, "ticket_changed", event_json(event, names))
-            await self._timeline.record(event)
-        except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError, CustomerNotFoundError):
+        except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError):
             log.exception("follow-up of ticket %d (%s) failed", ticket.id, type(event).__name__)
 
 
@@ -245,31 +132,6 @@ class KnowledgeSuggestions:
         if not categories:
             return ()
         return await self.knowledge_base.suggestions(categories, limit=self.limit)
-
-
-@dataclass
-class RepeatedCallWatch:
-    """Satisfies cti's CallRecorder port: records the call, then lets the alarms count a known caller's calls."""
-
-    history: CallHistoryRecorder
-    alarms: AlarmService
-    is_top_tier: Callable[[str], bool]
-
-    async def record_call(self, ended: CallEnded, card: CallerCardLike | None) -> None:
-        """Store the call; a watched or top-tier customer calling again and again alerts the owner."""
-        await self.history.record_call(ended, card)
-        if card is None:
-            return
-        tier = card.customer.tier
-        try:
-            await self.alarms.customer_called(
-                card.customer.id, card.customer.name, self.is_top_tier(str(getattr(tier, "value", tier)))
-            )
-        except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError):
-            # The call is stored; raising would make the pop service store it again.
-            log.exception(
-                "repeated-call check of customer %d after call %s failed", card.customer.id, ended.call_id
-            )
 
 
 @dataclass
@@ -350,40 +212,6 @@ class IvrCallbacks:
             f"{request.caller_name or 'The caller'} asked in the IVR to be called back{topic} (call {request.call_id})",
             "ivr",
         )
-
-
-@dataclass
-class IvrCallJournal:
-    """Satisfies the IVR's IvrJournal port: the visit with the call (cti), and on the customer's timeline."""
-
-    visits: IvrVisitStore
-    customers: CustomerStore
-
-    async def record_visit(self, visit: IvrVisit) -> None:
-        """Store the path; a known caller also gets a timeline entry (once per AGI session)."""
-        await self.visits.record(
-            IvrVisitRecord(
-                unique_id=visit.unique_id,
-                call_id=visit.call_id,
-                caller_number=visit.caller_number,
-                caller_name=visit.caller_name,
-                customer_id=visit.customer_id,
-                started_at=visit.started_at,
-                ended_at=visit.ended_at,
-                steps=tuple(IvrPathStep(s.node, s.action, s.input, s.result) for s in visit.steps),
-                outcome=visit.outcome.value,
-                queue=visit.queue,
-                queue_priority=visit.queue_priority,
-                category=visit.category,
-                article_id=visit.article_id,
-                article_title=visit.article_title,
-                callback_requested=visit.callback_requested,
-            )
-        )
-        if visit.customer_id is not None:
-            await self.customers.add_interaction(
-                visit.customer_id, visit.ended_at, "ivr", visit.summary(), f"ivr:{visit.unique_id}"
-            )
 
 
 class OfflinePbx:

@@ -26,6 +26,7 @@ from agents.store import AccountStore
 from cti.agent_service import AgentStateService
 from cti.ami_client import AmiClient, AmiSettings
 from cti.ami_protocol import AmiMessage
+from cti.call_history import CallHistory
 from cti.callback_service import CallbackService
 from cti.callback_store import CallbackStore
 from cti.calls import CallTracker
@@ -37,6 +38,7 @@ from cti.events import (
     CallAnswered,
     CallEnded,
     CallEvent,
+    CallLogged,
     CallOffered,
     OfferRetracted,
     QueueCallerAbandoned,
@@ -48,17 +50,13 @@ from customers.service import CustomerService
 from customers.store import CustomerStore
 from hotline.adapters import (
     CallbackRoster,
-    CallHistoryRecorder,
     HubCallbackDesk,
     IvrCallbacks,
-    IvrCallJournal,
     IvrTicketDesk,
     KnowledgeSuggestions,
     OfflinePbx,
     OverdueTickets,
-    RepeatedCallWatch,
     TicketFollowUps,
-    TicketTimeline,
 )
 from hotline.bus import EventBus
 from hotline.db import create_pool, migrate
@@ -67,10 +65,7 @@ from hotline.jobs import PeriodicJobs
 from hotline.redis_bus import RedisRelay
 from hotline.settings import Settings
 from ivr.fastagi import FastAgiServer
-from ivr.flows import (
-    ArticleFinder,
-    IvrFlows,
-)
+from ivr.flows import ArticleFinder, IvrFlows, IvrVisitEnded
 from knowledge_base.events import ArticleChanged
 from knowledge_base.service import KnowledgeBase
 from knowledge_base.store import ArticleStore
@@ -191,7 +186,7 @@ def build_alarms(
     settings: Settings,
     pool: asyncpg.Pool,
     hub: AgentHub,
-    call_log: CallLogStore,
+    calls: CallHistory,
     accounts: AccountService,
     customers: CustomerService,
     events: EventSink,
@@ -212,7 +207,7 @@ def build_alarms(
         store,
         policy,
         plan,
-        call_log,
+        calls,
         clock,
         events,
         agents=accounts,
@@ -228,12 +223,12 @@ IVR_SERVER = web.AppKey("ivr_server", FastAgiServer)
 def build_ivr(
     settings: Settings,
     customers: CustomerService,
-    customer_store: CustomerStore,
     tickets: TicketService,
     accounts: AccountStore,
-    visits: IvrVisitStore,
+    calls: CallHistory,
     articles: ArticleFinder,
     callbacks: CallbackService,
+    events: EventSink,
     clock: Callable[[], datetime],
 ) -> FastAgiServer:
     """The FastAGI server running the IVR menus, its ports satisfied by the other packages."""
@@ -242,8 +237,9 @@ def build_ivr(
         customers=customers,
         tickets=IvrTicketDesk(tickets, accounts),
         callbacks=IvrCallbacks(callbacks),
-        journal=IvrCallJournal(visits, customer_store),
+        journal=calls,
         articles=articles,
+        events=events,
         clock=clock,
     )
     return FastAgiServer(settings.ivr.fastagi, {settings.ivr.script: flows.handle})
@@ -336,10 +332,15 @@ def build_web_app(
     board.bind(agent_states)
     accounts_store = AccountStore(pool)
     accounts = AccountService(accounts_store, token_ttl_s=settings.web.token_ttl_s, hasher=hasher)
-    customer_store = CustomerStore(pool, default_country=settings.customers.default_country)
-    customers = CustomerService(customer_store)
-    call_log = CallLogStore(pool)
+    customers = CustomerService(CustomerStore(pool, default_country=settings.customers.default_country))
+    ivr_visits = IvrVisitStore(pool)
+    call_history = CallHistory(CallLogStore(pool), ivr_visits, accounts, bus)
     tickets, dispatcher = build_tickets(settings, pool, customers, bus, clock)
+    for ticket_kind in TICKET_EVENT_TYPES:
+        bus.subscribe(ticket_kind, customers.record)
+    bus.subscribe(NoticeAttempted, customers.record)
+    bus.subscribe(CallLogged, customers.record)
+    bus.subscribe(IvrVisitEnded, customers.record)
     knowledge_base = KnowledgeBase(ArticleStore(pool), bus, clock=clock)
     bus.subscribe(ArticleChanged, knowledge_base.on_article_changed)
     relay = (
@@ -347,22 +348,18 @@ def build_web_app(
         if settings.redis_url
         else None
     )
-    alarm_work = build_alarms(settings, pool, hub, call_log, accounts, customers, bus, clock)
-    ivr_visits = IvrVisitStore(pool)
+    alarm_work = build_alarms(settings, pool, hub, call_history, accounts, customers, bus, clock)
+    bus.subscribe(CallLogged, alarm_work.alarms.call_logged)
     pops = ScreenPopService(
         customers,
         hub,
-        RepeatedCallWatch(
-            CallHistoryRecorder(call_log, customer_store, accounts_store),
-            alarm_work.alarms,
-            settings.sla.is_top_tier,
-        ),
+        call_history,
         suggestions=KnowledgeSuggestions(knowledge_base, tickets),
-        ivr_visits=ivr_visits,
+        ivr_visits=call_history,
     )
     for kind in CALL_EVENT_TYPES:
         bus.subscribe(kind, pops.handle)
-    follow_ups = TicketFollowUps(hub, TicketTimeline(customer_store), accounts_store, tickets, clock)
+    follow_ups = TicketFollowUps(hub, accounts, tickets)
     for ticket_kind in TICKET_EVENT_TYPES:
         bus.subscribe(ticket_kind, follow_ups.ticket_changed)
     bus.subscribe(NoticeAttempted, follow_ups.notice_attempted)
@@ -414,7 +411,7 @@ def build_web_app(
             settings=settings.web,
             accounts=accounts,
             customers=customers,
-            call_log=call_log,
+            call_log=call_history,
             tickets=tickets,
             hub=hub,
             ami_connected=lambda: client is not None and client.connected,
@@ -504,15 +501,7 @@ def build_web_app(
     app.cleanup_ctx.append(alarms_running)
     if settings.ivr.enabled:
         ivr_server = build_ivr(
-            settings,
-            customers,
-            customer_store,
-            tickets,
-            accounts_store,
-            ivr_visits,
-            knowledge_base,
-            callbacks,
-            clock,
+            settings, customers, tickets, accounts_store, call_history, knowledge_base, callbacks, bus, clock
         )
         app[IVR_SERVER] = ivr_server
 

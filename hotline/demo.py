@@ -26,7 +26,6 @@ from customers.phone import normalise_phone
 from customers.service import CustomerService
 from customers.store import CustomerStore
 from hotline import app
-from hotline.adapters import TicketTimeline
 from hotline.settings import Settings
 from knowledge_base.model import ArticleDraft, Visibility
 from knowledge_base.service import Editor, KnowledgeBase
@@ -267,8 +266,8 @@ async def seed(pool: asyncpg.Pool, settings: Settings) -> bool:
             when = now - timedelta(days=3 * days_ago + 1, hours=index)
             await store.add_interaction(customer.id, when, "call", summary, None)
     ids = {c.name: c.id for c in created}
-    await _seed_tickets(pool, settings, customers, store, ids)
-    await _seed_alarms(pool, settings, customers, store, ids)
+    await _seed_tickets(pool, settings, customers, ids)
+    await _seed_alarms(pool, settings, customers, ids)
     await _seed_history(pool, settings, customers, list(ids.values()), now)
     await _seed_campaign(pool, settings)
     await _seed_callback(pool, ids, now)
@@ -303,7 +302,6 @@ async def _seed_alarms(
     pool: asyncpg.Pool,
     settings: Settings,
     customers: CustomerService,
-    store: CustomerStore,
     ids: dict[str, int],
 ) -> None:
     """An overdue ticket with its escalation history, and Jane Doe watched by Alice.
@@ -327,9 +325,8 @@ async def _seed_alarms(
         customer_id=ids["Cuong Le"],
     )
     await tickets.open(new, Actor.agent(agents["bob"].id), assignee_id=agents["alice"].id)
-    timeline = TicketTimeline(store)
     for event in events.events:
-        await timeline.record(event)
+        await customers.record(event)
     escalations = EscalationStore(pool)
     accounts = AccountService(AccountStore(pool), token_ttl_s=settings.web.token_ttl_s)
     sweeper = EscalationSweeper(
@@ -465,7 +462,6 @@ async def _seed_tickets(
     pool: asyncpg.Pool,
     settings: Settings,
     customers: CustomerService,
-    store: CustomerStore,
     ids: dict[str, int],
 ) -> None:
     """Handler profiles for the demo agents and a few open tickets, so the work lists are not empty."""
@@ -486,9 +482,8 @@ async def _seed_tickets(
             customer_id=ids[customer],
         )
         await tickets.open(new, alice, auto_assign=True)
-    timeline = TicketTimeline(store)
     for event in events.events:
-        await timeline.record(event)
+        await customers.record(event)
 
 
 @dataclass

@@ -126,7 +126,7 @@ class CallbackRequests(Protocol):
         ...
 
 
-class IvrOutcome(enum.Enum):
+class IvrOutcome(enum.StrEnum):
     """How the caller left the IVR."""
 
     QUEUED = "queued"
@@ -181,10 +181,50 @@ class IvrVisit:
 
 
 class IvrJournal(Protocol):
-    """Port: keep the IVR path with the call (and on the customer's timeline)."""
+    """Port: keep the IVR path with the call (cti's call history), where the screen pop finds it."""
 
     async def record_visit(self, visit: IvrVisit) -> None:
         """Store one finished IVR visit."""
+        ...
+
+
+@dataclass(frozen=True, slots=True)
+class IvrVisitEnded:
+    """A caller left the IVR (queued, done or gone); the visit carries its line for their timeline."""
+
+    visit: IvrVisit
+
+    @property
+    def customer_id(self) -> int | None:
+        """Whose timeline (None: the caller was not identified)."""
+        return self.visit.customer_id
+
+    @property
+    def occurred_at(self) -> datetime:
+        """When the caller left the IVR."""
+        return self.visit.ended_at
+
+    @property
+    def channel(self) -> str:
+        """The timeline's channel: the IVR."""
+        return "ivr"
+
+    @property
+    def ref(self) -> str:
+        """The AGI session: each visit is on the timeline once."""
+        return f"ivr:{self.visit.unique_id}"
+
+    @property
+    def summary(self) -> str:
+        """The timeline line."""
+        return self.visit.summary()
+
+
+class EventSink(Protocol):
+    """Port: where the IVR's events go (the bus)."""
+
+    def publish(self, event: object) -> None:
+        """Hand one event on; must not block."""
         ...
 
 
@@ -236,6 +276,7 @@ class IvrFlows:
         callbacks: CallbackRequests,
         journal: IvrJournal,
         articles: ArticleFinder,
+        events: EventSink,
         clock: Callable[[], datetime],
     ) -> None:
         self._menu = menu
@@ -243,6 +284,7 @@ class IvrFlows:
         self._tickets = tickets
         self._callbacks = callbacks
         self._journal = journal
+        self._events = events
         self._articles = articles
         self._clock = clock
         self._fallback = next(n.name for n in menu.nodes.values() if n.action is Action.QUEUE)
@@ -312,6 +354,7 @@ class IvrFlows:
             await self._journal.record_visit(visit)
         except Exception:
             log.exception("the IVR path of call %s was NOT stored: %r", call.call_id, visit)
+        self._events.publish(IvrVisitEnded(visit))
 
     # ------------------------------------------------------------------ helpers
 

@@ -46,7 +46,7 @@ from tickets.events import (
     TicketEscalated,
 )
 from tickets.notify import NoticeChannel, OutboxDispatcher, OutboxLimits
-from tickets.ports import AgentDirectory, CustomersById
+from tickets.ports import AgentDirectory, CustomersById, LoggedCall
 from tickets.store import Notice
 from tickets.webhook import WebhookSettings
 
@@ -407,6 +407,13 @@ class AlarmService:
         """Stop watching; CustomerNotWatchableError when the customer was not watched."""
         if not await self._store.unwatch(customer_id):
             raise CustomerNotWatchableError(customer_id, "they are not watched")
+
+    async def call_logged(self, event: LoggedCall) -> None:
+        """A known customer's call is logged: a watched or top-tier customer calling again and again alerts the owner."""
+        if event.customer_id is None or event.customer_name is None:
+            return
+        top_tier = event.customer_tier is not None and self._policy.sla.is_top_tier(event.customer_tier)
+        await self.customer_called(event.customer_id, event.customer_name, top_tier)
 
     async def customer_called(self, customer_id: int, customer_name: str, top_tier: bool) -> Alert | None:
         """A known customer called: alert the owner once when a watched or top-tier customer keeps calling."""

@@ -40,6 +40,17 @@ class CustomersById(Protocol):
         ...
 
 
+class LoggedCall(Protocol):
+    """What the alarms read of a call that was logged (cti's CallLogged)."""
+
+    @property
+    def customer_id(self) -> int | None: ...
+    @property
+    def customer_name(self) -> str | None: ...
+    @property
+    def customer_tier(self) -> str | None: ...
+
+
 class AgentDirectory(Protocol):
     """Port: who the agents are (the agents' service): names to show, accounts behind usernames."""
 

@@ -17,7 +17,7 @@ from aiohttp import web
 from aiohttp.typedefs import Handler
 
 from agents import AccountService, Agent, Role
-from cti.store import CallLogStore
+from cti.call_history import CallHistory
 from customers.service import CustomerService
 from tickets.service import TicketService
 from web_agent.errors import ForbiddenError, ValidationFailedError
@@ -39,7 +39,7 @@ class WebServices:
     settings: WebSettings
     accounts: AccountService
     customers: CustomerService
-    call_log: CallLogStore
+    call_log: CallHistory
     tickets: TicketService
     hub: AgentHub
     ami_connected: Callable[[], bool]

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass, replace
+from datetime import UTC, datetime
+
 import asyncpg
 import pytest
 
@@ -10,6 +13,7 @@ from customers.service import CustomerService
 from customers.store import CustomerStore
 
 pytestmark = pytest.mark.db
+AT = datetime(2026, 11, 1, 9, 0, tzinfo=UTC)
 
 
 async def _two(db: asyncpg.Connection) -> tuple[CustomerService, int, int]:
@@ -48,3 +52,30 @@ async def test_a_caller_is_found_by_number_or_by_the_exact_customer_number(db: a
     # Exactly the number keyed in: a prefix or another spelling is nobody.
     assert await customers.by_customer_no("C") is None
     assert await customers.by_customer_no("c1") is None
+
+
+@dataclass(frozen=True)
+class Line:
+    customer_id: int | None
+    occurred_at: datetime
+    channel: str
+    summary: str | None
+    ref: str
+
+
+async def test_an_events_line_is_recorded_once_and_an_event_without_one_adds_nothing(
+    db: asyncpg.Connection,
+) -> None:
+    customers, jane, _ = await _two(db)
+    answered = Line(jane, AT, "call", "Call answered by Alice, talked 1:02", "1.7")
+    for event in (
+        answered,
+        answered,
+        replace(answered, summary=None, ref="1.8"),
+        replace(answered, customer_id=None, ref="1.9"),
+    ):
+        await customers.record(event)
+    timeline = await customers.timeline(jane)
+    assert [(i.occurred_at, i.channel, i.summary, i.ref) for i in timeline] == [
+        (AT, "call", "Call answered by Alice, talked 1:02", "1.7")
+    ]

@@ -332,6 +332,34 @@ async def test_an_escalation_is_addressed_to_the_account_the_policy_names(pool: 
     assert (director["agent_id"], director["recipient_name"]) == (None, "Duc Tran")
 
 
+@dataclass(frozen=True)
+class Logged:
+    customer_id: int | None
+    customer_name: str | None
+    customer_tier: str | None
+
+
+async def test_a_top_tier_customer_calling_again_and_again_alerts_the_team_lead(pool: asyncpg.Pool) -> None:
+    vera = await pool.fetchval(
+        "INSERT INTO customers (customer_no, name, tier) VALUES ('C2', 'Vera VIP', 'vip') RETURNING id"
+    )
+    carol = await pool.fetchval(
+        "INSERT INTO agents (username, display_name, password_hash, role) VALUES ('carol', 'Carol', 'x', 'supervisor') RETURNING id"
+    )
+    clock, sink = Clock(), Sink()
+    alarms = alarm_service(pool, Calls(3), clock, sink)
+    async with asyncio.timeout(TIMEOUT_S):
+        # An unknown caller, and a known one who is neither watched nor top tier: no alarm.
+        await alarms.call_logged(Logged(None, None, None))
+        await alarms.call_logged(Logged(vera, "Vera VIP", "gold"))
+        assert sink.of(AlertRaised) == []
+        # The top tier ("vip", the SLA's first) is the alarms' own question.
+        await alarms.call_logged(Logged(vera, "Vera VIP", "vip"))
+    (raised,) = sink.of(AlertRaised)
+    assert (raised.kind, raised.customer_id, raised.agent_id) == ("customer_calls", vera, carol)
+    assert raised.title == "Vera VIP (top-tier) called 3 times in 24 h"
+
+
 async def test_a_new_ticket_of_a_watched_customer_alerts_the_owner(pool: asyncpg.Pool) -> None:
     jane = await pool.fetchval(
         "INSERT INTO customers (customer_no, name, tier) VALUES ('C1', 'Jane Doe', 'standard') RETURNING id"

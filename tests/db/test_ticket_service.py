@@ -520,7 +520,7 @@ async def test_the_service_completed_email_reaches_the_customer(flow: Flow, inbo
         status = (await flow.service.detail(ticket.id)).notices
         assert [(n.status, n.attempts, n.sent_at) for n in status] == [("sent", 1, flow.clock.now)]
         assert flow.sink.events[-1] == NoticeAttempted(
-            ticket.id, status[0].id, "email", True, None, kind="service_completed"
+            ticket.id, status[0].id, "email", True, None, flow.clock.now, kind="service_completed"
         )
         assert await dispatcher.run_once() == 0
 
