@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Collection, Coroutine, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, datetime
 from typing import Any, Protocol, TypeVar
 
@@ -125,6 +125,14 @@ class PopSink(Protocol):
         ...
 
 
+@dataclass(frozen=True, slots=True)
+class OpenPop:
+    """A pop still on an agent's screen: ringing, or answered on their phone; not yet retracted or ended."""
+
+    pop: ScreenPop
+    answered: bool = False
+
+
 class CallRecorder(Protocol):
     """Port: keep the call log (and the customer's timeline) when a call ends."""
 
@@ -164,6 +172,8 @@ class ScreenPopService:
         self._retry_delays_s = tuple(record_retry_delays_s)
         self._calls: dict[str, _CallState] = {}
         self._tasks: set[asyncio.Task[Any]] = set()
+        # Per interface, the pops on its agent's screen by call id (what a reconnecting desktop shows).
+        self._open: dict[str, dict[str, OpenPop]] = {}
 
     def handle(self, event: CallEvent) -> None:
         """Take one call event from the tracker; never blocks the AMI reader."""
@@ -192,6 +202,28 @@ class ScreenPopService:
             self._dispatch(state, event, None, ())
             return
         state.tail = self._spawn(self._after(state.tail, state, event))
+
+    def show(self, interfaces: Collection[str], message: PopMessage) -> None:
+        """Send a pop message to the agents on `interfaces`, keeping track of the pops left open."""
+        call_id = message.call_id
+        for interface in interfaces:
+            if isinstance(message, ScreenPop):
+                self._open.setdefault(interface, {})[call_id] = OpenPop(message)
+                continue
+            pops = self._open.get(interface)
+            if pops is None or call_id not in pops:
+                continue
+            if isinstance(message, CallAnswered) and message.interface == interface:
+                pops[call_id] = replace(pops[call_id], answered=True)
+            else:
+                del pops[call_id]
+                if not pops:
+                    del self._open[interface]
+        self._sink.send(interfaces, message)
+
+    def open_pops(self, interfaces: Collection[str]) -> list[OpenPop]:
+        """The pops open on these interfaces, oldest first per interface."""
+        return [pop for interface in interfaces for pop in self._open.get(interface, {}).values()]
 
     @property
     def calls_in_progress(self) -> int:
@@ -286,17 +318,17 @@ class ScreenPopService:
                 suggestions,
                 state.ivr_visit,
             )
-            self._sink.send((event.interface,), pop)
+            self.show((event.interface,), pop)
         elif isinstance(event, OfferRetracted):
             if state.offered is not None:
                 state.offered.discard(event.interface)
-            self._sink.send((event.interface,), event)
+            self.show((event.interface,), event)
         elif isinstance(event, CallAnswered):
-            self._sink.send(_with(state.offered, event.interface), event)
+            self.show(_with(state.offered, event.interface), event)
         elif isinstance(event, CallEnded):
             self._calls.pop(event.call_id, None)
             if event.interface is not None:
-                self._sink.send((event.interface,), event)
+                self.show((event.interface,), event)
 
     async def _record(self, event: CallEnded, card: CallerCardLike | None) -> None:
         # A database blip must not cost the call log a row: retry a few times, then say

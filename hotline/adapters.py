@@ -11,14 +11,12 @@ import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-import asyncpg
-
-from agents import AccountService, Role
+from agents import Role
 from agents.store import AccountStore
 from cti.ami_client import ActionFields
 from cti.ami_protocol import AmiMessage
 from cti.callback_service import CallbackService
-from cti.callbacks import Callback, TeamMember
+from cti.callbacks import TeamMember
 from cti.errors import AmiNotConnectedError
 from cti.screen_pop import SuggestionLike
 from ivr.flows import (
@@ -27,16 +25,8 @@ from ivr.flows import (
 )
 from knowledge_base.service import KnowledgeBase
 from tickets.errors import TicketLookupFailedError, TicketNotFoundError
-from tickets.events import (
-    NoticeAttempted,
-    TicketAssigned,
-    TicketEvent,
-)
 from tickets.model import Ticket
 from tickets.service import TicketService
-from web_agent.hub import AgentHub
-from web_agent.proactive_api import callback_json
-from web_agent.ticket_json import event_json
 
 log = logging.getLogger(__name__)
 
@@ -56,64 +46,6 @@ class CallbackRoster:
             for a in await self.accounts.list_agents()
             if a.role is Role.AGENT
         ]
-
-
-@dataclass
-class HubCallbackDesk:
-    """Satisfies cti's CallbackDesk port: due callbacks pop on the agents' desktops."""
-
-    hub: AgentHub
-
-    def online(self, agent_id: int) -> bool:
-        """True while the agent has the desktop open."""
-        return self.hub.online(agent_id)
-
-    def offer(self, agent_ids: Sequence[int], callback: Callback) -> None:
-        """Send the `callback_due` pop (supervisors see it too, as every targeted event)."""
-        self.hub.send_to_agents(agent_ids, "callback_due", callback_json(callback))
-
-
-class TicketFollowUps:
-    """After each committed ticket change or notice: tell the agents concerned."""
-
-    def __init__(self, hub: AgentHub, accounts: AccountService, tickets: TicketService) -> None:
-        self._hub = hub
-        self._tickets = tickets
-        self._accounts = accounts
-
-    async def notice_attempted(self, event: NoticeAttempted) -> None:
-        """An open ticket shows its notice's delivery."""
-        if event.ticket_id is None:
-            return
-        try:
-            ticket = await self._tickets.get(event.ticket_id)
-        except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError, TicketNotFoundError):
-            log.exception("follow-up of notice %d (ticket %d) failed", event.notice_id, event.ticket_id)
-            return
-        concerned = {i for i in (ticket.assignee_id, ticket.created_by) if i is not None}
-        self._hub.send_to_agents(
-            concerned,
-            "ticket_notice",
-            {
-                "ticket_id": event.ticket_id,
-                "notice_id": event.notice_id,
-                "channel": event.channel,
-                "sent": event.sent,
-                "error": event.error,
-            },
-        )
-
-    async def ticket_changed(self, event: TicketEvent) -> None:
-        """Tell the agents concerned."""
-        ticket = event.ticket
-        concerned = {i for i in (ticket.assignee_id, ticket.created_by) if i is not None}
-        if isinstance(event, TicketAssigned) and event.previous_assignee_id is not None:
-            concerned.add(event.previous_assignee_id)
-        try:
-            names = await self._accounts.display_names(concerned | {event.entry.actor_id or 0})
-            self._hub.send_to_agents(concerned, "ticket_changed", event_json(event, names))
-        except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError):
-            log.exception("follow-up of ticket %d (%s) failed", ticket.id, type(event).__name__)
 
 
 @dataclass

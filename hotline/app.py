@@ -21,7 +21,7 @@ import asyncpg
 from aiohttp import web
 from argon2 import PasswordHasher
 
-from agents import AccountService, Role
+from agents import AccountService, Agent
 from agents.store import AccountStore
 from cti.agent_service import AgentStateService
 from cti.ami_client import AmiClient, AmiSettings
@@ -50,13 +50,11 @@ from customers.service import CustomerService
 from customers.store import CustomerStore
 from hotline.adapters import (
     CallbackRoster,
-    HubCallbackDesk,
     IvrCallbacks,
     IvrTicketDesk,
     KnowledgeSuggestions,
     OfflinePbx,
     OverdueTickets,
-    TicketFollowUps,
 )
 from hotline.bus import EventBus
 from hotline.db import create_pool, migrate
@@ -94,11 +92,12 @@ from tickets.service import TicketService
 from tickets.smtp import SmtpChannel
 from tickets.store import TicketStore
 from tickets.webhook import WebhookAlertChannel
-from web_agent.alerts_api import AlarmWebServices, HubAlertChannel, add_alarm_routes
+from web_agent.alerts_api import AlarmWebServices, add_alarm_routes
 from web_agent.app import AccessLogger, WebServices, create_app
 from web_agent.board import BoardPublisher
 from web_agent.board import setup as setup_board
-from web_agent.campaigns import CampaignServices, HubOutboundSink, add_campaign_routes
+from web_agent.campaigns import CampaignServices, add_campaign_routes
+from web_agent.feeds import AlertFeed, CallbackFeed, OutboundFeed, PopFeed, TicketFeed
 from web_agent.hub import AgentHub
 from web_agent.kb_api import add_kb_routes
 from web_agent.portal import add_portal_routes
@@ -171,6 +170,8 @@ class AlarmWork:
 
 
 ALARM_WORK = web.AppKey("alarm_work", AlarmWork)
+# Tests put pops on the desktops through the pop service, as the PBX's calls do.
+SCREEN_POPS = web.AppKey("screen_pops", ScreenPopService)
 ESCALATION_SWEEP_JOB = "escalation sweep"
 # Greetings go out from a set hour; looking hourly sends each on the hour it becomes due.
 GREETINGS_EVERY_S = 3600.0
@@ -185,7 +186,7 @@ def delivery_plan(settings: Settings) -> DeliveryPlan:
 def build_alarms(
     settings: Settings,
     pool: asyncpg.Pool,
-    hub: AgentHub,
+    live: AlertFeed,
     calls: CallHistory,
     accounts: AccountService,
     customers: CustomerService,
@@ -198,7 +199,7 @@ def build_alarms(
     webhook = settings.alarms.webhook
     plan = delivery_plan(settings)
     email = SmtpChannel(settings.smtp) if settings.smtp else LoggedEmailChannel()
-    channels: list[AlertChannel] = [HubAlertChannel(hub), EmailAlertChannel(email)]
+    channels: list[AlertChannel] = [live, EmailAlertChannel(email)]
     if webhook is not None:
         channels.append(WebhookAlertChannel(webhook))
     dispatcher = AlertDispatcher(store, {c.name: c for c in channels}, clock, events)
@@ -321,11 +322,13 @@ def build_web_app(
     call those jobs themselves).
     """
     bus = EventBus()
-    hub = AgentHub(
+    hub: AgentHub[Agent] = AgentHub(
         send_queue=settings.web.ws_send_queue,
         resume_buffer=settings.web.ws_resume_buffer,
         resume_grace_s=settings.web.ws_resume_grace_s,
     )
+    # First, so the open pops lead every snapshot.
+    pop_feed = PopFeed(hub)
     board = BoardPublisher(hub)
     state_store = AgentStateStore(pool)
     agent_states = AgentStateService(settings.agent_states, board, state_store)
@@ -348,31 +351,30 @@ def build_web_app(
         if settings.redis_url
         else None
     )
-    alarm_work = build_alarms(settings, pool, hub, call_history, accounts, customers, bus, clock)
+    alert_feed = AlertFeed(hub)
+    alarm_work = build_alarms(settings, pool, alert_feed, call_history, accounts, customers, bus, clock)
     bus.subscribe(CallLogged, alarm_work.alarms.call_logged)
     pops = ScreenPopService(
         customers,
-        hub,
+        pop_feed,
         call_history,
         suggestions=KnowledgeSuggestions(knowledge_base, tickets),
         ivr_visits=call_history,
     )
+    pop_feed.bind(pops)
     for kind in CALL_EVENT_TYPES:
         bus.subscribe(kind, pops.handle)
-    follow_ups = TicketFollowUps(hub, accounts, tickets)
+    ticket_feed = TicketFeed(hub, accounts, tickets)
     for ticket_kind in TICKET_EVENT_TYPES:
-        bus.subscribe(ticket_kind, follow_ups.ticket_changed)
-    bus.subscribe(NoticeAttempted, follow_ups.notice_attempted)
+        bus.subscribe(ticket_kind, ticket_feed.ticket_changed)
+    bus.subscribe(NoticeAttempted, ticket_feed.notice_attempted)
     # The scheduler of this node's periodic jobs; due work itself lives in PostgreSQL.
     jobs = PeriodicJobs()
     jobs.add(ESCALATION_SWEEP_JOB, alarm_work.sweeper.run_once, settings.alarms.sweep_interval_s)
 
-    def alert_changed(event: AlertAcknowledged | AlertSnoozed | AlertDeliveryAttempted) -> None:
-        hub.publish_to_roles((Role.SUPERVISOR, Role.ADMIN), "alert_changed", {"id": event.alert_id})
-
-    bus.subscribe(AlertAcknowledged, alert_changed)
-    bus.subscribe(AlertSnoozed, alert_changed)
-    bus.subscribe(AlertDeliveryAttempted, alert_changed)
+    bus.subscribe(AlertAcknowledged, alert_feed.alert_changed)
+    bus.subscribe(AlertSnoozed, alert_feed.alert_changed)
+    bus.subscribe(AlertDeliveryAttempted, alert_feed.alert_changed)
     # A new ticket is looked at by the next sweep: run it now, so a watched customer's owner hears at once.
     bus.subscribe(TicketOpened, lambda _: jobs.run_soon(ESCALATION_SWEEP_JOB))
     pipeline = CallPipeline(bus, agent_states=agent_states)
@@ -389,7 +391,7 @@ def build_web_app(
         client if client is not None else OfflinePbx(),
         customers,
         OverdueTickets(tickets),
-        HubOutboundSink(hub),
+        OutboundFeed(hub),
         settings=settings.dialer,
         available=agent_states.takes_calls,
     )
@@ -487,6 +489,7 @@ def build_web_app(
     app.cleanup_ctx.append(knowledge)
     add_alarm_routes(app, AlarmWebServices(alarm_work.alarms, clock))
     app[ALARM_WORK] = alarm_work
+    app[SCREEN_POPS] = pops
 
     async def alarms_running(app: web.Application) -> AsyncIterator[None]:
         jobs.start()
@@ -532,7 +535,7 @@ def build_proactive(
     tickets: TicketService,
     dispatcher: NoticeDispatcher,
     accounts: AccountStore,
-    hub: AgentHub,
+    hub: AgentHub[Agent],
     agent_states: AgentStateService,
     client: AmiClient | None,
     clock: Callable[[], datetime],
@@ -551,7 +554,7 @@ def build_proactive(
     callbacks = CallbackService(
         CallbackStore(pool),
         CallbackRoster(accounts, tickets),
-        HubCallbackDesk(hub),
+        CallbackFeed(hub),
         customers,
         click_to_dial,
         agent_states.takes_calls,

@@ -41,7 +41,7 @@ class WebServices:
     customers: CustomerService
     call_log: CallHistory
     tickets: TicketService
-    hub: AgentHub
+    hub: AgentHub[Agent]
     ami_connected: Callable[[], bool]
     database_ok: Callable[[], Awaitable[bool]]
     now: Callable[[], datetime] = lambda: datetime.now(UTC)

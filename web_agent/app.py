@@ -62,8 +62,8 @@ from tickets.errors import (
 from web_agent.api import ANY_ROLE, MAX_BODY_BYTES, bearer, json_object, require, text_field
 from web_agent.api import SERVICES as SERVICES
 from web_agent.api import WebServices as WebServices
+from web_agent.customer_json import customer_json
 from web_agent.errors import ForbiddenError, RateLimitedError, ValidationFailedError
-from web_agent.hub import customer_json
 from web_agent.openapi import OPENAPI
 from web_agent.ratelimit import AttemptLimiter
 from web_agent.tickets_api import add_ticket_routes

@@ -120,7 +120,7 @@ def warning_json(warning: StaffingWarning) -> dict[str, Any]:
 class BoardPublisher:
     """Satisfies cti's BoardSink: pushes states, figures and warnings into the agents' streams."""
 
-    def __init__(self, hub: AgentHub, service: AgentStateService | None = None) -> None:
+    def __init__(self, hub: AgentHub[Agent], service: AgentStateService | None = None) -> None:
         self._hub = hub
         self._service = service
         self._figures: dict[str, Any] = {"at": None, "queues": []}

@@ -30,8 +30,8 @@ from cti.errors import InvalidCampaignError
 from cti.leads_import import PhoneNormaliser, import_leads, parse_leads
 from web_agent.api import ANY_ROLE, SUPERVISORS, json_object, require
 from web_agent.app import STATIC_DIR
+from web_agent.customer_json import card_json
 from web_agent.errors import ValidationFailedError
-from web_agent.hub import AgentHub, card_json
 
 log = logging.getLogger(__name__)
 
@@ -49,17 +49,6 @@ class CampaignServices:
 
 
 CAMPAIGNS = web.AppKey("campaigns", CampaignServices)
-
-
-class HubOutboundSink:
-    """Satisfies cti's OutboundSink port: an `outbound_pop` event on the agent's sockets."""
-
-    def __init__(self, hub: AgentHub) -> None:
-        self._hub = hub
-
-    def outbound_connected(self, interface: str, pop: OutboundPop) -> None:
-        """Send the pop to the agent owning `interface`."""
-        self._hub.publish((interface,), "outbound_pop", outbound_pop_json(pop))
 
 
 def lead_json(lead: Lead) -> dict[str, Any]:

@@ -32,8 +32,8 @@ from web_agent.api import (
     require,
 )
 from web_agent.api import Fields as _Fields
+from web_agent.customer_json import customer_json
 from web_agent.errors import RateLimitedError, ValidationFailedError
-from web_agent.hub import customer_json
 from web_agent.ratelimit import AttemptLimiter
 from web_agent.ticket_json import department_json, entry_json, handler_json, notice_json, ticket_json
 

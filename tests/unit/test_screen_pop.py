@@ -282,3 +282,32 @@ async def test_failing_suggestions_never_hold_or_lose_the_pop() -> None:
     assert pop.card is not None
     assert pop.suggestions == ()
     await service.close()
+
+
+async def test_the_pops_left_open_on_each_interface_are_kept_for_a_reconnecting_desktop() -> None:
+    lookup, sink = Lookup(), Sink()
+    lookup.gate.set()
+    service = ScreenPopService(lookup, sink, Recorder())
+    alice, bob = "Local/1001@agents", "Local/1002@agents"
+    service.handle(offered(alice))
+    service.handle(offered(bob))
+    service.handle(offered(bob, call="2.0", number="0909999999"))
+    async with asyncio.timeout(5):
+        await eventually(lambda: len(sink.sent) == 3)
+    assert [(p.pop.call_id, p.answered) for p in service.open_pops([alice, bob])] == [
+        ("1.0", False),
+        ("1.0", False),
+        ("2.0", False),
+    ]
+    # Alice answers: her pop stays (answered), Bob's goes; his other call is still ringing.
+    service.handle(CallAnswered("1.0", alice, "support", "0901234567", 2, 102.0))
+    async with asyncio.timeout(5):
+        await eventually(lambda: len(sink.sent) == 4)
+    assert [(p.pop.call_id, p.answered) for p in service.open_pops([alice])] == [("1.0", True)]
+    assert [p.pop.call_id for p in service.open_pops([bob])] == ["2.0"]
+    service.handle(OfferRetracted("2.0", bob, RetractReason.CALLER_LEFT))
+    service.handle(ended())
+    async with asyncio.timeout(5):
+        await eventually(lambda: len(sink.sent) == 6)
+    assert service.open_pops([alice, bob]) == []
+    await service.close()
