@@ -59,6 +59,18 @@ class AmiActions(Protocol):
         ...
 
 
+class OfflinePbx:
+    """Satisfies AmiActions when Hotline runs without a PBX: nothing is dialled."""
+
+    connected = False
+
+    async def action(
+        self, name: str, fields: ActionFields = (), timeout_s: float | None = None
+    ) -> AmiMessage:
+        """Refuse every action: there is no AMI connection."""
+        raise AmiNotConnectedError(f"cannot send AMI action {name}: no PBX is configured")
+
+
 _AUTH_METHODS: dict[str, AuthMethod] = {"plain": "plain", "md5": "md5"}
 _READ_CHUNK_BYTES = 64 * 1024
 _SECRET_LINE = re.compile(r"^(Secret|Key):[^\r\n]*", re.IGNORECASE | re.MULTILINE)

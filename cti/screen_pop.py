@@ -22,6 +22,8 @@ log = logging.getLogger(__name__)
 _T = TypeVar("_T")
 # Covers a database restart or failover of about half a minute.
 RECORD_RETRY_DELAYS_S = (0.5, 2.0, 5.0, 10.0, 15.0)
+# Answers shown on a pop.
+SUGGESTIONS = 3
 
 
 class InteractionLike(Protocol):
@@ -92,11 +94,19 @@ class SuggestionLike(Protocol):
     def category(self) -> str: ...
 
 
-class PopSuggestions(Protocol):
-    """Port: answers for a call, by the caller's open tickets' categories and the IVR choice."""
+class OpenTopics(Protocol):
+    """Port: what a known caller's open tickets are about (the tickets' service)."""
 
-    async def for_call(self, customer_id: int | None, ivr_category: str | None) -> Sequence[SuggestionLike]:
-        """The suggested answers, best first (empty when there is nothing to go on)."""
+    async def open_categories(self, customer_id: int) -> Sequence[str]:
+        """The categories of the customer's open tickets, most recently changed first."""
+        ...
+
+
+class Answers(Protocol):
+    """Port: the most read answers of some categories (the knowledge base)."""
+
+    async def suggestions(self, categories: Sequence[str], *, limit: int) -> Sequence[SuggestionLike]:
+        """Answers for these categories, the first category's first."""
         ...
 
 
@@ -161,11 +171,13 @@ class ScreenPopService:
         recorder: CallRecorder,
         *,
         record_retry_delays_s: Sequence[float] = RECORD_RETRY_DELAYS_S,
-        suggestions: PopSuggestions | None = None,
+        topics: OpenTopics | None = None,
+        answers: Answers | None = None,
         ivr_visits: IvrVisitLookup | None = None,
     ) -> None:
         self._lookup = lookup
-        self._suggestions = suggestions
+        self._topics = topics
+        self._answers = answers
         self._ivr_visits = ivr_visits
         self._sink = sink
         self._recorder = recorder
@@ -193,11 +205,9 @@ class ScreenPopService:
             isinstance(event, CallOffered)
             and state.card is not None
             and state.suggestions is None
-            and self._suggestions is not None
+            and self._answers is not None
         ):
-            state.suggestions = self._spawn(
-                self._suggest(self._suggestions, state.card, state.ivr, event.call_id)
-            )
+            state.suggestions = self._spawn(self._suggest(state.card, state.ivr, event.call_id))
         if state.tail is None and not isinstance(event, CallOffered | CallEnded):
             self._dispatch(state, event, None, ())
             return
@@ -264,9 +274,20 @@ class ScreenPopService:
             log.exception("IVR path lookup for call %s failed; popping without it", call_id)
             return None
 
+    async def suggestions(
+        self, customer_id: int | None, ivr_category: str | None
+    ) -> tuple[SuggestionLike, ...]:
+        """The answers an agent may need on a call: for the IVR choice first (what the caller said
+        they call about), then for the categories of the caller's open tickets."""
+        categories = [ivr_category] if ivr_category else []
+        if customer_id is not None and self._topics is not None:
+            categories += await self._topics.open_categories(customer_id)
+        if not categories or self._answers is None:
+            return ()
+        return tuple(await self._answers.suggestions(categories, limit=SUGGESTIONS))
+
     async def _suggest(
         self,
-        port: PopSuggestions,
         card_task: asyncio.Task[CallerCardLike | None],
         ivr_task: asyncio.Task[IvrVisitRecord | None] | None,
         call_id: str,
@@ -276,7 +297,7 @@ class ScreenPopService:
             visit = await asyncio.shield(ivr_task) if ivr_task is not None else None
             ivr_category = visit.category if visit is not None else None
             card = await asyncio.shield(card_task)
-            return tuple(await port.for_call(card.customer.id if card else None, ivr_category))
+            return await self.suggestions(card.customer.id if card else None, ivr_category)
         except asyncio.CancelledError:
             raise
         except Exception:

@@ -24,7 +24,7 @@ from argon2 import PasswordHasher
 from agents import AccountService, Agent
 from agents.store import AccountStore
 from cti.agent_service import AgentStateService
-from cti.ami_client import AmiClient, AmiSettings
+from cti.ami_client import AmiClient, AmiSettings, OfflinePbx
 from cti.ami_protocol import AmiMessage
 from cti.call_history import CallHistory
 from cti.callback_service import CallbackService
@@ -48,14 +48,6 @@ from cti.store import AgentStateStore, CallLogStore, IvrVisitStore
 from customers.phone import normalise_phone
 from customers.service import CustomerService
 from customers.store import CustomerStore
-from hotline.adapters import (
-    CallbackRoster,
-    IvrCallbacks,
-    IvrTicketDesk,
-    KnowledgeSuggestions,
-    OfflinePbx,
-    OverdueTickets,
-)
 from hotline.bus import EventBus
 from hotline.db import create_pool, migrate
 from hotline.embedded_pg import EmbeddedPostgres
@@ -225,7 +217,7 @@ def build_ivr(
     settings: Settings,
     customers: CustomerService,
     tickets: TicketService,
-    accounts: AccountStore,
+    accounts: AccountService,
     calls: CallHistory,
     articles: ArticleFinder,
     callbacks: CallbackService,
@@ -236,8 +228,9 @@ def build_ivr(
     flows = IvrFlows(
         settings.ivr.menu,
         customers=customers,
-        tickets=IvrTicketDesk(tickets, accounts),
-        callbacks=IvrCallbacks(callbacks),
+        tickets=tickets,
+        agents=accounts,
+        callbacks=callbacks,
         journal=calls,
         articles=articles,
         events=events,
@@ -333,8 +326,7 @@ def build_web_app(
     state_store = AgentStateStore(pool)
     agent_states = AgentStateService(settings.agent_states, board, state_store)
     board.bind(agent_states)
-    accounts_store = AccountStore(pool)
-    accounts = AccountService(accounts_store, token_ttl_s=settings.web.token_ttl_s, hasher=hasher)
+    accounts = AccountService(AccountStore(pool), token_ttl_s=settings.web.token_ttl_s, hasher=hasher)
     customers = CustomerService(CustomerStore(pool, default_country=settings.customers.default_country))
     ivr_visits = IvrVisitStore(pool)
     call_history = CallHistory(CallLogStore(pool), ivr_visits, accounts, bus)
@@ -358,7 +350,8 @@ def build_web_app(
         customers,
         pop_feed,
         call_history,
-        suggestions=KnowledgeSuggestions(knowledge_base, tickets),
+        topics=tickets,
+        answers=knowledge_base,
         ivr_visits=call_history,
     )
     pop_feed.bind(pops)
@@ -390,7 +383,7 @@ def build_web_app(
         dialer_store,
         client if client is not None else OfflinePbx(),
         customers,
-        OverdueTickets(tickets),
+        tickets,
         OutboundFeed(hub),
         settings=settings.dialer,
         available=agent_states.takes_calls,
@@ -399,7 +392,7 @@ def build_web_app(
     for kind in CALL_EVENT_TYPES:
         bus.subscribe(kind, dialer.on_call_event)
     greetings, callbacks, click_to_dial = build_proactive(
-        settings, pool, customers, tickets, dispatcher, accounts_store, hub, agent_states, client, clock
+        settings, pool, customers, tickets, dispatcher, accounts, hub, agent_states, client, clock
     )
     if run_jobs:
         jobs.add("special-day greetings", greetings.run_once, GREETINGS_EVERY_S)
@@ -442,7 +435,7 @@ def build_web_app(
             click_to_dial=click_to_dial,
             reports=ReportStore(pool),
             customers=customers,
-            display_names=accounts_store.display_names,
+            display_names=accounts.display_names,
             timezone=settings.reports_timezone,
         ),
     )
@@ -504,7 +497,7 @@ def build_web_app(
     app.cleanup_ctx.append(alarms_running)
     if settings.ivr.enabled:
         ivr_server = build_ivr(
-            settings, customers, tickets, accounts_store, call_history, knowledge_base, callbacks, bus, clock
+            settings, customers, tickets, accounts, call_history, knowledge_base, callbacks, bus, clock
         )
         app[IVR_SERVER] = ivr_server
 
@@ -534,7 +527,7 @@ def build_proactive(
     customers: CustomerService,
     tickets: TicketService,
     dispatcher: NoticeDispatcher,
-    accounts: AccountStore,
+    accounts: AccountService,
     hub: AgentHub[Agent],
     agent_states: AgentStateService,
     client: AmiClient | None,
@@ -553,7 +546,8 @@ def build_proactive(
     click_to_dial = ClickToDial(client if client is not None else OfflinePbx(), settings.click_to_dial)
     callbacks = CallbackService(
         CallbackStore(pool),
-        CallbackRoster(accounts, tickets),
+        accounts,
+        tickets,
         CallbackFeed(hub),
         customers,
         click_to_dial,

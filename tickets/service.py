@@ -31,6 +31,7 @@ from tickets.errors import (
     NotYourTicketError,
     TicketConflictError,
     TicketLookupFailedError,
+    TicketNotFoundError,
     UnknownHandlerError,
 )
 from tickets.events import (
@@ -72,6 +73,8 @@ from tickets.store import (
 log = logging.getLogger(__name__)
 
 MAX_NOTE_CHARS = 10_000
+# PostgreSQL's bigint: a ticket number beyond it is nobody's ticket.
+MAX_TICKET_ID = 2**63 - 1
 CONFIRM_TOKEN_MAX_CHARS = 128
 _PHONE_LIKE = re.compile(r"\+?[0-9 ().-]{8,40}")
 
@@ -404,6 +407,30 @@ class TicketService:
     async def has_overdue_ticket(self, customer_id: int) -> bool:
         """Whether the customer has an open ticket past a deadline whose clock is running."""
         return await self._store.has_overdue_ticket(customer_id, self._clock())
+
+    async def status_for_caller(
+        self, ticket_id: int, *, customer_id: int | None, caller_number: str
+    ) -> Ticket | None:
+        """A ticket for a caller (the IVR): only the caller's own, else None, as for one that does not exist.
+
+        The caller's own: the identified customer's, or one whose contact is the number they call from
+        (the portal's rule).
+        """
+        if not 1 <= ticket_id <= MAX_TICKET_ID:
+            return None
+        if customer_id is not None:
+            try:
+                ticket = await self.get(ticket_id)
+            except TicketNotFoundError:
+                return None
+            if ticket.customer_id == customer_id:
+                return ticket
+        if not caller_number:
+            return None
+        try:
+            return await self.status_for_contact(ticket_id, caller_number)
+        except TicketLookupFailedError:
+            return None
 
     async def status_for_contact(self, ticket_id: int, contact: str) -> Ticket:
         """A ticket for a customer who gives its number and the email or phone on it (portal, IVR).

@@ -127,9 +127,10 @@ async def test_a_vip_caller_known_by_number_goes_first_into_the_vip_queue(ivr: I
         vera,
     )
     assert visit["unique_id"] == "1795394472.3"
-    timeline = await ivr.pool.fetch(
-        "SELECT channel, summary, ref FROM interactions WHERE customer_id = $1", vera
-    )
+    # The visit's timeline line is the customers' reaction to the IVR's event: written just after.
+    query = "SELECT channel, summary, ref FROM interactions WHERE customer_id = $1"
+    await eventually(lambda: ivr.pool.fetchval(f"SELECT count(*) FROM ({query}) AS t", vera))
+    timeline = await ivr.pool.fetch(query, vera)
     assert [(r["channel"], r["ref"]) for r in timeline] == [("ivr", "ivr:1795394472.3")]
     assert timeline[0]["summary"] == "IVR: welcome > main [0] > agent; queued to vip (priority 10)"
 
