@@ -275,8 +275,8 @@ class AmiClient:
         while not self._closed.is_set():
             try:
                 await self._connect_and_serve()
-            except AmiAuthenticationError as exc:
-                logger.error("%s; check the AMI user and secret, not retrying", exc)
+            except AmiAuthenticationError:
+                # Retrying the same secret would only fill Asterisk's security log; the caller says so.
                 raise
             except AmiProtocolError as exc:
                 logger.error(

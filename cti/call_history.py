@@ -10,7 +10,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Protocol
 
-from cti.events import CallEnded, CallLogged, CallOutcome
+from cti.events import CallEnded, CallLogged, CallOutcome, EventSink
 from cti.screen_pop import CallerCardLike
 from cti.store import CallCustomer, CallLogStore, IvrVisitRecord, IvrVisitStore, LoggedCall, VisitLike
 
@@ -20,14 +20,6 @@ class AgentNames(Protocol):
 
     async def display_name_for_interface(self, interface: str) -> str | None:
         """The display name of the agent whose phone this is, or None."""
-        ...
-
-
-class EventSink(Protocol):
-    """Port: where cti's events go (the bus)."""
-
-    def publish(self, event: object) -> None:
-        """Hand one event on; must not block."""
         ...
 
 

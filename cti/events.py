@@ -10,6 +10,15 @@ from __future__ import annotations
 import enum
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import Protocol
+
+
+class EventSink(Protocol):
+    """Port: where cti's events go (the bus)."""
+
+    def publish(self, event: object) -> None:
+        """Hand one event on; must not block."""
+        ...
 
 
 class CallOutcome(enum.Enum):
@@ -91,6 +100,13 @@ class CallEnded:
 
 
 CallEvent = CallOffered | OfferRetracted | CallAnswered | QueueCallerAbandoned | CallEnded
+CALL_EVENT_TYPES: tuple[type[CallEvent], ...] = (
+    CallOffered,
+    OfferRetracted,
+    CallAnswered,
+    QueueCallerAbandoned,
+    CallEnded,
+)
 
 
 @dataclass(frozen=True, slots=True)

@@ -12,7 +12,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -25,24 +24,17 @@ from agents import AccountService, Agent
 from agents.store import AccountStore
 from cti.agent_service import AgentStateService
 from cti.ami_client import AmiClient, AmiSettings, OfflinePbx
-from cti.ami_protocol import AmiMessage
 from cti.call_history import CallHistory
 from cti.callback_service import CallbackService
 from cti.callback_store import CallbackStore
-from cti.calls import CallTracker
 from cti.click_to_dial import ClickToDial
 from cti.dialer import Dialer
 from cti.dialer_store import DialerStore
-from cti.errors import AmiAuthenticationError, CtiError
 from cti.events import (
-    CallAnswered,
-    CallEnded,
-    CallEvent,
+    CALL_EVENT_TYPES,
     CallLogged,
-    CallOffered,
-    OfferRetracted,
-    QueueCallerAbandoned,
 )
+from cti.pipeline import CallPipeline, run_ami
 from cti.screen_pop import ScreenPopService
 from cti.store import AgentStateStore, CallLogStore, IvrVisitStore
 from customers.phone import normalise_phone
@@ -96,14 +88,6 @@ from web_agent.portal import add_portal_routes
 from web_agent.proactive_api import ProactiveServices, add_proactive_routes
 
 log = logging.getLogger(__name__)
-
-CALL_EVENT_TYPES: tuple[type[CallEvent], ...] = (
-    CallOffered,
-    OfferRetracted,
-    CallAnswered,
-    QueueCallerAbandoned,
-    CallEnded,
-)
 
 
 @contextlib.asynccontextmanager
@@ -239,65 +223,6 @@ def build_ivr(
     return FastAgiServer(settings.ivr.fastagi, {settings.ivr.script: flows.handle})
 
 
-class CallPipeline:
-    """AMI events -> call tracker -> bus; and the resync after every (re)connect."""
-
-    def __init__(
-        self,
-        bus: EventBus,
-        clock: Callable[[], float] = time.time,
-        agent_states: AgentStateService | None = None,
-    ) -> None:
-        self._bus = bus
-        self._clock = clock
-        self._tracker = CallTracker()
-        self._agent_states = agent_states
-        self._listeners: list[Callable[[AmiMessage], None]] = []
-
-    def add_listener(self, listener: Callable[[AmiMessage], None]) -> None:
-        """Also hand every raw AMI event to `listener` (the dialer follows its own originates)."""
-        self._listeners.append(listener)
-
-    def on_ami_event(self, message: AmiMessage) -> None:
-        """Feed one AMI event to the tracker and publish what it derives."""
-        for event in self._tracker.feed(message, self._clock()):
-            self._bus.publish(event)
-        if self._agent_states is not None:
-            self._agent_states.on_ami_event(message)
-        for listener in self._listeners:
-            listener(message)
-
-    async def resync(self, client: AmiClient) -> None:
-        """After a (re)connect, ask the PBX what is really going on and reconcile."""
-        channels = await client.list_action("CoreShowChannels")
-        queues = await client.list_action("QueueStatus")
-        events = self._tracker.resync(channels.items, queues.items, self._clock())
-        if self._agent_states is not None:
-            self._agent_states.resync(queues.items)
-        log.info(
-            "resynced with the PBX: %d channels, %d queue items, %d call updates",
-            len(channels.items),
-            len(queues.items),
-            len(events),
-        )
-        for event in events:
-            self._bus.publish(event)
-
-
-async def run_ami(client: AmiClient) -> None:
-    """Run the AMI client; a refused login is reported once and leaves the web side running."""
-    try:
-        await client.run()
-    except AmiAuthenticationError as exc:
-        log.error(
-            "%s. Check the manager.conf user and HOTLINE_AMI_URL; "
-            "Hotline keeps serving but will not see calls until restarted with the right secret.",
-            exc,
-        )
-    except CtiError:
-        log.exception("the AMI client stopped")
-
-
 def build_web_app(
     settings: Settings,
     pool: asyncpg.Pool,
@@ -355,8 +280,6 @@ def build_web_app(
         ivr_visits=call_history,
     )
     pop_feed.bind(pops)
-    for kind in CALL_EVENT_TYPES:
-        bus.subscribe(kind, pops.handle)
     ticket_feed = TicketFeed(hub, accounts, tickets)
     for ticket_kind in TICKET_EVENT_TYPES:
         bus.subscribe(ticket_kind, ticket_feed.ticket_changed)
@@ -370,15 +293,13 @@ def build_web_app(
     bus.subscribe(AlertDeliveryAttempted, alert_feed.alert_changed)
     # A new ticket is looked at by the next sweep: run it now, so a watched customer's owner hears at once.
     bus.subscribe(TicketOpened, lambda _: jobs.run_soon(ESCALATION_SWEEP_JOB))
-    pipeline = CallPipeline(bus, agent_states=agent_states)
+    pipeline = CallPipeline(pops, bus, agent_states=agent_states)
     dialer_store = DialerStore(pool)
     client: AmiClient | None = None
     if ami is not None:
-        ami_client = AmiClient(
-            ami, on_event=pipeline.on_ami_event, on_connected=lambda: pipeline.resync(ami_client)
-        )
-        client = ami_client
-        agent_states.attach(ami_client)
+        client = AmiClient(ami, on_event=pipeline.on_ami_event, on_connected=pipeline.resync)
+        pipeline.attach(client)
+        agent_states.attach(client)
     dialer = Dialer(
         dialer_store,
         client if client is not None else OfflinePbx(),
