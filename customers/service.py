@@ -8,6 +8,7 @@ from typing import Protocol
 
 from customers.errors import CustomerNotFoundError, InvalidPhoneError
 from customers.model import CallerCard, Customer, Interaction, NewCustomer, SpecialDays
+from customers.phone import normalise_phone
 from customers.store import CustomerStore
 
 
@@ -44,6 +45,10 @@ class CustomerService:
     def default_country(self) -> str:
         """The country a number without its country code is read in."""
         return self._store.default_country
+
+    def normalise_phone(self, raw: str) -> str:
+        """A phone number as it is stored (E.164), read in the default country; InvalidPhoneError."""
+        return normalise_phone(raw, self._store.default_country)
 
     async def create(self, new: NewCustomer) -> Customer:
         """Store a new customer and their phones; DuplicateCustomerNoError if the number is taken."""

@@ -105,6 +105,11 @@ async def migrate(conn: asyncpg.Connection | PoolConnectionProxy[asyncpg.Record]
     return applied
 
 
+async def reachable(pool: asyncpg.Pool) -> bool:
+    """Whether the database answers (the health check)."""
+    return bool(await pool.fetchval("SELECT true"))
+
+
 async def _keep_session(conn: asyncpg.Connection) -> None:
     """Pool reset hook that does nothing (see create_pool)."""
 

@@ -27,6 +27,7 @@ from customers.service import CustomerService
 from customers.store import CustomerStore
 from hotline import app
 from hotline.settings import Settings
+from hotline.wiring import wire_tickets
 from knowledge_base.model import ArticleDraft, Visibility
 from knowledge_base.service import Editor, KnowledgeBase
 from knowledge_base.store import ArticleStore
@@ -313,7 +314,7 @@ async def _seed_alarms(
     opened_at = datetime.now(UTC) - OVERDUE_AGE
     clock = _SteppedClock(opened_at)
     events = _Collected()
-    tickets, _ = app.build_tickets(settings, pool, customers, events, clock)
+    tickets = wire_tickets(settings, pool, customers, events, clock).service
     agents = {a.username: a for a in await AccountStore(pool).list_agents()}
     new = NewTicket.create(
         subject="Refund for a cancelled contract still not paid",
@@ -330,7 +331,7 @@ async def _seed_alarms(
     escalations = EscalationStore(pool)
     accounts = AccountService(AccountStore(pool), token_ttl_s=settings.web.token_ttl_s)
     sweeper = EscalationSweeper(
-        escalations, settings.alarms.policy, app.delivery_plan(settings), clock, events, agents=accounts
+        escalations, settings.alarms.policy, settings.alarms.plan, clock, events, agents=accounts
     )
     while clock.now < datetime.now(UTC):
         await sweeper.run_once()
@@ -338,7 +339,7 @@ async def _seed_alarms(
     alarms = AlarmService(
         escalations,
         settings.alarms.policy,
-        app.delivery_plan(settings),
+        settings.alarms.plan,
         CallLogStore(pool),
         lambda: datetime.now(UTC),
         events,
@@ -466,7 +467,7 @@ async def _seed_tickets(
 ) -> None:
     """Handler profiles for the demo agents and a few open tickets, so the work lists are not empty."""
     events = _Collected()
-    tickets, _ = app.build_tickets(settings, pool, customers, events, lambda: datetime.now(UTC))
+    tickets = wire_tickets(settings, pool, customers, events, lambda: datetime.now(UTC)).service
     agents = {a.username: a for a in await AccountStore(pool).list_agents()}
     for username, department, skills in DEMO_HANDLERS:
         await tickets.set_handler(agents[username].id, department=department, skills=skills, capacity=8)

@@ -75,6 +75,11 @@ class AlarmSettings:
     sweep_interval_s: float = 15.0
     webhook: WebhookSettings | None = None
 
+    @property
+    def plan(self) -> DeliveryPlan:
+        """Every alert on the live feed; email (SMTP or the log) for the ranks; the webhook if configured."""
+        return DeliveryPlan(email=True, webhook_url=self.webhook.url if self.webhook else None)
+
 
 class AlertChannel(Protocol):
     """A way to deliver an alert: the live feed, email, a webhook."""

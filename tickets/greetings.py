@@ -25,6 +25,9 @@ from tickets.store import TicketStore
 
 log = logging.getLogger(__name__)
 
+# Greetings go out from a set hour; looking hourly sends each on the hour it becomes due.
+GREETINGS_EVERY_S = 3600.0
+
 
 class SpecialDayDirectory(Protocol):
     """Port: the customers who want greetings and have a special day on one of the given days."""

@@ -295,7 +295,7 @@ async def test_a_busy_fastagi_port_is_reported_and_the_desk_keeps_serving(
             hasher=FAST_HASHER,
         )
         client = TestClient(TestServer(app))
-        with caplog.at_level(logging.ERROR, logger="hotline.app"):
+        with caplog.at_level(logging.ERROR, logger="ivr.fastagi"):
             await client.start_server()
         try:
             assert f"cannot listen for FastAGI on 127.0.0.1:{port}" in caplog.text
