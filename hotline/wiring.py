@@ -23,6 +23,7 @@ from cti.ami_client import AmiActions, AmiClient, AmiSettings, OfflinePbx
 from cti.call_history import CallHistory
 from cti.callback_service import CallbackService
 from cti.callback_store import CallbackStore
+from cti.campaign_service import CampaignService
 from cti.click_to_dial import ClickToDial
 from cti.dialer import Dialer
 from cti.dialer_store import DialerStore
@@ -56,6 +57,7 @@ from tickets.events import (
 from tickets.greetings import GreetingService
 from tickets.notify import LoggedEmailChannel, NoticeChannel, NoticeDispatcher
 from tickets.report_store import ReportStore
+from tickets.reports import TicketReports
 from tickets.service import TicketService
 from tickets.smtp import SmtpChannel
 from tickets.store import TicketStore
@@ -198,9 +200,8 @@ class Cti:
     client: AmiClient | None
     pbx: AmiActions
     agent_states: AgentStateService
-    state_store: AgentStateStore
     dialer: Dialer
-    dialer_store: DialerStore
+    campaigns: CampaignService
     callbacks: CallbackService
     click_to_dial: ClickToDial
 
@@ -224,8 +225,7 @@ def wire_cti(
         customers, feeds.pops, history, topics=tickets, answers=knowledge_base, ivr_visits=history
     )
     feeds.pops.bind(pops)
-    state_store = AgentStateStore(pool)
-    agent_states = AgentStateService(settings.agent_states, feeds.board, state_store)
+    agent_states = AgentStateService(settings.agent_states, feeds.board, AgentStateStore(pool))
     feeds.board.bind(agent_states)
     pipeline = CallPipeline(pops, bus, agent_states=agent_states)
     client = None
@@ -266,9 +266,8 @@ def wire_cti(
         client,
         pbx,
         agent_states,
-        state_store,
         dialer,
-        dialer_store,
+        CampaignService(dialer_store),
         callbacks,
         click_to_dial,
     )
@@ -366,14 +365,14 @@ def wire_web(
             database_ok=functools.partial(reachable, pool),
         )
     )
-    setup_board(app, cti.agent_states, feeds.board, cti.state_store)
+    setup_board(app, cti.agent_states, feeds.board)
     add_kb_routes(app, knowledge_base)
     add_portal_routes(app, knowledge_base)
     add_campaign_routes(
         app,
         CampaignServices(
             dialer=cti.dialer,
-            store=cti.dialer_store,
+            campaigns=cti.campaigns,
             normalise_phone=customers.normalise_phone,
             default_timezone=settings.dialer.default_timezone,
         ),
@@ -383,7 +382,7 @@ def wire_web(
         ProactiveServices(
             callbacks=cti.callbacks,
             click_to_dial=cti.click_to_dial,
-            reports=ReportStore(pool),
+            reports=TicketReports(ReportStore(pool)),
             customers=customers,
             display_names=agents.display_names,
             timezone=settings.reports_timezone,

@@ -15,8 +15,7 @@ from typing import Any
 from aiohttp import web
 
 from agents import Agent, Role
-from tickets.alarms import AlarmService, WatchedCustomer
-from tickets.escalation_store import AlertView, EscalatedTicket
+from tickets import AlarmService, AlertView, EscalatedTicket, WatchedCustomer
 from web_agent.api import ANY_ROLE, MAX_ID, SUPERVISORS, json_object, require, text_field
 from web_agent.app import STATIC_DIR
 from web_agent.errors import ValidationFailedError

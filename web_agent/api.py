@@ -17,9 +17,9 @@ from aiohttp import web
 from aiohttp.typedefs import Handler
 
 from agents import AccountService, Agent, Role
-from cti.call_history import CallHistory
-from customers.service import CustomerService
-from tickets.service import TicketService
+from cti import CallHistory
+from customers import CustomerService
+from tickets import TicketService
 from web_agent.errors import ForbiddenError, ValidationFailedError
 from web_agent.hub import AgentHub
 from web_agent.settings import WebSettings

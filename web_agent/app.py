@@ -23,7 +23,7 @@ from agents import (
     InvalidAccountError,
     InvalidCredentialsError,
 )
-from cti.errors import (
+from cti import (
     AmiActionError,
     AmiInjectionError,
     AmiNotConnectedError,
@@ -37,15 +37,14 @@ from cti.errors import (
     NotInQueueError,
     UnknownPauseReasonError,
 )
-from customers.errors import CustomerNotFoundError, CustomersError, InvalidCustomerError
-from customers.model import NewCustomer, Tier
-from knowledge_base.errors import (
+from customers import CustomerNotFoundError, CustomersError, InvalidCustomerError, NewCustomer, Tier
+from knowledge_base import (
     ArticleConflictError,
     ArticleNotFoundError,
     InvalidArticleError,
     ReviewRequiredError,
 )
-from tickets.errors import (
+from tickets import (
     AlertNotFoundError,
     ConfirmationInvalidError,
     CustomerNotWatchableError,

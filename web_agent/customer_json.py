@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from cti.screen_pop import CallerCardLike, CustomerLike
+from cti import CallerCardLike, CustomerLike
 
 
 def customer_json(customer: CustomerLike) -> dict[str, Any]:

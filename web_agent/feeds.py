@@ -19,22 +19,29 @@ from datetime import UTC, datetime
 from typing import Any
 
 from agents import AccountService, Agent
-from cti.callbacks import Callback
-from cti.dialer import OutboundPop
-from cti.events import CallAnswered, CallEnded, OfferRetracted
-from cti.screen_pop import OpenPop, PopMessage, ScreenPop, ScreenPopService
-from cti.store import IvrVisitRecord
-from tickets.alarms import LIVE
-from tickets.escalation_store import AlertDelivery
-from tickets.events import (
+from cti import (
+    CallAnswered,
+    Callback,
+    CallEnded,
+    IvrVisitRecord,
+    OfferRetracted,
+    OpenPop,
+    OutboundPop,
+    PopMessage,
+    ScreenPop,
+    ScreenPopService,
+)
+from tickets import (
+    LIVE,
     AlertAcknowledged,
+    AlertDelivery,
     AlertDeliveryAttempted,
     AlertSnoozed,
     NoticeAttempted,
     TicketAssigned,
     TicketEvent,
+    TicketService,
 )
-from tickets.service import TicketService
 from web_agent.api import SUPERVISORS
 from web_agent.campaigns import outbound_pop_json
 from web_agent.customer_json import card_json

@@ -27,12 +27,9 @@ from zoneinfo import ZoneInfo
 from aiohttp import web
 
 from agents import Agent
-from cti.callback_service import CallbackService
-from cti.callbacks import Callback
-from cti.click_to_dial import ClickToDial
-from cti.errors import CallbackNotFoundError
-from customers.service import CustomerService
-from tickets.report_store import ReportStore
+from cti import Callback, CallbackNotFoundError, CallbackService, ClickToDial
+from customers import CustomerService
+from tickets import TicketReports
 from web_agent.api import ANY_ROLE, MAX_ID, SERVICES, SUPERVISORS, json_object, require, text_field
 from web_agent.app import STATIC_DIR
 from web_agent.errors import ValidationFailedError
@@ -49,7 +46,7 @@ class ProactiveServices:
 
     callbacks: CallbackService
     click_to_dial: ClickToDial
-    reports: ReportStore
+    reports: TicketReports
     customers: CustomerService
     display_names: Callable[[Collection[int]], Awaitable[dict[int, str]]]
     timezone: str

@@ -17,10 +17,18 @@ from aiohttp import web
 from aiohttp.typedefs import Handler
 
 from agents import Agent, Role
-from tickets.errors import ConfirmationInvalidError
-from tickets.model import Actor, Channel, NewTicket, Priority, Ticket, TicketStatus
-from tickets.service import TicketService
-from tickets.store import MAX_PAGE, TicketQuery
+from tickets import (
+    MAX_PAGE,
+    Actor,
+    Channel,
+    ConfirmationInvalidError,
+    NewTicket,
+    Priority,
+    Ticket,
+    TicketQuery,
+    TicketService,
+    TicketStatus,
+)
 from web_agent.api import (
     ANY_ROLE,
     MAX_BODY_BYTES,
