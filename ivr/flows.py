@@ -1,9 +1,10 @@
 """The IVR's actions: walk the menu with the caller and do what each node says.
 
-Everything outside the IVR comes through the ports below (customers, tickets, articles,
-callbacks, the journal), satisfied in hotline/app.py. A port that fails never leaves the
-caller in silence: the call goes to an agent queue. Whatever happens, the path the caller took
-is handed to the journal when the session ends.
+Everything outside the IVR comes through the ports below (customers, tickets, the agents'
+phones, articles, callbacks, the journal, the bus), which the other features' services satisfy
+as they are. A port that fails never leaves the caller in silence: the call goes to an agent
+queue. Whatever happens, the path the caller took is handed to the journal when the session
+ends, and `IvrVisitEnded` carries its line for the caller's timeline.
 """
 
 from __future__ import annotations
