@@ -39,6 +39,8 @@ import asyncpg
 from harness import cpu_model
 from rig import DATABASE_URL_ENV, embedded_database, scratch_database
 
+from agents import AccountService
+from agents.store import AccountStore
 from hotline.db import create_pool, migrate
 from hotline.settings import load_settings
 from tickets.alarms import DeliveryPlan, EscalationSweeper
@@ -222,7 +224,12 @@ async def main() -> None:
                 await reset(pool, due)
                 sink = NullSink()
                 sweeper = EscalationSweeper(
-                    EscalationStore(pool), policy, DeliveryPlan(email=True), lambda: NOW, sink
+                    EscalationStore(pool),
+                    policy,
+                    DeliveryPlan(email=True),
+                    lambda: NOW,
+                    sink,
+                    agents=AccountService(AccountStore(pool), token_ttl_s=3600),
                 )
                 started = time.perf_counter()
                 looked = await sweeper.run_once()

@@ -31,13 +31,13 @@ from relay import AMI_URL_ENV
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed
 
+from agents import AccountService, Role
+from agents.store import AccountStore
 from cti.simulator import PbxSimulator, SimulatorSettings
 from customers.model import NewCustomer, Tier
 from customers.store import CustomerStore
 from hotline.db import create_pool, migrate
 from hotline.embedded_pg import EmbeddedPostgres
-from web_agent.accounts import AccountService, Role
-from web_agent.store import AccountStore
 
 REPO = Path(__file__).resolve().parents[1]
 BENCH_DIR = REPO / "bench"

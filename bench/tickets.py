@@ -65,9 +65,11 @@ from argon2 import PasswordHasher
 from harness import cpu_model, machine_busy_s, percentile_ms
 from rig import DATABASE_URL_ENV, embedded_database, free_port, scratch_database
 
+from agents import AccountService, Role
+from agents.store import AccountStore
 from customers.model import NewCustomer, Tier
+from customers.service import CustomerService
 from customers.store import CustomerStore
-from hotline.adapters import CustomerContacts
 from hotline.app import build_web_app
 from hotline.bus import EventBus
 from hotline.db import create_pool, migrate
@@ -77,9 +79,7 @@ from tickets.model import Actor, Channel, NewTicket, Priority
 from tickets.notify import LoggedEmailChannel
 from tickets.service import TicketService
 from tickets.store import TicketStore
-from web_agent.accounts import AccountService, Role
 from web_agent.app import AccessLogger
-from web_agent.store import AccountStore
 
 REPO = Path(__file__).resolve().parents[1]
 PASSWORD = "bench-password-1"
@@ -473,7 +473,7 @@ def ticket_service(pool: asyncpg.Pool, settings: Settings) -> TicketService:
     return TicketService(
         TicketStore(pool),
         settings.sla,
-        CustomerContacts(CustomerStore(pool, default_country=settings.customers.default_country)),
+        CustomerService(CustomerStore(pool, default_country=settings.customers.default_country)),
         EventBus(),
         channels=[LoggedEmailChannel()],
         settings=settings.tickets,

@@ -60,11 +60,11 @@ from rig import (
     wait_ready,
 )
 
+from agents import AccountService, Role
+from agents.store import AccountStore
 from cti.ami_protocol import AmiMessage
 from cti.calls import normalise_interface
 from hotline.db import create_pool
-from web_agent.accounts import AccountService, Role
-from web_agent.store import AccountStore
 
 FILES_PER_SOCKET = 2  # this process holds the client end, the server process its own
 

@@ -14,6 +14,7 @@ import logging
 import time
 from collections.abc import Callable, Coroutine, Sequence
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Protocol
 
 from cti.agent_states import (
@@ -29,6 +30,7 @@ from cti.ami_client import AmiActions
 from cti.ami_protocol import AmiMessage
 from cti.errors import AmiNotConnectedError, CtiError, NotInQueueError, UnknownPauseReasonError
 from cti.kpi import Forecast, KpiSettings, QueueBoard, QueueFigures
+from cti.store import StateTotal
 
 log = logging.getLogger(__name__)
 
@@ -86,10 +88,14 @@ class BoardSink(Protocol):
 
 
 class PeriodRecorder(Protocol):
-    """Port: store closed state periods for the time-in-state reports."""
+    """Port: keep closed state periods, and sum them for the time-in-state reports (cti's store)."""
 
     async def record_periods(self, periods: Sequence[StatePeriod]) -> None:
         """Store the periods."""
+        ...
+
+    async def totals(self, since: datetime, until: datetime) -> Sequence[StateTotal]:
+        """Seconds per interface, state and reason of the periods overlapping [since, until)."""
         ...
 
 
@@ -133,6 +139,10 @@ class AgentStateService:
         """Free for a call now: ready in a queue, or not (yet) reported by Asterisk at all."""
         status = self._tracker.status(interface)
         return status is None or status.presence is Presence.READY
+
+    async def totals(self, since: datetime, until: datetime) -> Sequence[StateTotal]:
+        """Time in each state per interface and reason over [since, until) (the supervisors' report)."""
+        return await self._recorder.totals(since, until)
 
     def statuses(self) -> list[AgentStatus]:
         """Every agent interface Asterisk reported."""

@@ -59,6 +59,18 @@ class AmiActions(Protocol):
         ...
 
 
+class OfflinePbx:
+    """Satisfies AmiActions when Hotline runs without a PBX: nothing is dialled."""
+
+    connected = False
+
+    async def action(
+        self, name: str, fields: ActionFields = (), timeout_s: float | None = None
+    ) -> AmiMessage:
+        """Refuse every action: there is no AMI connection."""
+        raise AmiNotConnectedError(f"cannot send AMI action {name}: no PBX is configured")
+
+
 _AUTH_METHODS: dict[str, AuthMethod] = {"plain": "plain", "md5": "md5"}
 _READ_CHUNK_BYTES = 64 * 1024
 _SECRET_LINE = re.compile(r"^(Secret|Key):[^\r\n]*", re.IGNORECASE | re.MULTILINE)
@@ -263,8 +275,8 @@ class AmiClient:
         while not self._closed.is_set():
             try:
                 await self._connect_and_serve()
-            except AmiAuthenticationError as exc:
-                logger.error("%s; check the AMI user and secret, not retrying", exc)
+            except AmiAuthenticationError:
+                # Retrying the same secret would only fill Asterisk's security log; the caller says so.
                 raise
             except AmiProtocolError as exc:
                 logger.error(

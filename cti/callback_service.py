@@ -27,11 +27,37 @@ class CallbackSettings:
             raise ValueError("poll_s and lease_s must be in (0, 3600] seconds")
 
 
-class Roster(Protocol):
-    """Port: the agents who take callbacks, with their phones and departments."""
+class DeskAgent(Protocol):
+    """An agent who takes calls, and the phones that ring on their desk."""
 
-    async def members(self) -> Sequence[TeamMember]:
-        """Every agent who can be offered a callback."""
+    @property
+    def id(self) -> int: ...
+    @property
+    def interfaces(self) -> tuple[str, ...]: ...
+
+
+class Staff(Protocol):
+    """Port: the agents who take calls (the agents' service)."""
+
+    async def desk_agents(self) -> Sequence[DeskAgent]:
+        """Every account that takes calls (supervisors and admins do not)."""
+        ...
+
+
+class Handler(Protocol):
+    """A ticket handler and their department."""
+
+    @property
+    def agent_id(self) -> int: ...
+    @property
+    def department(self) -> str: ...
+
+
+class Departments(Protocol):
+    """Port: the departments agents work in (the tickets' handlers)."""
+
+    async def handlers(self) -> Sequence[Handler]:
+        """Every ticket handler with their department."""
         ...
 
 
@@ -47,11 +73,18 @@ class CallbackDesk(Protocol):
         ...
 
 
-class CustomerNames(Protocol):
-    """Port: the name of a customer, for the callback's card."""
+class NamedCustomer(Protocol):
+    """What a callback's card shows of its customer."""
 
-    async def customer_name(self, customer_id: int) -> str | None:
-        """The customer's name, or None if unknown."""
+    @property
+    def name(self) -> str: ...
+
+
+class CustomerNames(Protocol):
+    """Port: a customer by id, for the name on the callback's card (the customers' service)."""
+
+    async def find(self, customer_id: int) -> NamedCustomer | None:
+        """The customer, or None if unknown."""
         ...
 
 
@@ -61,7 +94,8 @@ class CallbackService:
     def __init__(
         self,
         store: CallbackStore,
-        roster: Roster,
+        staff: Staff,
+        departments: Departments,
         desk: CallbackDesk,
         customers: CustomerNames,
         dialer: ClickToDial,
@@ -72,7 +106,8 @@ class CallbackService:
         batch: int = 50,
     ) -> None:
         self._store = store
-        self._roster = roster
+        self._staff = staff
+        self._departments = departments
         self._desk = desk
         self._customers = customers
         self._dialer = dialer
@@ -106,8 +141,8 @@ class CallbackService:
             agent_id=agent_id,
             now=now,
         )
-        name = await self._customers.customer_name(customer_id) if customer_id is not None else None
-        callback = await self._store.add(new, name or "", now)
+        customer = await self._customers.find(customer_id) if customer_id is not None else None
+        callback = await self._store.add(new, customer.name if customer is not None else "", now)
         log.info(
             "callback %d to %s scheduled for %s (requested by %s%s)",
             callback.id,
@@ -125,7 +160,7 @@ class CallbackService:
             due = await self._store.claim_due(self._clock(), self._lease_s, self._batch)
             if not due:
                 return popped
-            members = await self._roster.members()
+            members = await self._team()
             for callback in due:
                 route = route_callback(callback.agent_id, members, self._available)
                 offered = await self._store.mark_offered(
@@ -169,6 +204,13 @@ class CallbackService:
         """Mark a callback done (called back another way) or cancelled."""
         status = CallbackStatus.CANCELLED if cancelled else CallbackStatus.DONE
         return await self._store.close(callback_id, status, agent_id, self._clock())
+
+    async def _team(self) -> list[TeamMember]:
+        """The agents who take calls, with their phones and their department (None: in none)."""
+        departments = {h.agent_id: h.department for h in await self._departments.handlers()}
+        return [
+            TeamMember(a.id, a.interfaces, departments.get(a.id)) for a in await self._staff.desk_agents()
+        ]
 
     def _available(self, member: TeamMember) -> bool:
         # Signed in to the desktop, and a phone that takes calls (ready, or not reported by the PBX).

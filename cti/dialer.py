@@ -48,8 +48,11 @@ log = logging.getLogger(__name__)
 class EscalatedCustomers(Protocol):
     """Port: does this customer have an open escalated ticket? (No sales call to them.)"""
 
-    async def has_open_escalation(self, customer_id: int) -> bool:
-        """True when the customer has an escalated ticket that is not closed."""
+    async def has_overdue_ticket(self, customer_id: int) -> bool:
+        """True while the customer has an open ticket past a deadline (the tickets' service).
+
+        A breached deadline is what escalates a ticket: the ladder starts at the first breach.
+        """
         ...
 
 
@@ -336,7 +339,7 @@ class Dialer:
         if customer_id is None:
             card = await self._lookup.caller_card(lead.phone)
             customer_id = card.customer.id if card is not None else None
-        if customer_id is None or not await self._escalations.has_open_escalation(customer_id):
+        if customer_id is None or not await self._escalations.has_overdue_ticket(customer_id):
             return False
         log.info("lead %d not dialled: customer %d has an open escalated ticket", lead.id, customer_id)
         later = self._now_dt() + timedelta(seconds=self._settings.suppression_recheck_s)

@@ -9,6 +9,16 @@ from __future__ import annotations
 
 import enum
 from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Protocol
+
+
+class EventSink(Protocol):
+    """Port: where cti's events go (the bus)."""
+
+    def publish(self, event: object) -> None:
+        """Hand one event on; must not block."""
+        ...
 
 
 class CallOutcome(enum.Enum):
@@ -90,3 +100,54 @@ class CallEnded:
 
 
 CallEvent = CallOffered | OfferRetracted | CallAnswered | QueueCallerAbandoned | CallEnded
+CALL_EVENT_TYPES: tuple[type[CallEvent], ...] = (
+    CallOffered,
+    OfferRetracted,
+    CallAnswered,
+    QueueCallerAbandoned,
+    CallEnded,
+)
+
+
+@dataclass(frozen=True, slots=True)
+class CallLogged:
+    """A finished call is in the call log: who called, whom the caller was to Hotline, who answered.
+
+    It carries its own line for the customer's timeline (`customer_id` None: an unknown caller).
+    """
+
+    ended: CallEnded
+    customer_id: int | None
+    customer_name: str | None
+    customer_tier: str | None
+    answered_by: str | None
+
+    @property
+    def occurred_at(self) -> datetime:
+        """When the call ended."""
+        return datetime.fromtimestamp(self.ended.ended_at, UTC)
+
+    @property
+    def channel(self) -> str:
+        """The timeline's channel: a call."""
+        return "call"
+
+    @property
+    def ref(self) -> str:
+        """The call id: the same call is on the timeline once."""
+        return self.ended.call_id
+
+    @property
+    def summary(self) -> str:
+        """One line for the customer's timeline: answered by whom and how long, or how it was missed."""
+        ended = self.ended
+        queue = f" ({ended.queue})" if ended.queue else ""
+        if ended.outcome is CallOutcome.ANSWERED:
+            who = self.answered_by or ended.interface
+            return f"Call answered by {who}{queue}, talked {_minutes(ended.talk_s)}"
+        return f"Missed call{queue}: {ended.outcome.value} after {_minutes(ended.wait_s)} waiting"
+
+
+def _minutes(seconds: int) -> str:
+    minutes, secs = divmod(seconds, 60)
+    return f"{minutes}:{secs:02d}"

@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Collection, Coroutine, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, datetime
 from typing import Any, Protocol, TypeVar
 
@@ -22,6 +22,8 @@ log = logging.getLogger(__name__)
 _T = TypeVar("_T")
 # Covers a database restart or failover of about half a minute.
 RECORD_RETRY_DELAYS_S = (0.5, 2.0, 5.0, 10.0, 15.0)
+# Answers shown on a pop.
+SUGGESTIONS = 3
 
 
 class InteractionLike(Protocol):
@@ -47,7 +49,7 @@ class CustomerLike(Protocol):
     @property
     def email(self) -> str | None: ...
     @property
-    def tier(self) -> object: ...
+    def tier(self) -> str: ...
     @property
     def birthday(self) -> date | None: ...
     @property
@@ -92,11 +94,19 @@ class SuggestionLike(Protocol):
     def category(self) -> str: ...
 
 
-class PopSuggestions(Protocol):
-    """Port: answers for a call, by the caller's open tickets' categories and the IVR choice."""
+class OpenTopics(Protocol):
+    """Port: what a known caller's open tickets are about (the tickets' service)."""
 
-    async def for_call(self, customer_id: int | None, ivr_category: str | None) -> Sequence[SuggestionLike]:
-        """The suggested answers, best first (empty when there is nothing to go on)."""
+    async def open_categories(self, customer_id: int) -> Sequence[str]:
+        """The categories of the customer's open tickets, most recently changed first."""
+        ...
+
+
+class Answers(Protocol):
+    """Port: the most read answers of some categories (the knowledge base)."""
+
+    async def suggestions(self, categories: Sequence[str], *, limit: int) -> Sequence[SuggestionLike]:
+        """Answers for these categories, the first category's first."""
         ...
 
 
@@ -123,6 +133,14 @@ class PopSink(Protocol):
     def send(self, interfaces: Collection[str], message: PopMessage) -> None:
         """Queue `message` for every socket of the agents owning `interfaces`."""
         ...
+
+
+@dataclass(frozen=True, slots=True)
+class OpenPop:
+    """A pop still on an agent's screen: ringing, or answered on their phone; not yet retracted or ended."""
+
+    pop: ScreenPop
+    answered: bool = False
 
 
 class CallRecorder(Protocol):
@@ -153,17 +171,21 @@ class ScreenPopService:
         recorder: CallRecorder,
         *,
         record_retry_delays_s: Sequence[float] = RECORD_RETRY_DELAYS_S,
-        suggestions: PopSuggestions | None = None,
+        topics: OpenTopics | None = None,
+        answers: Answers | None = None,
         ivr_visits: IvrVisitLookup | None = None,
     ) -> None:
         self._lookup = lookup
-        self._suggestions = suggestions
+        self._topics = topics
+        self._answers = answers
         self._ivr_visits = ivr_visits
         self._sink = sink
         self._recorder = recorder
         self._retry_delays_s = tuple(record_retry_delays_s)
         self._calls: dict[str, _CallState] = {}
         self._tasks: set[asyncio.Task[Any]] = set()
+        # Per interface, the pops on its agent's screen by call id (what a reconnecting desktop shows).
+        self._open: dict[str, dict[str, OpenPop]] = {}
 
     def handle(self, event: CallEvent) -> None:
         """Take one call event from the tracker; never blocks the AMI reader."""
@@ -183,15 +205,35 @@ class ScreenPopService:
             isinstance(event, CallOffered)
             and state.card is not None
             and state.suggestions is None
-            and self._suggestions is not None
+            and self._answers is not None
         ):
-            state.suggestions = self._spawn(
-                self._suggest(self._suggestions, state.card, state.ivr, event.call_id)
-            )
+            state.suggestions = self._spawn(self._suggest(state.card, state.ivr, event.call_id))
         if state.tail is None and not isinstance(event, CallOffered | CallEnded):
             self._dispatch(state, event, None, ())
             return
         state.tail = self._spawn(self._after(state.tail, state, event))
+
+    def show(self, interfaces: Collection[str], message: PopMessage) -> None:
+        """Send a pop message to the agents on `interfaces`, keeping track of the pops left open."""
+        call_id = message.call_id
+        for interface in interfaces:
+            if isinstance(message, ScreenPop):
+                self._open.setdefault(interface, {})[call_id] = OpenPop(message)
+                continue
+            pops = self._open.get(interface)
+            if pops is None or call_id not in pops:
+                continue
+            if isinstance(message, CallAnswered) and message.interface == interface:
+                pops[call_id] = replace(pops[call_id], answered=True)
+            else:
+                del pops[call_id]
+                if not pops:
+                    del self._open[interface]
+        self._sink.send(interfaces, message)
+
+    def open_pops(self, interfaces: Collection[str]) -> list[OpenPop]:
+        """The pops open on these interfaces, oldest first per interface."""
+        return [pop for interface in interfaces for pop in self._open.get(interface, {}).values()]
 
     @property
     def calls_in_progress(self) -> int:
@@ -232,9 +274,20 @@ class ScreenPopService:
             log.exception("IVR path lookup for call %s failed; popping without it", call_id)
             return None
 
+    async def suggestions(
+        self, customer_id: int | None, ivr_category: str | None
+    ) -> tuple[SuggestionLike, ...]:
+        """The answers an agent may need on a call: for the IVR choice first (what the caller said
+        they call about), then for the categories of the caller's open tickets."""
+        categories = [ivr_category] if ivr_category else []
+        if customer_id is not None and self._topics is not None:
+            categories += await self._topics.open_categories(customer_id)
+        if not categories or self._answers is None:
+            return ()
+        return tuple(await self._answers.suggestions(categories, limit=SUGGESTIONS))
+
     async def _suggest(
         self,
-        port: PopSuggestions,
         card_task: asyncio.Task[CallerCardLike | None],
         ivr_task: asyncio.Task[IvrVisitRecord | None] | None,
         call_id: str,
@@ -244,7 +297,7 @@ class ScreenPopService:
             visit = await asyncio.shield(ivr_task) if ivr_task is not None else None
             ivr_category = visit.category if visit is not None else None
             card = await asyncio.shield(card_task)
-            return tuple(await port.for_call(card.customer.id if card else None, ivr_category))
+            return await self.suggestions(card.customer.id if card else None, ivr_category)
         except asyncio.CancelledError:
             raise
         except Exception:
@@ -286,17 +339,17 @@ class ScreenPopService:
                 suggestions,
                 state.ivr_visit,
             )
-            self._sink.send((event.interface,), pop)
+            self.show((event.interface,), pop)
         elif isinstance(event, OfferRetracted):
             if state.offered is not None:
                 state.offered.discard(event.interface)
-            self._sink.send((event.interface,), event)
+            self.show((event.interface,), event)
         elif isinstance(event, CallAnswered):
-            self._sink.send(_with(state.offered, event.interface), event)
+            self.show(_with(state.offered, event.interface), event)
         elif isinstance(event, CallEnded):
             self._calls.pop(event.call_id, None)
             if event.interface is not None:
-                self._sink.send((event.interface,), event)
+                self.show((event.interface,), event)
 
     async def _record(self, event: CallEnded, card: CallerCardLike | None) -> None:
         # A database blip must not cost the call log a row: retry a few times, then say

@@ -6,6 +6,7 @@ import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import Protocol
 
 import asyncpg
 
@@ -117,6 +118,54 @@ class IvrPathStep:
     result: str
 
 
+class StepLike(Protocol):
+    """One IVR node of a visit being stored."""
+
+    @property
+    def node(self) -> str: ...
+    @property
+    def action(self) -> str: ...
+    @property
+    def input(self) -> str: ...
+    @property
+    def result(self) -> str: ...
+
+
+class VisitLike(Protocol):
+    """A caller's way through the IVR as the IVR hands it over (its `IvrVisit`)."""
+
+    @property
+    def unique_id(self) -> str: ...
+    @property
+    def call_id(self) -> str: ...
+    @property
+    def caller_number(self) -> str: ...
+    @property
+    def caller_name(self) -> str: ...
+    @property
+    def customer_id(self) -> int | None: ...
+    @property
+    def started_at(self) -> datetime: ...
+    @property
+    def ended_at(self) -> datetime: ...
+    @property
+    def steps(self) -> Sequence[StepLike]: ...
+    @property
+    def outcome(self) -> str: ...
+    @property
+    def queue(self) -> str | None: ...
+    @property
+    def queue_priority(self) -> int | None: ...
+    @property
+    def category(self) -> str | None: ...
+    @property
+    def article_id(self) -> int | None: ...
+    @property
+    def article_title(self) -> str | None: ...
+    @property
+    def callback_requested(self) -> bool: ...
+
+
 @dataclass(frozen=True)
 class IvrVisitRecord:
     """A caller's way through the IVR, kept with the call (Linkedid `call_id`)."""
@@ -152,7 +201,7 @@ class IvrVisitStore:
     def __init__(self, db: Db) -> None:
         self._db = db
 
-    async def record(self, visit: IvrVisitRecord) -> None:
+    async def record(self, visit: VisitLike) -> None:
         """Store one visit; the same AGI session recorded twice keeps the first row."""
         steps = [
             {"node": s.node, "action": s.action, "input": s.input, "result": s.result} for s in visit.steps

@@ -1,4 +1,7 @@
-"""Customers: records, phone-number normalisation and lookup, tiers, CSV import."""
+"""Customers: records, phone-number normalisation and lookup, tiers, the timeline, CSV import.
+
+What other packages use of it is named here (its store is not).
+"""
 
 from customers.errors import (
     AmbiguousPhoneError,
@@ -19,8 +22,8 @@ from customers.importer import (
 )
 from customers.model import CallerCard, Customer, Interaction, NewCustomer, Tier
 from customers.phone import COUNTRIES, normalise_phone
+from customers.service import CustomerService, TimelineEvent
 from customers.settings import CustomerSettings
-from customers.store import CustomerStore
 
 __all__ = [
     "COUNTRIES",
@@ -28,8 +31,8 @@ __all__ = [
     "CallerCard",
     "Customer",
     "CustomerNotFoundError",
+    "CustomerService",
     "CustomerSettings",
-    "CustomerStore",
     "CustomersError",
     "DuplicateCustomerNoError",
     "ImportReport",
@@ -41,6 +44,7 @@ __all__ = [
     "ParsedCsv",
     "Rejected",
     "Tier",
+    "TimelineEvent",
     "format_report",
     "import_csv",
     "normalise_phone",

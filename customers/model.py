@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import enum
-import functools
 import re
 import unicodedata
 from collections.abc import Sequence
@@ -21,21 +20,37 @@ _EMAIL = re.compile(r"^[^@\s]+@[^@\s.]+(\.[^@\s.]+)+$")
 _CUSTOMER_NO = re.compile(r"^[A-Za-z0-9._/-]{1,40}$")
 
 
-@functools.total_ordering
-class Tier(enum.Enum):
-    """Service tier, ordered: VIP > GOLD > STANDARD, so `max(tiers)` is the most important."""
+class Tier(enum.StrEnum):
+    """Service tier, ordered: VIP > GOLD > STANDARD, so `max(tiers)` is the most important.
+
+    A tier is its text ("vip") wherever it goes: tickets, the call log and the IVR read it as text.
+    """
 
     VIP = "vip"
     GOLD = "gold"
     STANDARD = "standard"
 
-    def __lt__(self, other: object) -> bool:
-        if not isinstance(other, Tier):
-            return NotImplemented
-        return _IMPORTANCE[self] < _IMPORTANCE[other]
+    # By importance, not by spelling (str would compare the letters).
+    def __lt__(self, other: str) -> bool:
+        return _importance(self, other) < 0
+
+    def __le__(self, other: str) -> bool:
+        return _importance(self, other) <= 0
+
+    def __gt__(self, other: str) -> bool:
+        return _importance(self, other) > 0
+
+    def __ge__(self, other: str) -> bool:
+        return _importance(self, other) >= 0
 
 
 _IMPORTANCE = {Tier.STANDARD: 0, Tier.GOLD: 1, Tier.VIP: 2}
+
+
+def _importance(tier: Tier, other: str) -> int:
+    if not isinstance(other, Tier):
+        raise TypeError(f"a tier compares only with a tier, not {other!r}")
+    return _IMPORTANCE[tier] - _IMPORTANCE[other]
 
 
 @dataclass(frozen=True, slots=True)

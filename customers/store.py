@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Collection, Sequence
 from contextlib import asynccontextmanager
 from datetime import UTC, date, datetime
 from typing import TypeAlias
@@ -76,6 +76,8 @@ _FIND_BY_PHONE = f"""
 """
 
 _GET = f"SELECT {_CUSTOMER_COLUMNS} FROM customers c WHERE c.id = $1"
+_GET_MANY = f"SELECT {_CUSTOMER_COLUMNS} FROM customers c WHERE c.id = ANY($1::bigint[]) ORDER BY c.id"
+_BY_CUSTOMER_NO = f"SELECT {_CUSTOMER_COLUMNS} FROM customers c WHERE c.customer_no = $1"
 
 # Customer and phones in one statement: atomic without a transaction block, so the store
 # works the same on a pool and on a connection inside a caller's transaction. A taken
@@ -249,6 +251,17 @@ class CustomerStore:
         if row is None:
             raise CustomerNotFoundError(customer_id)
         return _customer(row)
+
+    async def get_many(self, customer_ids: Collection[int]) -> list[Customer]:
+        """The customers with these ids, by id (unknown ids are left out)."""
+        if not customer_ids:
+            return []
+        return [_customer(row) for row in await self._db.fetch(_GET_MANY, list(set(customer_ids)))]
+
+    async def find_by_customer_no(self, customer_no: str) -> Customer | None:
+        """The customer with exactly this customer number, or None."""
+        row = await self._db.fetchrow(_BY_CUSTOMER_NO, customer_no)
+        return None if row is None else _customer(row)
 
     async def find_by_phone(self, phone: str) -> Customer | None:
         """The customer owning this number (any spelling; the household rule if shared), or None.

@@ -1,10 +1,11 @@
-"""The composition root: builds every object, hands each its collaborators, runs and stops them.
+"""The composition root: builds every feature (`hotline.wiring`), then runs and stops them in order.
 
-Start order: database (embedded or given), migrations, stores and services, the web
-application, then the AMI client, the notice outbox and the scheduler of the periodic jobs (the
-escalation sweep, greetings, due callbacks) with the alert outbox. Stop order is the reverse: stop accepting HTTP, close
-the agent sockets (GOING_AWAY), stop the scheduler and the outboxes, the AMI client and the pop
-work in flight, close the pool, stop the embedded PostgreSQL.
+Start order: database (embedded or given), migrations, the features and the web application,
+then the knowledge index, the AMI client, the dialer and the agent states, the notice outbox,
+the scheduler of the periodic jobs (the escalation sweep, greetings, due callbacks) with the
+alert outbox, and the IVR. Stop order is the reverse: stop accepting HTTP, close the agent
+sockets (GOING_AWAY), stop the IVR, the scheduler and the outboxes, the AMI client and the pop
+work in flight, let the bus's subscribers finish, close the pool, stop the embedded PostgreSQL.
 """
 
 from __future__ import annotations
@@ -12,114 +13,44 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import time
-from collections.abc import AsyncIterator, Awaitable, Callable
-from dataclasses import dataclass
+from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine
 from datetime import UTC, datetime
+from typing import Any
 
 import asyncpg
 from aiohttp import web
 from argon2 import PasswordHasher
 
-from cti.agent_service import AgentStateService
-from cti.ami_client import AmiClient, AmiSettings
-from cti.ami_protocol import AmiMessage
-from cti.callback_service import CallbackService
-from cti.callback_store import CallbackStore
-from cti.calls import CallTracker
-from cti.click_to_dial import ClickToDial
-from cti.dialer import Dialer
-from cti.dialer_store import DialerStore
-from cti.errors import AmiAuthenticationError, CtiError
-from cti.events import (
-    CallAnswered,
-    CallEnded,
-    CallEvent,
-    CallOffered,
-    OfferRetracted,
-    QueueCallerAbandoned,
-)
+from cti.ami_client import AmiSettings
+from cti.pipeline import run_ami
 from cti.screen_pop import ScreenPopService
-from cti.store import AgentStateStore, CallLogStore, IvrVisitStore
-from customers.phone import normalise_phone
-from customers.store import CustomerStore
-from hotline.adapters import (
-    CallbackRoster,
-    CallHistoryRecorder,
-    CustomerCelebrants,
-    CustomerContacts,
-    HubCallbackDesk,
-    IvrCallbacks,
-    IvrCallJournal,
-    IvrCustomers,
-    IvrTicketDesk,
-    KnowledgeSuggestions,
-    OfflinePbx,
-    OverdueTickets,
-    RepeatedCallWatch,
-    TicketFollowUps,
-    TicketTimeline,
-)
 from hotline.bus import EventBus
 from hotline.db import create_pool, migrate
 from hotline.embedded_pg import EmbeddedPostgres
 from hotline.jobs import PeriodicJobs
-from hotline.redis_bus import RedisRelay
 from hotline.settings import Settings
+from hotline.wiring import (
+    AlarmWork,
+    wire_agents,
+    wire_alarms,
+    wire_cti,
+    wire_customers,
+    wire_feeds,
+    wire_ivr,
+    wire_knowledge_base,
+    wire_tickets,
+    wire_web,
+)
 from ivr.fastagi import FastAgiServer
-from ivr.flows import (
-    ArticleFinder,
-    IvrFlows,
-)
-from knowledge_base.events import ArticleChanged
-from knowledge_base.service import KnowledgeBase
-from knowledge_base.store import ArticleStore
-from tickets.alarms import (
-    AlarmService,
-    AlertChannel,
-    AlertDispatcher,
-    DeliveryPlan,
-    EmailAlertChannel,
-    EscalationSweeper,
-)
-from tickets.escalation_store import EscalationStore
-from tickets.events import (
-    TICKET_EVENT_TYPES,
-    AlertAcknowledged,
-    AlertDeliveryAttempted,
-    AlertSnoozed,
-    EventSink,
-    NoticeAttempted,
-    TicketOpened,
-)
-from tickets.greetings import GreetingService
-from tickets.notify import LoggedEmailChannel, NoticeChannel, NoticeDispatcher
-from tickets.report_store import ReportStore
-from tickets.service import TicketService
-from tickets.smtp import SmtpChannel
-from tickets.store import TicketStore
-from tickets.webhook import WebhookAlertChannel
-from web_agent.accounts import AccountService, Role
-from web_agent.alerts_api import AlarmWebServices, HubAlertChannel, add_alarm_routes
-from web_agent.app import AccessLogger, WebServices, create_app
-from web_agent.board import BoardPublisher
-from web_agent.board import setup as setup_board
-from web_agent.campaigns import CampaignServices, HubOutboundSink, add_campaign_routes
-from web_agent.hub import AgentHub
-from web_agent.kb_api import add_kb_routes
-from web_agent.portal import add_portal_routes
-from web_agent.proactive_api import ProactiveServices, add_proactive_routes
-from web_agent.store import AccountStore
+from tickets.greetings import GREETINGS_EVERY_S
+from web_agent.app import AccessLogger
 
 log = logging.getLogger(__name__)
 
-CALL_EVENT_TYPES: tuple[type[CallEvent], ...] = (
-    CallOffered,
-    OfferRetracted,
-    CallAnswered,
-    QueueCallerAbandoned,
-    CallEnded,
-)
+# What tests drive by hand: the sweep and the alert outbox, the pop service, the IVR server.
+ALARM_WORK = web.AppKey("alarm_work", AlarmWork)
+SCREEN_POPS = web.AppKey("screen_pops", ScreenPopService)
+IVR_SERVER = web.AppKey("ivr_server", FastAgiServer)
 
 
 @contextlib.asynccontextmanager
@@ -144,159 +75,6 @@ async def database(settings: Settings) -> AsyncIterator[asyncpg.Pool]:
             await embedded.stop()
 
 
-def build_tickets(
-    settings: Settings,
-    pool: asyncpg.Pool,
-    customers: CustomerStore,
-    events: EventSink,
-    clock: Callable[[], datetime],
-) -> tuple[TicketService, NoticeDispatcher]:
-    """The ticket service and the dispatcher that delivers its notices (SMTP if configured, else the log)."""
-    store = TicketStore(pool)
-    channels: list[NoticeChannel] = [SmtpChannel(settings.smtp) if settings.smtp else LoggedEmailChannel()]
-    dispatcher = NoticeDispatcher(store, {c.name: c for c in channels}, clock, events)
-    service = TicketService(
-        store,
-        settings.sla,
-        CustomerContacts(customers),
-        events,
-        channels=channels,
-        settings=settings.tickets,
-        clock=clock,
-        notice_queued=dispatcher.wake,
-    )
-    return service, dispatcher
-
-
-@dataclass
-class AlarmWork:
-    """The escalation sweep and the alert outbox of this node (tests drive them by hand)."""
-
-    sweeper: EscalationSweeper
-    dispatcher: AlertDispatcher
-    alarms: AlarmService
-
-
-ALARM_WORK = web.AppKey("alarm_work", AlarmWork)
-ESCALATION_SWEEP_JOB = "escalation sweep"
-# Greetings go out from a set hour; looking hourly sends each on the hour it becomes due.
-GREETINGS_EVERY_S = 3600.0
-
-
-def delivery_plan(settings: Settings) -> DeliveryPlan:
-    """Every alert on the live feed; email (SMTP or the log) for the ranks; the webhook if configured."""
-    webhook = settings.alarms.webhook
-    return DeliveryPlan(email=True, webhook_url=webhook.url if webhook else None)
-
-
-def build_alarms(
-    settings: Settings,
-    pool: asyncpg.Pool,
-    hub: AgentHub,
-    call_log: CallLogStore,
-    events: EventSink,
-    clock: Callable[[], datetime],
-) -> AlarmWork:
-    """The sweep, the outbox (live feed, email: SMTP or the log, webhook if configured) and the alarm service."""
-    store = EscalationStore(pool)
-    policy = settings.alarms.policy
-    webhook = settings.alarms.webhook
-    plan = delivery_plan(settings)
-    email = SmtpChannel(settings.smtp) if settings.smtp else LoggedEmailChannel()
-    channels: list[AlertChannel] = [HubAlertChannel(hub), EmailAlertChannel(email)]
-    if webhook is not None:
-        channels.append(WebhookAlertChannel(webhook))
-    dispatcher = AlertDispatcher(store, {c.name: c for c in channels}, clock, events)
-    sweeper = EscalationSweeper(store, policy, plan, clock, events, raised=dispatcher.wake)
-    alarms = AlarmService(store, policy, plan, call_log, clock, events, raised=dispatcher.wake)
-    return AlarmWork(sweeper, dispatcher, alarms)
-
-
-IVR_SERVER = web.AppKey("ivr_server", FastAgiServer)
-
-
-def build_ivr(
-    settings: Settings,
-    customers: CustomerStore,
-    tickets: TicketService,
-    accounts: AccountStore,
-    visits: IvrVisitStore,
-    articles: ArticleFinder,
-    callbacks: CallbackService,
-    clock: Callable[[], datetime],
-) -> FastAgiServer:
-    """The FastAGI server running the IVR menus, its ports satisfied by the other packages."""
-    flows = IvrFlows(
-        settings.ivr.menu,
-        customers=IvrCustomers(customers),
-        tickets=IvrTicketDesk(tickets, accounts),
-        callbacks=IvrCallbacks(callbacks),
-        journal=IvrCallJournal(visits, customers),
-        articles=articles,
-        clock=clock,
-    )
-    return FastAgiServer(settings.ivr.fastagi, {settings.ivr.script: flows.handle})
-
-
-class CallPipeline:
-    """AMI events -> call tracker -> bus; and the resync after every (re)connect."""
-
-    def __init__(
-        self,
-        bus: EventBus,
-        clock: Callable[[], float] = time.time,
-        agent_states: AgentStateService | None = None,
-    ) -> None:
-        self._bus = bus
-        self._clock = clock
-        self._tracker = CallTracker()
-        self._agent_states = agent_states
-        self._listeners: list[Callable[[AmiMessage], None]] = []
-
-    def add_listener(self, listener: Callable[[AmiMessage], None]) -> None:
-        """Also hand every raw AMI event to `listener` (the dialer follows its own originates)."""
-        self._listeners.append(listener)
-
-    def on_ami_event(self, message: AmiMessage) -> None:
-        """Feed one AMI event to the tracker and publish what it derives."""
-        for event in self._tracker.feed(message, self._clock()):
-            self._bus.publish(event)
-        if self._agent_states is not None:
-            self._agent_states.on_ami_event(message)
-        for listener in self._listeners:
-            listener(message)
-
-    async def resync(self, client: AmiClient) -> None:
-        """After a (re)connect, ask the PBX what is really going on and reconcile."""
-        channels = await client.list_action("CoreShowChannels")
-        queues = await client.list_action("QueueStatus")
-        events = self._tracker.resync(channels.items, queues.items, self._clock())
-        if self._agent_states is not None:
-            self._agent_states.resync(queues.items)
-        log.info(
-            "resynced with the PBX: %d channels, %d queue items, %d call updates",
-            len(channels.items),
-            len(queues.items),
-            len(events),
-        )
-        for event in events:
-            self._bus.publish(event)
-
-
-async def run_ami(client: AmiClient) -> None:
-    """Run the AMI client; a refused login is reported once and leaves the web side running."""
-    try:
-        await client.run()
-    except AmiAuthenticationError as exc:
-        log.error(
-            "%s. Check the manager.conf user and HOTLINE_AMI_URL; "
-            "Hotline keeps serving but will not see calls until restarted with the right secret.",
-            exc,
-        )
-    except CtiError:
-        log.exception("the AMI client stopped")
-
-
 def build_web_app(
     settings: Settings,
     pool: asyncpg.Pool,
@@ -307,203 +85,114 @@ def build_web_app(
     notice_poll_s: float = 30.0,
     run_jobs: bool = False,
 ) -> web.Application:
-    """Wire stores, services, the hub and the AMI pipeline into one aiohttp application.
+    """Build every feature and the web application around them, and say how they start and stop.
 
     `hasher` replaces argon2's default cost (tests use a cheap one); `clock` is the time every
-    ticket rule sees; `run_jobs` adds the greetings and callback jobs to the escalation sweep (`serve` does; tests
-    call those jobs themselves).
+    ticket rule sees; `run_jobs` adds the greetings and callback jobs to the escalation sweep
+    (`serve` does; tests call those jobs themselves).
     """
     bus = EventBus()
-    hub = AgentHub(
-        send_queue=settings.web.ws_send_queue,
-        resume_buffer=settings.web.ws_resume_buffer,
-        resume_grace_s=settings.web.ws_resume_grace_s,
-    )
-    board = BoardPublisher(hub)
-    state_store = AgentStateStore(pool)
-    agent_states = AgentStateService(settings.agent_states, board, state_store)
-    board.bind(agent_states)
-    accounts_store = AccountStore(pool)
-    accounts = AccountService(accounts_store, token_ttl_s=settings.web.token_ttl_s, hasher=hasher)
-    customers = CustomerStore(pool, default_country=settings.customers.default_country)
-    call_log = CallLogStore(pool)
-    tickets, dispatcher = build_tickets(settings, pool, customers, bus, clock)
-    knowledge_base = KnowledgeBase(ArticleStore(pool), bus, clock=clock)
-    bus.subscribe(ArticleChanged, knowledge_base.on_article_changed)
-    relay = (
-        RedisRelay(settings.redis_url, bus, (ArticleChanged,), on_connected=knowledge_base.load)
-        if settings.redis_url
-        else None
-    )
-    alarm_work = build_alarms(settings, pool, hub, call_log, bus, clock)
-    ivr_visits = IvrVisitStore(pool)
-    pops = ScreenPopService(
-        customers,
-        hub,
-        RepeatedCallWatch(
-            CallHistoryRecorder(call_log, customers, accounts_store),
-            alarm_work.alarms,
-            settings.sla.is_top_tier,
-        ),
-        suggestions=KnowledgeSuggestions(knowledge_base, tickets),
-        ivr_visits=ivr_visits,
-    )
-    for kind in CALL_EVENT_TYPES:
-        bus.subscribe(kind, pops.handle)
-    follow_ups = TicketFollowUps(hub, TicketTimeline(customers), accounts_store, tickets, clock)
-    for ticket_kind in TICKET_EVENT_TYPES:
-        bus.subscribe(ticket_kind, follow_ups.handle)
-    bus.subscribe(NoticeAttempted, follow_ups.handle_notice)
     # The scheduler of this node's periodic jobs; due work itself lives in PostgreSQL.
     jobs = PeriodicJobs()
-    jobs.add(ESCALATION_SWEEP_JOB, alarm_work.sweeper.run_once, settings.alarms.sweep_interval_s)
-
-    def alert_changed(event: AlertAcknowledged | AlertSnoozed | AlertDeliveryAttempted) -> None:
-        hub.publish_to_roles((Role.SUPERVISOR, Role.ADMIN), "alert_changed", {"id": event.alert_id})
-
-    bus.subscribe(AlertAcknowledged, alert_changed)
-    bus.subscribe(AlertSnoozed, alert_changed)
-    bus.subscribe(AlertDeliveryAttempted, alert_changed)
-    # A new ticket is looked at by the next sweep: run it now, so a watched customer's owner hears at once.
-    bus.subscribe(TicketOpened, lambda _: jobs.run_soon(ESCALATION_SWEEP_JOB))
-    pipeline = CallPipeline(bus, agent_states=agent_states)
-    dialer_store = DialerStore(pool)
-    client: AmiClient | None = None
-    if ami is not None:
-        ami_client = AmiClient(
-            ami, on_event=pipeline.on_ami_event, on_connected=lambda: pipeline.resync(ami_client)
-        )
-        client = ami_client
-        agent_states.attach(ami_client)
-    dialer = Dialer(
-        dialer_store,
-        client if client is not None else OfflinePbx(),
-        customers,
-        OverdueTickets(tickets),
-        HubOutboundSink(hub),
-        settings=settings.dialer,
-        available=agent_states.takes_calls,
+    agents = wire_agents(settings, pool, hasher)
+    customers = wire_customers(settings, pool, bus)
+    tickets = wire_tickets(settings, pool, customers, bus, clock)
+    feeds = wire_feeds(settings, bus, agents, tickets.service)
+    knowledge = wire_knowledge_base(settings, pool, bus, clock)
+    cti = wire_cti(
+        settings,
+        pool,
+        ami,
+        feeds=feeds,
+        agents=agents,
+        customers=customers,
+        tickets=tickets.service,
+        knowledge_base=knowledge.base,
+        bus=bus,
+        clock=clock,
     )
-    pipeline.add_listener(dialer.on_ami_event)
-    for kind in CALL_EVENT_TYPES:
-        bus.subscribe(kind, dialer.on_call_event)
-    greetings, callbacks, click_to_dial = build_proactive(
-        settings, pool, customers, tickets, dispatcher, accounts_store, hub, agent_states, client, clock
+    alarm_work = wire_alarms(
+        settings,
+        pool,
+        live=feeds.alerts,
+        email=tickets.email,
+        calls=cti.history,
+        agents=agents,
+        customers=customers,
+        bus=bus,
+        jobs=jobs,
+        clock=clock,
     )
     if run_jobs:
-        jobs.add("special-day greetings", greetings.run_once, GREETINGS_EVERY_S)
-        jobs.add("due callbacks", callbacks.run_once, settings.callbacks.poll_s)
-
-    async def database_ok() -> bool:
-        return bool(await pool.fetchval("SELECT true"))
-
-    app = create_app(
-        WebServices(
-            settings=settings.web,
-            accounts=accounts,
-            customers=customers,
-            call_log=call_log,
-            tickets=tickets,
-            hub=hub,
-            ami_connected=lambda: client is not None and client.connected,
-            database_ok=database_ok,
-        )
+        jobs.add("special-day greetings", tickets.greetings.run_once, GREETINGS_EVERY_S)
+        jobs.add("due callbacks", cti.callbacks.run_once, settings.callbacks.poll_s)
+    app = wire_web(
+        settings,
+        pool,
+        feeds=feeds,
+        agents=agents,
+        customers=customers,
+        tickets=tickets.service,
+        alarms=alarm_work.alarms,
+        knowledge_base=knowledge.base,
+        cti=cti,
+        clock=clock,
     )
+    app[ALARM_WORK] = alarm_work
+    app[SCREEN_POPS] = cti.pops
 
-    setup_board(app, agent_states, board, state_store)
-    add_kb_routes(app, knowledge_base)
-    add_portal_routes(app, knowledge_base)
-    country = settings.customers.default_country
-    add_campaign_routes(
-        app,
-        CampaignServices(
-            dialer=dialer,
-            store=dialer_store,
-            normalise_phone=lambda raw: normalise_phone(raw, country),
-            default_timezone=settings.dialer.default_timezone,
-        ),
-    )
-
-    add_proactive_routes(
-        app,
-        ProactiveServices(
-            callbacks=callbacks,
-            click_to_dial=click_to_dial,
-            reports=ReportStore(pool),
-            customers=customers,
-            display_names=accounts_store.display_names,
-            timezone=settings.reports_timezone,
-        ),
-    )
-
-    async def ami_and_pops(app: web.Application) -> AsyncIterator[None]:
-        states_task = asyncio.get_running_loop().create_task(agent_states.run())
-        task = asyncio.get_running_loop().create_task(run_ami(client)) if client is not None else None
-        dialing = asyncio.get_running_loop().create_task(dialer.run(), name="dialer")
+    async def events(app: web.Application) -> AsyncIterator[None]:
         yield
-        states_task.cancel()
-        await asyncio.gather(states_task, return_exceptions=True)
-        await agent_states.close()
-        dialing.cancel()
-        await asyncio.gather(dialing, return_exceptions=True)
-        await dialer.close()
-        if client is not None and task is not None:
-            task.cancel()
-            await asyncio.gather(task, return_exceptions=True)
-            await client.close()
-        await pops.close()
+        # Last to stop: what the others published on their way out is still followed up.
+        await bus.close()
+
+    async def knowledge_index(app: web.Application) -> AsyncIterator[None]:
+        await knowledge.base.load()
+        async with _running(knowledge.relay.run() if knowledge.relay else None, "redis-relay"):
+            yield
+        await knowledge.base.close()
+
+    async def calls(app: web.Application) -> AsyncIterator[None]:
+        client = cti.client
+        async with (
+            _running(cti.agent_states.run(), "agent-states", then=cti.agent_states.close),
+            _running(cti.dialer.run(), "dialer", then=cti.dialer.close),
+            _running(run_ami(client) if client else None, "ami", then=client.close if client else None),
+        ):
+            yield
+        await cti.pops.close()
 
     async def notices(app: web.Application) -> AsyncIterator[None]:
-        task = asyncio.get_running_loop().create_task(dispatcher.run(poll_s=notice_poll_s))
-        yield
-        task.cancel()
-        await asyncio.gather(task, return_exceptions=True)
-        await follow_ups.close()
+        async with _running(tickets.notices.run(poll_s=notice_poll_s), "notices"):
+            yield
 
-    async def knowledge(app: web.Application) -> AsyncIterator[None]:
-        await knowledge_base.load()
-        relaying = asyncio.get_running_loop().create_task(relay.run(), name="redis-relay") if relay else None
-        yield
-        if relaying is not None:
-            relaying.cancel()
-            await asyncio.gather(relaying, return_exceptions=True)
-        await knowledge_base.close()
-
-    # Before the AMI starts: the first pop may already want suggestions from a loaded index.
-    app.cleanup_ctx.append(knowledge)
-    add_alarm_routes(app, AlarmWebServices(alarm_work.alarms, clock))
-    app[ALARM_WORK] = alarm_work
-
-    async def alarms_running(app: web.Application) -> AsyncIterator[None]:
+    async def alarms(app: web.Application) -> AsyncIterator[None]:
         jobs.start()
-        delivering = asyncio.get_running_loop().create_task(alarm_work.dispatcher.run(poll_s=notice_poll_s))
-        yield
-        jobs.stop()
-        delivering.cancel()
-        await asyncio.gather(delivering, return_exceptions=True)
+        async with _running(alarm_work.dispatcher.run(poll_s=notice_poll_s), "alerts"):
+            yield
+            jobs.stop()
 
-    app.cleanup_ctx.append(ami_and_pops)
+    app.cleanup_ctx.append(events)
+    # Before the AMI starts: the first pop may already want suggestions from a loaded index.
+    app.cleanup_ctx.append(knowledge_index)
+    app.cleanup_ctx.append(calls)
     app.cleanup_ctx.append(notices)
-    app.cleanup_ctx.append(alarms_running)
+    app.cleanup_ctx.append(alarms)
     if settings.ivr.enabled:
-        ivr_server = build_ivr(
-            settings, customers, tickets, accounts_store, ivr_visits, knowledge_base, callbacks, clock
+        ivr_server = wire_ivr(
+            settings,
+            customers=customers,
+            tickets=tickets.service,
+            agents=agents,
+            cti=cti,
+            knowledge_base=knowledge.base,
+            bus=bus,
+            clock=clock,
         )
         app[IVR_SERVER] = ivr_server
 
         async def ivr(app: web.Application) -> AsyncIterator[None]:
-            fastagi = settings.ivr.fastagi
-            try:
-                await ivr_server.start()
-            except OSError as exc:
-                # Like a refused AMI login: the desk keeps working, the cause is said once.
-                log.error(
-                    "cannot listen for FastAGI on %s:%d (%s). Set HOTLINE_IVR_PORT to a free port, or "
-                    "HOTLINE_IVR_ENABLED=false; Hotline keeps serving without the IVR.",
-                    fastagi.host,
-                    fastagi.port,
-                    exc.strerror or exc,
-                )
+            await ivr_server.try_start()
             yield
             await ivr_server.close()
 
@@ -511,41 +200,23 @@ def build_web_app(
     return app
 
 
-def build_proactive(
-    settings: Settings,
-    pool: asyncpg.Pool,
-    customers: CustomerStore,
-    tickets: TicketService,
-    dispatcher: NoticeDispatcher,
-    accounts: AccountStore,
-    hub: AgentHub,
-    agent_states: AgentStateService,
-    client: AmiClient | None,
-    clock: Callable[[], datetime],
-) -> tuple[GreetingService, CallbackService, ClickToDial]:
-    """The special-day greetings, the promised callbacks and click-to-dial, wired to their ports."""
-    channels: list[NoticeChannel] = [SmtpChannel(settings.smtp) if settings.smtp else LoggedEmailChannel()]
-    directory = CustomerCelebrants(customers)
-    greetings = GreetingService(
-        directory,
-        TicketStore(pool),
-        {c.name: c for c in channels},
-        settings.greetings,
-        clock,
-        notice_queued=dispatcher.wake,
-    )
-    click_to_dial = ClickToDial(client if client is not None else OfflinePbx(), settings.click_to_dial)
-    callbacks = CallbackService(
-        CallbackStore(pool),
-        CallbackRoster(accounts, tickets),
-        HubCallbackDesk(hub),
-        directory,
-        click_to_dial,
-        agent_states.takes_calls,
-        clock,
-        settings.callbacks,
-    )
-    return greetings, callbacks, click_to_dial
+@contextlib.asynccontextmanager
+async def _running(
+    work: Coroutine[Any, Any, None] | None,
+    name: str,
+    *,
+    then: Callable[[], Awaitable[None]] | None = None,
+) -> AsyncIterator[None]:
+    """Run `work` (if any) as a task for the block; then cancel it, wait for it, and close with `then`."""
+    task = asyncio.get_running_loop().create_task(work, name=name) if work is not None else None
+    try:
+        yield
+    finally:
+        if task is not None:
+            task.cancel()
+            await asyncio.gather(task, return_exceptions=True)
+        if then is not None:
+            await then()
 
 
 async def serve(

@@ -20,7 +20,7 @@ from hotline.logs import configure_logging
 from hotline.settings import ConfigError, Settings, describe_keys, load_settings
 
 if TYPE_CHECKING:
-    from web_agent.store import AccountStore
+    from agents import AccountService
 
 log = logging.getLogger("hotline")
 EXIT_CONFIG = 2
@@ -157,15 +157,14 @@ def _announce(url: str) -> None:
 
 
 async def _agents(args: argparse.Namespace, settings: Settings, pool: asyncpg.Pool) -> int:
-    from web_agent.accounts import AccountService, Role
-    from web_agent.errors import DuplicateAccountError, ValidationFailedError
-    from web_agent.store import AccountStore
+    from agents import AccountService, DuplicateAccountError, InvalidAccountError, Role
+    from agents.store import AccountStore
 
-    store = AccountStore(pool)
+    accounts = AccountService(AccountStore(pool), token_ttl_s=settings.web.token_ttl_s)
     if args.agents_command == "handle":
-        return await _handle(args, settings, pool, store)
+        return await _handle(args, settings, pool, accounts)
     if args.agents_command == "list":
-        for agent in await store.list_agents():
+        for agent in await accounts.list_agents():
             print(
                 f"{agent.username:<20} {agent.role.value:<10} {agent.display_name:<24} {', '.join(agent.interfaces)}"
             )
@@ -177,17 +176,16 @@ async def _agents(args: argparse.Namespace, settings: Settings, pool: asyncpg.Po
         if password != getpass.getpass("repeat it: "):
             print("hotline: the two passwords differ; nothing was created", file=sys.stderr)
             return 1
-    service = AccountService(store, token_ttl_s=settings.web.token_ttl_s)
     try:
-        agent = await service.create_agent(
+        agent = await accounts.create_agent(
             username=args.username,
             display_name=args.display_name or args.username,
             password=password,
             role=Role(args.role),
             interfaces=args.interface,
         )
-    except ValidationFailedError as exc:
-        for field, problem in exc.details.items():
+    except InvalidAccountError as exc:
+        for field, problem in exc.problems.items():
             print(f"hotline: {field}: {problem}", file=sys.stderr)
         return 1
     except DuplicateAccountError as exc:
@@ -200,14 +198,14 @@ async def _agents(args: argparse.Namespace, settings: Settings, pool: asyncpg.Po
 
 
 async def _handle(
-    args: argparse.Namespace, settings: Settings, pool: asyncpg.Pool, accounts: AccountStore
+    args: argparse.Namespace, settings: Settings, pool: asyncpg.Pool, accounts: AccountService
 ) -> int:
     from tickets.assignment import handler_profile
     from tickets.errors import InvalidTicketError
     from tickets.store import TicketStore
 
-    found = await accounts.credentials(args.username)
-    if found is None:
+    agent = await accounts.agent_named(args.username)
+    if agent is None:
         print(
             f"hotline: there is no account {args.username!r}; create it with 'hotline agents add'",
             file=sys.stderr,
@@ -221,7 +219,7 @@ async def _handle(
         for field, problem in exc.problems.items():
             print(f"hotline: {field}: {problem}", file=sys.stderr)
         return 1
-    await TicketStore(pool).set_handler(found[0].id, department, skills, args.capacity)
+    await TicketStore(pool).set_handler(agent.id, department, skills, args.capacity)
     print(
         f"{args.username} handles {', '.join(skills) or 'no categories'} in {department}, "
         f"up to {args.capacity} open tickets"

@@ -4,13 +4,47 @@ from __future__ import annotations
 
 import logging
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass
 from importlib import resources
+from types import MappingProxyType
 
 import asyncpg
 from asyncpg.pool import PoolConnectionProxy
 
 log = logging.getLogger(__name__)
+
+# Data has one owner: every table and the one package whose SQL reads and writes it. Another
+# package asks the owner's service (foreign keys across packages are fine). tests/unit/
+# test_table_owners.py reads every SQL statement of the code against this map.
+TABLE_OWNERS: Mapping[str, str] = MappingProxyType(
+    {
+        "schema_migrations": "hotline",
+        "agents": "agents",
+        "agent_interfaces": "agents",
+        "auth_tokens": "agents",
+        "customers": "customers",
+        "customer_phones": "customers",
+        "interactions": "customers",
+        "call_log": "cti",
+        "ivr_visits": "cti",
+        "agent_state_periods": "cti",
+        "campaigns": "cti",
+        "leads": "cti",
+        "dial_attempts": "cti",
+        "do_not_call": "cti",
+        "callbacks": "cti",
+        "tickets": "tickets",
+        "ticket_events": "tickets",
+        "ticket_notices": "tickets",
+        "ticket_handlers": "tickets",
+        "ticket_escalations": "tickets",
+        "alerts": "tickets",
+        "alert_deliveries": "tickets",
+        "watched_customers": "tickets",
+        "kb_articles": "knowledge_base",
+    }
+)
 
 # Any fixed number works; it only has to be the same on every node that migrates.
 _MIGRATION_LOCK_KEY = 0x686F746C696E65
@@ -69,6 +103,11 @@ async def migrate(conn: asyncpg.Connection | PoolConnectionProxy[asyncpg.Record]
     finally:
         await conn.execute("SELECT pg_advisory_unlock($1)", _MIGRATION_LOCK_KEY)
     return applied
+
+
+async def reachable(pool: asyncpg.Pool) -> bool:
+    """Whether the database answers (the health check)."""
+    return bool(await pool.fetchval("SELECT true"))
 
 
 async def _keep_session(conn: asyncpg.Connection) -> None:

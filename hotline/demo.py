@@ -11,6 +11,8 @@ from zoneinfo import ZoneInfo
 
 import asyncpg
 
+from agents import AccountService, Role
+from agents.store import AccountStore
 from cti.ami_client import AmiSettings
 from cti.callback_store import CallbackStore
 from cti.callbacks import NewCallback
@@ -21,10 +23,11 @@ from cti.simulator import PbxSimulator, SimulatorSettings
 from cti.store import CallLogStore
 from customers.model import NewCustomer, Tier
 from customers.phone import normalise_phone
+from customers.service import CustomerService
 from customers.store import CustomerStore
 from hotline import app
-from hotline.adapters import CustomerContacts, TicketTimeline
 from hotline.settings import Settings
+from hotline.wiring import wire_tickets
 from knowledge_base.model import ArticleDraft, Visibility
 from knowledge_base.service import Editor, KnowledgeBase
 from knowledge_base.store import ArticleStore
@@ -34,8 +37,6 @@ from tickets.events import TicketEvent
 from tickets.model import CUSTOMER, Actor, Channel, NewTicket, Priority
 from tickets.service import TicketService
 from tickets.store import TicketStore
-from web_agent.accounts import AccountService, Role
-from web_agent.store import AccountStore
 
 log = logging.getLogger(__name__)
 
@@ -240,7 +241,8 @@ async def seed(pool: asyncpg.Pool, settings: Settings) -> bool:
             role=agent.role,
             interfaces=list(agent.interfaces),
         )
-    customers = CustomerStore(pool, default_country=settings.customers.default_country)
+    store = CustomerStore(pool, default_country=settings.customers.default_country)
+    customers = CustomerService(store)
     now = datetime.now(UTC)
     today = now.astimezone(ZoneInfo(settings.greetings.timezone)).date()
     created = []
@@ -263,7 +265,7 @@ async def seed(pool: asyncpg.Pool, settings: Settings) -> bool:
         created.append(customer)
         for days_ago, summary in enumerate(HISTORY[: 2 + index % 4]):
             when = now - timedelta(days=3 * days_ago + 1, hours=index)
-            await customers.add_interaction(customer.id, when, "call", summary, None)
+            await store.add_interaction(customer.id, when, "call", summary, None)
     ids = {c.name: c.id for c in created}
     await _seed_tickets(pool, settings, customers, ids)
     await _seed_alarms(pool, settings, customers, ids)
@@ -298,7 +300,10 @@ OVERDUE_AGE = timedelta(days=4)
 
 
 async def _seed_alarms(
-    pool: asyncpg.Pool, settings: Settings, customers: CustomerStore, ids: dict[str, int]
+    pool: asyncpg.Pool,
+    settings: Settings,
+    customers: CustomerService,
+    ids: dict[str, int],
 ) -> None:
     """An overdue ticket with its escalation history, and Jane Doe watched by Alice.
 
@@ -309,7 +314,7 @@ async def _seed_alarms(
     opened_at = datetime.now(UTC) - OVERDUE_AGE
     clock = _SteppedClock(opened_at)
     events = _Collected()
-    tickets, _ = app.build_tickets(settings, pool, customers, events, clock)
+    tickets = wire_tickets(settings, pool, customers, events, clock).service
     agents = {a.username: a for a in await AccountStore(pool).list_agents()}
     new = NewTicket.create(
         subject="Refund for a cancelled contract still not paid",
@@ -321,21 +326,25 @@ async def _seed_alarms(
         customer_id=ids["Cuong Le"],
     )
     await tickets.open(new, Actor.agent(agents["bob"].id), assignee_id=agents["alice"].id)
-    timeline = TicketTimeline(customers)
     for event in events.events:
-        await timeline.record(event)
-    store = EscalationStore(pool)
-    sweeper = EscalationSweeper(store, settings.alarms.policy, app.delivery_plan(settings), clock, events)
+        await customers.record(event)
+    escalations = EscalationStore(pool)
+    accounts = AccountService(AccountStore(pool), token_ttl_s=settings.web.token_ttl_s)
+    sweeper = EscalationSweeper(
+        escalations, settings.alarms.policy, settings.alarms.plan, clock, events, agents=accounts
+    )
     while clock.now < datetime.now(UTC):
         await sweeper.run_once()
         clock.now += timedelta(hours=1)
     alarms = AlarmService(
-        store,
+        escalations,
         settings.alarms.policy,
-        app.delivery_plan(settings),
+        settings.alarms.plan,
         CallLogStore(pool),
         lambda: datetime.now(UTC),
         events,
+        agents=accounts,
+        customers=customers,
     )
     await alarms.watch(
         ids["Jane Doe"],
@@ -373,7 +382,7 @@ async def _seed_callback(pool: asyncpg.Pool, ids: dict[str, int], now: datetime)
 
 
 async def _seed_history(
-    pool: asyncpg.Pool, settings: Settings, customers: CustomerStore, customer_ids: list[int], now: datetime
+    pool: asyncpg.Pool, settings: Settings, customers: CustomerService, customer_ids: list[int], now: datetime
 ) -> None:
     """A month of tickets taken in, answered, resolved and confirmed (some reopened first), for the reports.
 
@@ -383,7 +392,7 @@ async def _seed_history(
     service = TicketService(
         TicketStore(pool),
         settings.sla,
-        CustomerContacts(customers),
+        customers,
         _Collected(),
         channels=(),
         settings=settings.tickets,
@@ -451,11 +460,14 @@ async def _seed_campaign(pool: asyncpg.Pool, settings: Settings) -> None:
 
 
 async def _seed_tickets(
-    pool: asyncpg.Pool, settings: Settings, customers: CustomerStore, ids: dict[str, int]
+    pool: asyncpg.Pool,
+    settings: Settings,
+    customers: CustomerService,
+    ids: dict[str, int],
 ) -> None:
     """Handler profiles for the demo agents and a few open tickets, so the work lists are not empty."""
     events = _Collected()
-    tickets, _ = app.build_tickets(settings, pool, customers, events, lambda: datetime.now(UTC))
+    tickets = wire_tickets(settings, pool, customers, events, lambda: datetime.now(UTC)).service
     agents = {a.username: a for a in await AccountStore(pool).list_agents()}
     for username, department, skills in DEMO_HANDLERS:
         await tickets.set_handler(agents[username].id, department=department, skills=skills, capacity=8)
@@ -471,9 +483,8 @@ async def _seed_tickets(
             customer_id=ids[customer],
         )
         await tickets.open(new, alice, auto_assign=True)
-    timeline = TicketTimeline(customers)
     for event in events.events:
-        await timeline.record(event)
+        await customers.record(event)
 
 
 @dataclass

@@ -17,6 +17,18 @@ from apscheduler.schedulers.asyncio import AsyncIOScheduler
 log = logging.getLogger(__name__)
 
 
+class PeriodicJob:
+    """One job of the scheduler, to bring forward when something makes it due at once."""
+
+    def __init__(self, scheduler: AsyncIOScheduler, name: str) -> None:
+        self._scheduler = scheduler
+        self.name = name
+
+    def run_soon(self, _cause: object = None) -> None:
+        """Bring the next run forward to now (a bus subscriber: the event that asks is its cause)."""
+        self._scheduler.modify_job(self.name, next_run_time=datetime.now(UTC))
+
+
 class PeriodicJobs:
     """Named jobs, each run at start-up and then every so many seconds; a failed run is logged."""
 
@@ -24,7 +36,7 @@ class PeriodicJobs:
         # The scheduler keeps wall-clock time; the jobs themselves read the injected clock.
         self._scheduler = AsyncIOScheduler(timezone=UTC)
 
-    def add(self, name: str, job: Callable[[], Awaitable[int]], every_s: float) -> None:
+    def add(self, name: str, job: Callable[[], Awaitable[int]], every_s: float) -> PeriodicJob:
         """Run `job` at start-up and every `every_s`; a run still going is never doubled."""
         self._scheduler.add_job(
             _logged(name, job),
@@ -36,10 +48,7 @@ class PeriodicJobs:
             coalesce=True,
             max_instances=1,
         )
-
-    def run_soon(self, name: str) -> None:
-        """Bring the next run of `name` forward to now (a new ticket is looked at at once)."""
-        self._scheduler.modify_job(name, next_run_time=datetime.now(UTC))
+        return PeriodicJob(self._scheduler, name)
 
     def start(self) -> None:
         """Start the jobs on the running event loop."""

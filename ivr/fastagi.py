@@ -310,6 +310,21 @@ class FastAgiServer:
         self._watchdog = asyncio.get_running_loop().create_task(self._watch_deadlines(), name="agi-deadlines")
         log.info("FastAGI server listening on %s:%d", self._settings.host, self.port)
 
+    async def try_start(self) -> bool:
+        """Listen, or say once why not (the port is taken): Hotline serves on without the IVR."""
+        try:
+            await self.start()
+        except OSError as exc:
+            log.error(
+                "cannot listen for FastAGI on %s:%d (%s). Set HOTLINE_IVR_PORT to a free port, or "
+                "HOTLINE_IVR_ENABLED=false; Hotline keeps serving without the IVR.",
+                self._settings.host,
+                self._settings.port,
+                exc.strerror or exc,
+            )
+            return False
+        return True
+
     async def _watch_deadlines(self) -> None:
         loop = asyncio.get_running_loop()
         while True:

@@ -1,9 +1,10 @@
 """The IVR's actions: walk the menu with the caller and do what each node says.
 
-Everything outside the IVR comes through the ports below (customers, tickets, articles,
-callbacks, the journal), satisfied in hotline/app.py. A port that fails never leaves the
-caller in silence: the call goes to an agent queue. Whatever happens, the path the caller took
-is handed to the journal when the session ends.
+Everything outside the IVR comes through the ports below (customers, tickets, the agents'
+phones, articles, callbacks, the journal, the bus), which the other features' services satisfy
+as they are. A port that fails never leaves the caller in silence: the call goes to an agent
+queue. Whatever happens, the path the caller took is handed to the journal when the session
+ends, and `IvrVisitEnded` carries its line for the caller's timeline.
 """
 
 from __future__ import annotations
@@ -31,13 +32,15 @@ MAX_TTS_BYTES = MAX_COMMAND_BYTES - 200
 # ------------------------------------------------------------------------------------------ ports
 
 
-@dataclass(frozen=True, slots=True)
-class IvrCustomer:
+class IvrCustomer(Protocol):
     """The caller, once identified: enough to greet, route and prioritise them."""
 
-    id: int
-    name: str
-    tier: str
+    @property
+    def id(self) -> int: ...
+    @property
+    def name(self) -> str: ...
+    @property
+    def tier(self) -> str: ...
 
 
 class CustomerFinder(Protocol):
@@ -52,27 +55,45 @@ class CustomerFinder(Protocol):
         ...
 
 
-@dataclass(frozen=True, slots=True)
-class TicketStatusReport:
-    """What the caller may hear about one of their tickets."""
+class Labelled(Protocol):
+    """A status as the menu keys its prompts: by its text."""
 
-    ticket_id: int
-    status: str
-    category: str
-    handler_interface: str | None
+    @property
+    def value(self) -> str: ...
+
+
+class CallerTicket(Protocol):
+    """What the caller may hear about one of their tickets (the tickets' `Ticket`)."""
+
+    @property
+    def id(self) -> int: ...
+    @property
+    def status(self) -> Labelled: ...
+    @property
+    def category(self) -> str: ...
+    @property
+    def assignee_id(self) -> int | None: ...
 
 
 class TicketDesk(Protocol):
-    """Port: ticket status for the caller, and whether they have an open escalated ticket."""
+    """Port: the caller's own tickets, and whether they have an overdue one (the tickets' service)."""
 
-    async def ticket_status(
+    async def status_for_caller(
         self, ticket_id: int, *, customer_id: int | None, caller_number: str
-    ) -> TicketStatusReport | None:
+    ) -> CallerTicket | None:
         """The ticket, only if it belongs to this customer or caller number; else None."""
         ...
 
-    async def has_open_escalation(self, customer_id: int) -> bool:
+    async def has_overdue_ticket(self, customer_id: int) -> bool:
         """True while the customer has an open ticket past a deadline."""
+        ...
+
+
+class AgentPhones(Protocol):
+    """Port: the phones of an agent (the agents' service), to put a caller through to their handler."""
+
+    async def interfaces_of(self, agent_id: int) -> Sequence[str]:
+        """The PBX interfaces that ring on the agent's desk (none for an unknown agent)."""
         ...
 
 
@@ -105,26 +126,17 @@ class ArticleFinder(Protocol):
         ...
 
 
-@dataclass(frozen=True, slots=True)
-class CallbackRequest:
-    """A caller asked to be called back instead of waiting."""
-
-    call_id: str
-    caller_number: str
-    caller_name: str
-    customer_id: int | None
-    category: str
-
-
 class CallbackRequests(Protocol):
-    """Port: take a callback request, so an agent calls the customer back."""
+    """Port: promise a callback, so an agent calls the customer back (cti's callback service)."""
 
-    async def request_callback(self, request: CallbackRequest) -> None:
-        """Store the request so an agent calls the customer back."""
+    async def request_callback(
+        self, customer_id: int | None, number: str, due_at: datetime | None, note: str, requested_by: str
+    ) -> object:
+        """Promise a call back to `number` at `due_at` (None: as soon as possible)."""
         ...
 
 
-class IvrOutcome(enum.Enum):
+class IvrOutcome(enum.StrEnum):
     """How the caller left the IVR."""
 
     QUEUED = "queued"
@@ -179,10 +191,50 @@ class IvrVisit:
 
 
 class IvrJournal(Protocol):
-    """Port: keep the IVR path with the call (and on the customer's timeline)."""
+    """Port: keep the IVR path with the call (cti's call history), where the screen pop finds it."""
 
     async def record_visit(self, visit: IvrVisit) -> None:
         """Store one finished IVR visit."""
+        ...
+
+
+@dataclass(frozen=True, slots=True)
+class IvrVisitEnded:
+    """A caller left the IVR (queued, done or gone); the visit carries its line for their timeline."""
+
+    visit: IvrVisit
+
+    @property
+    def customer_id(self) -> int | None:
+        """Whose timeline (None: the caller was not identified)."""
+        return self.visit.customer_id
+
+    @property
+    def occurred_at(self) -> datetime:
+        """When the caller left the IVR."""
+        return self.visit.ended_at
+
+    @property
+    def channel(self) -> str:
+        """The timeline's channel: the IVR."""
+        return "ivr"
+
+    @property
+    def ref(self) -> str:
+        """The AGI session: each visit is on the timeline once."""
+        return f"ivr:{self.visit.unique_id}"
+
+    @property
+    def summary(self) -> str:
+        """The timeline line."""
+        return self.visit.summary()
+
+
+class EventSink(Protocol):
+    """Port: where the IVR's events go (the bus)."""
+
+    def publish(self, event: object) -> None:
+        """Hand one event on; must not block."""
         ...
 
 
@@ -231,16 +283,20 @@ class IvrFlows:
         *,
         customers: CustomerFinder,
         tickets: TicketDesk,
+        agents: AgentPhones,
         callbacks: CallbackRequests,
         journal: IvrJournal,
         articles: ArticleFinder,
+        events: EventSink,
         clock: Callable[[], datetime],
     ) -> None:
         self._menu = menu
         self._customers = customers
         self._tickets = tickets
+        self._agents = agents
         self._callbacks = callbacks
         self._journal = journal
+        self._events = events
         self._articles = articles
         self._clock = clock
         self._fallback = next(n.name for n in menu.nodes.values() if n.action is Action.QUEUE)
@@ -310,6 +366,7 @@ class IvrFlows:
             await self._journal.record_visit(visit)
         except Exception:
             log.exception("the IVR path of call %s was NOT stored: %r", call.call_id, visit)
+        self._events.publish(IvrVisitEnded(visit))
 
     # ------------------------------------------------------------------ helpers
 
@@ -404,34 +461,43 @@ class IvrFlows:
         for _ in range(node.attempts):
             entry = await self._ask(session, node, node.prompts)
             digits = entry.digits.rstrip("#")
-            report = None
+            ticket = None
             if digits.isdigit():
-                report = await self._tickets.ticket_status(
+                ticket = await self._tickets.status_for_caller(
                     int(digits),
                     customer_id=call.customer.id if call.customer else None,
                     caller_number=call.caller_number,
                 )
-            if report is None:
+            if ticket is None:
                 call.step(node, digits, "not_found" if digits else "no_key")
                 await self._play(session, node.invalid_prompts)
                 continue
-            call.step(node, digits, report.status)
-            call.category = report.category
+            status = ticket.status.value
+            call.step(node, digits, status)
+            call.category = ticket.category
             assert node.number_prompt is not None
             await self._play(session, (node.number_prompt,))
-            await session.say_number(report.ticket_id)
-            await self._play(session, [node.status_prompts[report.status]])
+            await session.say_number(ticket.id)
+            await self._play(session, [node.status_prompts[status]])
             # Offered only when someone handles the ticket: "press 1 for your handler" must be true.
-            if node.handler_digit is not None and node.on_handler is not None and report.handler_interface:
+            handler = await self._handler_phone(ticket) if node.handler_digit is not None else None
+            if node.handler_digit is not None and node.on_handler is not None and handler:
                 digit = await self._play(session, node.handler_prompts, node.handler_digit)
                 if digit is None:
                     digit = await session.wait_for_digit(node.timeout_ms)
                 if digit == node.handler_digit:
-                    call.handler_interface = report.handler_interface
+                    call.handler_interface = handler
                     call.step(node, digit, "to_handler")
                     return node.on_handler
             return node.next
         return node.on_failure
+
+    async def _handler_phone(self, ticket: CallerTicket) -> str | None:
+        """The first phone of the agent handling the ticket, or None when nobody (reachable) does."""
+        if ticket.assignee_id is None:
+            return None
+        interfaces = await self._agents.interfaces_of(ticket.assignee_id)
+        return interfaces[0] if interfaces else None
 
     async def _faq_category(self, session: AgiSession, call: _Call, node: MenuNode) -> str | None:
         assert node.category is not None
@@ -471,13 +537,12 @@ class IvrFlows:
             await self._play(session, node.invalid_prompts)
             return node.on_failure or node.next
         await self._callbacks.request_callback(
-            CallbackRequest(
-                call.call_id,
-                call.caller_number,
-                call.caller_name,
-                call.customer.id if call.customer else None,
-                category,
-            )
+            call.customer.id if call.customer else None,
+            call.caller_number,
+            None,
+            f"{call.caller_name or 'The caller'} asked in the IVR to be called back about {category}"
+            f" (call {call.call_id})",
+            "ivr",
         )
         call.callback_requested = True
         call.step(node, "", "requested")
@@ -491,7 +556,7 @@ class IvrFlows:
         escalated = False
         if customer is not None:
             try:
-                escalated = await self._tickets.has_open_escalation(customer.id)
+                escalated = await self._tickets.has_overdue_ticket(customer.id)
             except Exception:
                 # The caller is queued all the same, at their tier's priority.
                 log.exception("open escalations of customer %d unknown; queueing by tier", customer.id)

@@ -15,12 +15,12 @@ from aiohttp.test_utils import TestClient, TestServer
 from aiohttp.web import Application
 from argon2 import PasswordHasher
 
+from agents import AccountService, Agent, Role
 from cti.ami_client import AmiSettings
 from cti.simulator import PbxSimulator, SimulatorSettings
 from hotline.app import build_web_app
 from hotline.settings import load_settings
 from tests.conftest import eventually
-from web_agent.accounts import AccountService, Agent, Role
 from web_agent.app import SERVICES
 
 ALICE, BOB = "Local/1001@agents", "Local/1002@agents"

@@ -13,7 +13,7 @@ import asyncio
 import logging
 from collections import deque
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Protocol, Unpack
 
@@ -34,7 +34,7 @@ from tickets.escalation_store import (
     EscalatedTicket,
     EscalationStore,
     SweptTicket,
-    WatchedCustomer,
+    Watch,
     alarm_key,
 )
 from tickets.events import (
@@ -46,6 +46,7 @@ from tickets.events import (
     TicketEscalated,
 )
 from tickets.notify import NoticeChannel, OutboxDispatcher, OutboxLimits
+from tickets.ports import AgentDirectory, CustomersById, LoggedCall
 from tickets.store import Notice
 from tickets.webhook import WebhookSettings
 
@@ -74,6 +75,11 @@ class AlarmSettings:
     sweep_interval_s: float = 15.0
     webhook: WebhookSettings | None = None
 
+    @property
+    def plan(self) -> DeliveryPlan:
+        """Every alert on the live feed; email (SMTP or the log) for the ranks; the webhook if configured."""
+        return DeliveryPlan(email=True, webhook_url=self.webhook.url if self.webhook else None)
+
 
 class AlertChannel(Protocol):
     """A way to deliver an alert: the live feed, email, a webhook."""
@@ -86,6 +92,20 @@ class AlertChannel(Protocol):
     async def deliver(self, delivery: AlertDelivery) -> None:
         """Send one delivery; raise NoticeDeliveryError (or OSError) when it did not go out."""
         ...
+
+
+@dataclass(frozen=True, slots=True)
+class WatchedCustomer:
+    """A customer whose tickets and calls alert `owner` at once, with the names people read."""
+
+    customer_id: int
+    customer_name: str
+    customer_tier: str
+    owner_agent_id: int
+    owner_name: str
+    owner_email: str | None
+    note: str
+    watched_at: datetime
 
 
 class CallCounter(Protocol):
@@ -166,6 +186,7 @@ class EscalationSweeper:
         clock: Callable[[], datetime],
         events: EventSink,
         *,
+        agents: AgentDirectory,
         lease_s: float = 120.0,
         batch: int = 500,
         writers: int = 2,
@@ -176,6 +197,7 @@ class EscalationSweeper:
         self._plan = plan
         self._clock = clock
         self._events = events
+        self._agents = agents
         self._lease_s = lease_s
         self._batch = batch
         self._writers = writers
@@ -194,7 +216,7 @@ class EscalationSweeper:
             while True:
                 now = self._clock()
                 due = await self._store.claim_due(now, self._lease_s, self._batch)
-                swept, deliveries = self._evaluate(due, now)
+                swept, deliveries = await self._evaluate(due, now)
                 if len(writing) == self._writers:
                     self._announce(await writing.popleft())
                 if due:
@@ -209,14 +231,19 @@ class EscalationSweeper:
                 task.cancel()
             await asyncio.gather(*writing, return_exceptions=True)
 
-    def _evaluate(
+    async def _evaluate(
         self, due: list[DueTicket], now: datetime
     ) -> tuple[list[SweptTicket], dict[str, list[tuple[str, str]]]]:
+        names = await self._agents.display_names({d.owner_agent_id for d in due if d.owner_agent_id})
+        results = [
+            (item, evaluate(self._policy, item.ticket, item.state, now, _owner(item, names))) for item in due
+        ]
+        accounts = await _accounts(self._agents, [a for _, result in results for a in result.alarms])
         swept: list[SweptTicket] = []
         deliveries: dict[str, list[tuple[str, str]]] = {}
-        for item in due:
-            result = evaluate(self._policy, item.ticket, item.state, now, item.owner)
-            for alarm in result.alarms:
+        for item, result in results:
+            alarms = tuple(_addressed(alarm, accounts) for alarm in result.alarms)
+            for alarm in alarms:
                 deliveries[alarm_key(alarm, ticket_id=item.ticket.ticket_id)] = self._plan.deliveries(alarm)
             swept.append(
                 SweptTicket(
@@ -225,7 +252,7 @@ class EscalationSweeper:
                     item.leased_until,
                     result.state,
                     result.next_check_at,
-                    result.alarms,
+                    alarms,
                 )
             )
         return swept, deliveries
@@ -300,11 +327,15 @@ class AlarmService:
         clock: Callable[[], datetime],
         events: EventSink,
         *,
+        agents: AgentDirectory,
+        customers: CustomersById,
         raised: Callable[[], None] = lambda: None,
     ) -> None:
         self._store = store
         self._policy = policy
         self._plan = plan
+        self._agents = agents
+        self._customers = customers
         self._calls = calls
         self._clock = clock
         self._events = events
@@ -347,34 +378,65 @@ class AlarmService:
         return await self._store.escalated_tickets(limit)
 
     async def watched(self) -> list[WatchedCustomer]:
-        """Every watched customer with their owner."""
-        return await self._store.watched()
+        """Every watched customer with their owner, by customer name."""
+        return await self._described(await self._store.watched())
 
     async def watch(
         self, customer_id: int, owner_agent_id: int, owner_email: str | None, note: str, by: int
     ) -> WatchedCustomer:
         """Alert `owner_agent_id` at once about the customer's new tickets and repeated calls."""
-        return await self._store.watch(customer_id, owner_agent_id, owner_email, note, by, self._clock())
+        watch = await self._store.watch(customer_id, owner_agent_id, owner_email, note, by, self._clock())
+        (watched,) = await self._described([watch])
+        return watched
+
+    async def _described(self, watches: Sequence[Watch]) -> list[WatchedCustomer]:
+        customers = await self._customers.find_many({w.customer_id for w in watches})
+        names = await self._agents.display_names({w.owner_agent_id for w in watches})
+        described = [
+            WatchedCustomer(
+                w.customer_id,
+                customer.name,
+                customer.tier,
+                w.owner_agent_id,
+                names.get(w.owner_agent_id, ""),
+                w.owner_email,
+                w.note,
+                w.watched_at,
+            )
+            for w in watches
+            if (customer := customers.get(w.customer_id)) is not None
+        ]
+        return sorted(described, key=lambda w: (w.customer_name, w.customer_id))
 
     async def unwatch(self, customer_id: int) -> None:
         """Stop watching; CustomerNotWatchableError when the customer was not watched."""
         if not await self._store.unwatch(customer_id):
             raise CustomerNotWatchableError(customer_id, "they are not watched")
 
+    async def call_logged(self, event: LoggedCall) -> None:
+        """A known customer's call is logged: a watched or top-tier customer calling again and again alerts the owner."""
+        if event.customer_id is None or event.customer_name is None:
+            return
+        top_tier = event.customer_tier is not None and self._policy.sla.is_top_tier(event.customer_tier)
+        await self.customer_called(event.customer_id, event.customer_name, top_tier)
+
     async def customer_called(self, customer_id: int, customer_name: str, top_tier: bool) -> Alert | None:
         """A known customer called: alert the owner once when a watched or top-tier customer keeps calling."""
         now = self._clock()
-        watch = await self._store.watched(customer_id=customer_id)
-        owner = (
-            WatchOwner(watch[0].owner_agent_id, watch[0].owner_name, watch[0].owner_email) if watch else None
-        )
-        if owner is None and not top_tier:
+        watches = await self._store.watched(customer_id=customer_id)
+        if not watches and not top_tier:
             return None
+        owner = None
+        if watches:
+            (watch,) = watches
+            names = await self._agents.display_names([watch.owner_agent_id])
+            owner = WatchOwner(watch.owner_agent_id, names.get(watch.owner_agent_id, ""), watch.owner_email)
         since = now - timedelta(seconds=self._policy.repeat_window_s)
         calls = await self._calls.calls_since(customer_id, since)
-        alarm = repeated_calls_alarm(self._policy, customer_name, calls, top_tier, owner, now)
-        if alarm is None:
+        found = repeated_calls_alarm(self._policy, customer_name, calls, top_tier, owner, now)
+        if found is None:
             return None
+        alarm = _addressed(found, await _accounts(self._agents, [found]))
         alert = await self._store.raise_customer_alarm(customer_id, alarm, self._plan.deliveries(alarm), now)
         if alert is not None:
             self._events.publish(
@@ -385,3 +447,27 @@ class AlarmService:
             log.info("alert %d raised: %s", alert.id, alert.title)
             self._raised()
         return alert
+
+
+def _owner(item: DueTicket, names: Mapping[int, str]) -> WatchOwner | None:
+    """The watch owner of a claimed ticket's customer, named, or None when the customer is not watched."""
+    if item.owner_agent_id is None:
+        return None
+    return WatchOwner(item.owner_agent_id, names.get(item.owner_agent_id, ""), item.owner_email)
+
+
+def _username(alarm: Alarm) -> str | None:
+    """The account the policy names for an alarm's recipient, when the alarm is not addressed yet."""
+    return alarm.recipient.username if alarm.agent_id is None and alarm.recipient else None
+
+
+async def _accounts(agents: AgentDirectory, alarms: Sequence[Alarm]) -> dict[str, int]:
+    """The account ids of the usernames the alarms' recipients go by (one look-up, none when no alarm needs it)."""
+    usernames = {name for name in map(_username, alarms) if name}
+    return await agents.ids_for_usernames(usernames) if usernames else {}
+
+
+def _addressed(alarm: Alarm, accounts: Mapping[str, int]) -> Alarm:
+    """The alarm addressed to its recipient's account (seen live by them), if they have one."""
+    username = _username(alarm)
+    return replace(alarm, agent_id=accounts.get(username)) if username else alarm

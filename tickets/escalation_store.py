@@ -16,7 +16,7 @@ from typing import Any
 import asyncpg
 
 from tickets.errors import AlertNotFoundError, CustomerNotWatchableError
-from tickets.escalation import Alarm, EscalationState, TicketClock, WatchOwner
+from tickets.escalation import Alarm, EscalationState, TicketClock
 from tickets.model import Priority, TicketStatus
 from tickets.store import outbox_failed, outbox_sent
 
@@ -37,11 +37,12 @@ _DELIVERIES = """
 
 @dataclass(frozen=True, slots=True)
 class DueTicket:
-    """A claimed ticket: its clocks, its escalation state, its watch owner and the lease it holds."""
+    """A claimed ticket: its clocks, its escalation state, its watch owner's account and the lease it holds."""
 
     ticket: TicketClock
     state: EscalationState
-    owner: WatchOwner | None
+    owner_agent_id: int | None
+    owner_email: str | None
     leased_until: datetime
 
 
@@ -114,14 +115,11 @@ class EscalatedTicket:
 
 
 @dataclass(frozen=True, slots=True)
-class WatchedCustomer:
-    """A customer whose tickets and calls alert `owner` at once."""
+class Watch:
+    """A customer whose tickets and calls alert the account `owner_agent_id` at once."""
 
     customer_id: int
-    customer_name: str
-    customer_tier: str
     owner_agent_id: int
-    owner_name: str
     owner_email: str | None
     note: str
     watched_at: datetime
@@ -152,10 +150,7 @@ def _due(row: asyncpg.Record) -> DueTicket:
     state = EscalationState(
         row["level"], row["level_at"], row["breached_at"], row["acknowledged_at"], row["snoozed_until"]
     )
-    owner = None
-    if row["owner_agent_id"] is not None:
-        owner = WatchOwner(row["owner_agent_id"], row["owner_name"], row["owner_email"])
-    return DueTicket(ticket, state, owner, row["check_at"])
+    return DueTicket(ticket, state, row["owner_agent_id"], row["owner_email"], row["check_at"])
 
 
 def alarm_key(alarm: Alarm, *, ticket_id: int | None = None, customer_id: int | None = None) -> str:
@@ -165,26 +160,26 @@ def alarm_key(alarm: Alarm, *, ticket_id: int | None = None, customer_id: int | 
     return f"customer:{customer_id}:{alarm.key}"
 
 
-# The alarms of a batch ($1-$10, one array element per alarm) stored once each, with their
-# deliveries ($12-$14: the alarm's position in $1, channel, recipient) for the ones stored now,
+# The alarms of a batch ($1-$9, one array element per alarm) stored once each, with their
+# deliveries ($11-$13: the alarm's position in $1, channel, recipient) for the ones stored now,
 # in one statement: a step already stored (another sweeper won) gets no second set of deliveries.
 _STORE_ALARMS = f"""
     u AS (
         SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::bigint[], $5::bigint[], $6::smallint[],
-                             $7::text[], $8::text[], $9::bigint[], $10::text[]) WITH ORDINALITY
-             AS u(key, kind, title, ticket_id, customer_id, level, role, recipient_name, agent_id, username, n)
+                             $7::text[], $8::text[], $9::bigint[]) WITH ORDINALITY
+             AS u(key, kind, title, ticket_id, customer_id, level, role, recipient_name, agent_id, n)
     ), stored AS (
         INSERT INTO alerts AS a (dedupe_key, kind, title, ticket_id, customer_id, level, role, recipient_name,
                                  agent_id, raised_at)
         SELECT u.key, u.kind, u.title, u.ticket_id, u.customer_id, u.level, u.role, u.recipient_name,
-               COALESCE(u.agent_id, (SELECT ag.id FROM agents ag WHERE ag.username = u.username)), $11
+               u.agent_id, $10
         FROM u ORDER BY u.n
         ON CONFLICT (dedupe_key) DO NOTHING
         RETURNING {_ALERT_COLUMNS}
     ), delivered AS (
         INSERT INTO alert_deliveries (alert_id, channel, recipient, next_attempt_at)
-        SELECT s.id, d.channel, d.recipient, $11
-        FROM unnest($12::bigint[], $13::text[], $14::text[]) AS d(n, channel, recipient)
+        SELECT s.id, d.channel, d.recipient, $10
+        FROM unnest($11::bigint[], $12::text[], $13::text[]) AS d(n, channel, recipient)
         JOIN u ON u.n = d.n
         JOIN stored s ON s.dedupe_key = u.key
     )
@@ -196,7 +191,10 @@ def _alarm_arguments(
     deliveries: dict[str, list[tuple[str, str]]],
     now: datetime,
 ) -> list[Any]:
-    """The parameters $1-$14 of `_STORE_ALARMS`: (key, alarm, ticket, customer) and each key's deliveries."""
+    """The parameters $1-$13 of `_STORE_ALARMS`: (key, alarm, ticket, customer) and each key's deliveries.
+
+    Each alarm's `agent_id` is the account it is addressed to, already resolved by the caller.
+    """
     plan = [(n, ch, to) for n, (key, _, _, _) in enumerate(alarms, 1) for ch, to in deliveries.get(key, ())]
     return [
         [key for key, _, _, _ in alarms],
@@ -208,7 +206,6 @@ def _alarm_arguments(
         [a.role for _, a, _, _ in alarms],
         [a.recipient.name if a.recipient else None for _, a, _, _ in alarms],
         [a.agent_id for _, a, _, _ in alarms],
-        [a.recipient.username if a.recipient else None for _, a, _, _ in alarms],
         now,
         [n for n, _, _ in plan],
         [ch for _, ch, _ in plan],
@@ -241,11 +238,10 @@ class EscalationStore:
             SELECT c.*, t.subject, t.status, t.priority, t.customer_tier, t.top_tier, t.department,
                    t.assignee_id, t.customer_id, t.customer_name, t.created_at, t.first_response_due,
                    t.resolution_due, t.first_responded_at, t.sla_paused_at,
-                   w.owner_agent_id, ag.display_name AS owner_name, w.owner_email
+                   w.owner_agent_id, w.owner_email
             FROM claimed c
             JOIN tickets t ON t.id = c.ticket_id
             LEFT JOIN watched_customers w ON w.customer_id = t.customer_id
-            LEFT JOIN agents ag ON ag.id = w.owner_agent_id
             """,
             now,
             lease_s,
@@ -279,8 +275,8 @@ class EscalationStore:
                     level_at = CASE WHEN v.level > e.level THEN v.level_at ELSE e.level_at END,
                     breached_at = COALESCE(e.breached_at, v.breached_at),
                     check_at = CASE WHEN e.check_at = v.leased THEN v.next_check ELSE e.check_at END
-                FROM unnest($15::bigint[], $16::smallint[], $17::timestamptz[], $18::timestamptz[],
-                            $19::timestamptz[], $20::timestamptz[])
+                FROM unnest($14::bigint[], $15::smallint[], $16::timestamptz[], $17::timestamptz[],
+                            $18::timestamptz[], $19::timestamptz[])
                      AS v(ticket_id, level, level_at, breached_at, leased, next_check)
                 WHERE e.ticket_id = v.ticket_id
             )
@@ -438,7 +434,7 @@ class EscalationStore:
         note: str,
         by: int,
         now: datetime,
-    ) -> WatchedCustomer:
+    ) -> Watch:
         """Watch a customer for `owner_agent_id` (replacing an earlier watch); CustomerNotWatchableError."""
         try:
             await self._pool.execute(
@@ -467,21 +463,17 @@ class EscalationStore:
         result = await self._pool.execute("DELETE FROM watched_customers WHERE customer_id = $1", customer_id)
         return bool(result != "DELETE 0")
 
-    async def watched(self, *, customer_id: int | None = None) -> list[WatchedCustomer]:
-        """Every watched customer with their owner (or just `customer_id`), by customer name."""
+    async def watched(self, *, customer_id: int | None = None) -> list[Watch]:
+        """Every watch (or just the one of `customer_id`), by customer id."""
         rows = await self._pool.fetch(
             """
-            SELECT w.customer_id, c.name AS customer_name, c.tier AS customer_tier, w.owner_agent_id,
-                   ag.display_name AS owner_name, w.owner_email, w.note, w.watched_at
-            FROM watched_customers w
-            JOIN customers c ON c.id = w.customer_id
-            JOIN agents ag ON ag.id = w.owner_agent_id
-            WHERE $1::bigint IS NULL OR w.customer_id = $1
-            ORDER BY c.name, w.customer_id
+            SELECT customer_id, owner_agent_id, owner_email, note, watched_at FROM watched_customers
+            WHERE $1::bigint IS NULL OR customer_id = $1
+            ORDER BY customer_id
             """,
             customer_id,
         )
-        return [WatchedCustomer(**dict(row)) for row in rows]
+        return [Watch(**dict(row)) for row in rows]
 
 
 def _json_list(value: Any) -> list[dict[str, Any]]:

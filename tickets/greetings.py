@@ -25,11 +25,14 @@ from tickets.store import TicketStore
 
 log = logging.getLogger(__name__)
 
+# Greetings go out from a set hour; looking hourly sends each on the hour it becomes due.
+GREETINGS_EVERY_S = 3600.0
+
 
 class SpecialDayDirectory(Protocol):
     """Port: the customers who want greetings and have a special day on one of the given days."""
 
-    async def celebrants(self, days: Sequence[tuple[int, int]]) -> Sequence[Celebrant]:
+    async def special_days(self, days: Sequence[tuple[int, int]]) -> Sequence[Celebrant]:
         """Customers (not opted out) whose birthday or anniversary is one of these (month, day)."""
         ...
 
@@ -65,7 +68,7 @@ class GreetingService:
                 "greetings are set to go by %r, which this node has no channel for", self._settings.channel
             )
             return 0
-        celebrants = await self._directory.celebrants(days_celebrated_on(today))
+        celebrants = await self._directory.special_days(days_celebrated_on(today))
         queued = 0
         for greeting in due_greetings(celebrants, today):
             recipient = channel.reaches(greeting.email, greeting.phone)

@@ -238,11 +238,11 @@ class NoticeDispatcher(OutboxDispatcher[Notice]):
             "giving up" if retry_at is None else f"retrying at {retry_at:%H:%M:%S}",
         )
         await self._store.notice_failed(item.id, reason, retry_at)
-        self._events.publish(_attempted(item, reason))
+        self._events.publish(_attempted(item, reason, self._clock()))
 
     async def _sent(self, item: Notice, at: datetime) -> None:
         await self._store.notice_sent(item.id, at)
-        self._events.publish(_attempted(item, None))
+        self._events.publish(_attempted(item, None, at))
         log.info("notice %d sent by %s to %s (%s)", item.id, item.channel, item.recipient, _about(item))
 
 
@@ -252,13 +252,14 @@ def _about(notice: Notice) -> str:
     return f"{notice.kind} of customer {notice.customer_id}"
 
 
-def _attempted(notice: Notice, error: str | None) -> NoticeAttempted:
+def _attempted(notice: Notice, error: str | None, at: datetime) -> NoticeAttempted:
     return NoticeAttempted(
         notice.ticket_id,
         notice.id,
         notice.channel,
         error is None,
         error,
+        at,
         customer_id=notice.customer_id,
         kind=notice.kind,
     )

@@ -31,6 +31,7 @@ from tickets.errors import (
     NotYourTicketError,
     TicketConflictError,
     TicketLookupFailedError,
+    TicketNotFoundError,
     UnknownHandlerError,
 )
 from tickets.events import (
@@ -57,6 +58,7 @@ from tickets.model import (
     next_status,
 )
 from tickets.notify import SERVICE_COMPLETED, NoticeChannel, render_service_completed
+from tickets.ports import CustomerDirectory, CustomerRecord
 from tickets.sla import SlaPolicy
 from tickets.store import (
     MIN_PHONE_DIGITS,
@@ -71,27 +73,10 @@ from tickets.store import (
 log = logging.getLogger(__name__)
 
 MAX_NOTE_CHARS = 10_000
+# PostgreSQL's bigint: a ticket number beyond it is nobody's ticket.
+MAX_TICKET_ID = 2**63 - 1
 CONFIRM_TOKEN_MAX_CHARS = 128
 _PHONE_LIKE = re.compile(r"\+?[0-9 ().-]{8,40}")
-
-
-@dataclass(frozen=True)
-class CustomerContact:
-    """What the service flow needs to know about a customer."""
-
-    id: int
-    name: str
-    tier: str
-    email: str | None
-    phone: str | None
-
-
-class CustomerDirectory(Protocol):
-    """Port: find a customer by id (satisfied by the customers package in hotline/app.py)."""
-
-    async def contact(self, customer_id: int) -> CustomerContact | None:
-        """The customer, or None if there is no such customer."""
-        ...
 
 
 @dataclass(frozen=True)
@@ -180,7 +165,8 @@ class TicketService:
                 first_response_due=due.first_response_due,
                 resolution_due=due.resolution_due,
                 contact_email=new.contact_email or (contact.email if contact else None),
-                contact_phone=new.contact_phone or (contact.phone if contact else None),
+                contact_phone=new.contact_phone
+                or (contact.phones[0] if contact and contact.phones else None),
             )
             entry = await self._entry(unit, ticket, actor, "open", None, ticket.status, new.description, now)
             published.append(TicketOpened(ticket, entry))
@@ -422,6 +408,30 @@ class TicketService:
         """Whether the customer has an open ticket past a deadline whose clock is running."""
         return await self._store.has_overdue_ticket(customer_id, self._clock())
 
+    async def status_for_caller(
+        self, ticket_id: int, *, customer_id: int | None, caller_number: str
+    ) -> Ticket | None:
+        """A ticket for a caller (the IVR): only the caller's own, else None, as for one that does not exist.
+
+        The caller's own: the identified customer's, or one whose contact is the number they call from
+        (the portal's rule).
+        """
+        if not 1 <= ticket_id <= MAX_TICKET_ID:
+            return None
+        if customer_id is not None:
+            try:
+                ticket = await self.get(ticket_id)
+            except TicketNotFoundError:
+                return None
+            if ticket.customer_id == customer_id:
+                return ticket
+        if not caller_number:
+            return None
+        try:
+            return await self.status_for_contact(ticket_id, caller_number)
+        except TicketLookupFailedError:
+            return None
+
     async def status_for_contact(self, ticket_id: int, contact: str) -> Ticket:
         """A ticket for a customer who gives its number and the email or phone on it (portal, IVR).
 
@@ -450,10 +460,10 @@ class TicketService:
 
     # --- internals -----------------------------------------------------------------------
 
-    async def _contact(self, customer_id: int | None) -> CustomerContact | None:
+    async def _contact(self, customer_id: int | None) -> CustomerRecord | None:
         if customer_id is None:
             return None
-        contact = await self._customers.contact(customer_id)
+        contact = await self._customers.find(customer_id)
         if contact is None:
             raise InvalidTicketError({"customer_id": f"there is no customer {customer_id}"})
         return contact

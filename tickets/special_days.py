@@ -13,6 +13,7 @@ import enum
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, datetime
+from typing import Protocol
 from zoneinfo import ZoneInfo
 
 
@@ -38,16 +39,21 @@ class GreetingSettings:
         ZoneInfo(self.timezone)
 
 
-@dataclass(frozen=True, slots=True)
-class Celebrant:
-    """A customer who has not opted out of greetings, with their special days."""
+class Celebrant(Protocol):
+    """A customer who has not opted out of greetings, with their special days (the customers' record)."""
 
-    customer_id: int
-    name: str
-    email: str | None
-    phone: str | None
-    birthday: date | None
-    anniversary: date | None
+    @property
+    def customer_id(self) -> int: ...
+    @property
+    def name(self) -> str: ...
+    @property
+    def email(self) -> str | None: ...
+    @property
+    def phone(self) -> str | None: ...
+    @property
+    def birthday(self) -> date | None: ...
+    @property
+    def anniversary(self) -> date | None: ...
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,1 +1,1 @@
-"""Web layer: REST API, WebSocket hub, accounts and tokens, and the agent desktop pages."""
+"""Web layer: REST API, the WebSocket hub and feeds, and the agent desktop pages."""

@@ -14,13 +14,11 @@ from typing import Any
 
 from aiohttp import web
 
-from tickets.alarms import AlarmService
-from tickets.escalation_store import AlertDelivery, AlertView, EscalatedTicket, WatchedCustomer
-from web_agent.accounts import Agent, Role
+from agents import Agent, Role
+from tickets import AlarmService, AlertView, EscalatedTicket, WatchedCustomer
 from web_agent.api import ANY_ROLE, MAX_ID, SUPERVISORS, json_object, require, text_field
 from web_agent.app import STATIC_DIR
 from web_agent.errors import ValidationFailedError
-from web_agent.hub import AgentHub
 
 MAX_SNOOZE_MIN = 7 * 24 * 60
 _ID = r"{id:\d{1,18}}"
@@ -104,34 +102,6 @@ def watched_json(row: WatchedCustomer) -> dict[str, Any]:
         "note": row.note,
         "watched_at": row.watched_at.isoformat(),
     }
-
-
-class HubAlertChannel:
-    """The live channel: an `alert_raised` event to every supervisor and to the addressed agent."""
-
-    name = "live"
-
-    def __init__(self, hub: AgentHub) -> None:
-        self._hub = hub
-
-    async def deliver(self, delivery: AlertDelivery) -> None:
-        """Push the alert onto the browsers' streams (a dropped stream keeps it for the resume)."""
-        a = delivery.alert
-        addressed = (a.agent_id,) if a.agent_id is not None else ()
-        self._hub.send_to_agents(
-            addressed,
-            "alert_raised",
-            {
-                "id": a.id,
-                "kind": a.kind,
-                "title": a.title,
-                "ticket_id": a.ticket_id,
-                "customer_id": a.customer_id,
-                "level": a.level,
-                "agent_id": a.agent_id,
-                "raised_at": a.raised_at.isoformat(),
-            },
-        )
 
 
 def _number(body: dict[str, Any], name: str, *, low: int, high: int, required: bool) -> int | None:

@@ -16,10 +16,10 @@ from typing import Any, TypeVar
 from aiohttp import web
 from aiohttp.typedefs import Handler
 
-from cti.store import CallLogStore
-from customers.store import CustomerStore
-from tickets.service import TicketService
-from web_agent.accounts import AccountService, Agent, Role
+from agents import AccountService, Agent, Role
+from cti import CallHistory
+from customers import CustomerService
+from tickets import TicketService
 from web_agent.errors import ForbiddenError, ValidationFailedError
 from web_agent.hub import AgentHub
 from web_agent.settings import WebSettings
@@ -38,10 +38,10 @@ class WebServices:
 
     settings: WebSettings
     accounts: AccountService
-    customers: CustomerStore
-    call_log: CallLogStore
+    customers: CustomerService
+    call_log: CallHistory
     tickets: TicketService
-    hub: AgentHub
+    hub: AgentHub[Agent]
     ami_connected: Callable[[], bool]
     database_ok: Callable[[], Awaitable[bool]]
     now: Callable[[], datetime] = lambda: datetime.now(UTC)

@@ -16,7 +16,14 @@ from aiohttp import WSMsgType, web
 from aiohttp.abc import AbstractAccessLogger
 from aiohttp.typedefs import Handler
 
-from cti.errors import (
+from agents import (
+    Agent,
+    AuthenticationRequiredError,
+    DuplicateAccountError,
+    InvalidAccountError,
+    InvalidCredentialsError,
+)
+from cti import (
     AmiActionError,
     AmiInjectionError,
     AmiNotConnectedError,
@@ -30,15 +37,14 @@ from cti.errors import (
     NotInQueueError,
     UnknownPauseReasonError,
 )
-from customers.errors import CustomerNotFoundError, CustomersError, InvalidCustomerError
-from customers.model import NewCustomer, Tier
-from knowledge_base.errors import (
+from customers import CustomerNotFoundError, CustomersError, InvalidCustomerError, NewCustomer, Tier
+from knowledge_base import (
     ArticleConflictError,
     ArticleNotFoundError,
     InvalidArticleError,
     ReviewRequiredError,
 )
-from tickets.errors import (
+from tickets import (
     AlertNotFoundError,
     ConfirmationInvalidError,
     CustomerNotWatchableError,
@@ -52,19 +58,11 @@ from tickets.errors import (
     TicketsError,
     UnknownHandlerError,
 )
-from web_agent.accounts import Agent
 from web_agent.api import ANY_ROLE, MAX_BODY_BYTES, bearer, json_object, require, text_field
 from web_agent.api import SERVICES as SERVICES
 from web_agent.api import WebServices as WebServices
-from web_agent.errors import (
-    AuthenticationRequiredError,
-    DuplicateAccountError,
-    ForbiddenError,
-    InvalidCredentialsError,
-    RateLimitedError,
-    ValidationFailedError,
-)
-from web_agent.hub import customer_json
+from web_agent.customer_json import customer_json
+from web_agent.errors import ForbiddenError, RateLimitedError, ValidationFailedError
 from web_agent.openapi import OPENAPI
 from web_agent.ratelimit import AttemptLimiter
 from web_agent.tickets_api import add_ticket_routes
@@ -86,6 +84,7 @@ _ERRORS: tuple[tuple[type[Exception], int, str], ...] = (
     (RateLimitedError, 429, "auth.rate_limited"),
     (ValidationFailedError, 422, "validation.failed"),
     (InvalidCustomerError, 422, "validation.failed"),
+    (InvalidAccountError, 422, "validation.failed"),
     (DuplicateAccountError, 409, "account.duplicate"),
     (CustomerNotFoundError, 404, "customers.not_found"),
     (CustomersError, 409, "customers.conflict"),
@@ -160,7 +159,12 @@ def _extra(exc: Exception) -> dict[str, Any]:
     if isinstance(exc, ValidationFailedError):
         return {"details": exc.details}
     if isinstance(
-        exc, InvalidCustomerError | InvalidTicketError | InvalidArticleError | InvalidCallbackError
+        exc,
+        InvalidAccountError
+        | InvalidCustomerError
+        | InvalidTicketError
+        | InvalidArticleError
+        | InvalidCallbackError,
     ):
         return {"details": exc.problems}
     if isinstance(exc, InvalidCampaignError):

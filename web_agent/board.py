@@ -24,12 +24,8 @@ from typing import Any
 
 from aiohttp import web
 
-from cti.agent_service import AgentStateService, StaffingWarning
-from cti.agent_states import AgentStatus
-from cti.errors import NotInQueueError
-from cti.kpi import Forecast, QueueFigures
-from cti.store import AgentStateStore
-from web_agent.accounts import Agent
+from agents import Agent
+from cti import AgentStateService, AgentStatus, Forecast, NotInQueueError, QueueFigures, StaffingWarning
 from web_agent.api import ANY_ROLE, SUPERVISORS, json_object, require, text_field
 from web_agent.app import STATIC_DIR
 from web_agent.errors import ValidationFailedError
@@ -38,7 +34,6 @@ from web_agent.hub import AgentHub
 log = logging.getLogger(__name__)
 
 AGENT_STATES = web.AppKey("agent_states", AgentStateService)
-STATE_STORE = web.AppKey("agent_state_store", AgentStateStore)
 MAX_REPORT_DAYS = 93
 
 
@@ -120,7 +115,7 @@ def warning_json(warning: StaffingWarning) -> dict[str, Any]:
 class BoardPublisher:
     """Satisfies cti's BoardSink: pushes states, figures and warnings into the agents' streams."""
 
-    def __init__(self, hub: AgentHub, service: AgentStateService | None = None) -> None:
+    def __init__(self, hub: AgentHub[Agent], service: AgentStateService | None = None) -> None:
         self._hub = hub
         self._service = service
         self._figures: dict[str, Any] = {"at": None, "queues": []}
@@ -258,7 +253,7 @@ async def agent_state_report(request: web.Request, agent: Agent) -> web.Response
     since, until = _instant(request, "since"), _instant(request, "until")
     if not since < until or (until - since).days > MAX_REPORT_DAYS:
         raise ValidationFailedError({"until": f"must be after since, at most {MAX_REPORT_DAYS} days later"})
-    totals = await request.app[STATE_STORE].totals(since, until)
+    totals = await request.app[AGENT_STATES].totals(since, until)
     return web.json_response(
         {
             "since": since.isoformat(),
@@ -300,13 +295,10 @@ def _interfaces(agent: Agent) -> tuple[str, ...]:
     return agent.interfaces
 
 
-def setup(
-    app: web.Application, service: AgentStateService, board: BoardPublisher, store: AgentStateStore
-) -> None:
+def setup(app: web.Application, service: AgentStateService, board: BoardPublisher) -> None:
     """Add the agent-state, wallboard and report routes to the web application."""
     app[AGENT_STATES] = service
     app[BOARD] = board
-    app[STATE_STORE] = store
     app.router.add_get("/wallboard", wallboard_page)
     app.router.add_get("/api/agent/state", agent_state)
     app.router.add_post("/api/agent/queues", join_queue)

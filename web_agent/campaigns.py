@@ -14,24 +14,27 @@ from typing import Any
 
 from aiohttp import web
 
-from cti.campaigns import (
+from agents import Agent
+from cti import (
     Campaign,
+    CampaignService,
     CampaignSpec,
     CampaignState,
+    CampaignStatus,
+    Dialer,
     DialMethod,
     DropAction,
+    InvalidCampaignError,
     Lead,
+    OutboundPop,
+    PhoneNormaliser,
     RetryPolicy,
+    parse_leads,
 )
-from cti.dialer import CampaignStatus, Dialer, OutboundPop
-from cti.dialer_store import DialerStore
-from cti.errors import InvalidCampaignError
-from cti.leads_import import PhoneNormaliser, import_leads, parse_leads
-from web_agent.accounts import Agent
 from web_agent.api import ANY_ROLE, SUPERVISORS, json_object, require
 from web_agent.app import STATIC_DIR
+from web_agent.customer_json import card_json
 from web_agent.errors import ValidationFailedError
-from web_agent.hub import AgentHub, card_json
 
 log = logging.getLogger(__name__)
 
@@ -43,23 +46,12 @@ class CampaignServices:
     """What the campaign endpoints need, built by hotline/app.py."""
 
     dialer: Dialer
-    store: DialerStore
+    campaigns: CampaignService
     normalise_phone: PhoneNormaliser
     default_timezone: str
 
 
 CAMPAIGNS = web.AppKey("campaigns", CampaignServices)
-
-
-class HubOutboundSink:
-    """Satisfies cti's OutboundSink port: an `outbound_pop` event on the agent's sockets."""
-
-    def __init__(self, hub: AgentHub) -> None:
-        self._hub = hub
-
-    def outbound_connected(self, interface: str, pop: OutboundPop) -> None:
-        """Send the pop to the agent owning `interface`."""
-        self._hub.publish((interface,), "outbound_pop", outbound_pop_json(pop))
 
 
 def lead_json(lead: Lead) -> dict[str, Any]:
@@ -230,14 +222,14 @@ def add_campaign_routes(app: web.Application, services: CampaignServices) -> Non
     @require(*SUPERVISORS)
     async def list_campaigns(request: web.Request, agent: Agent) -> web.Response:
         """GET /api/campaigns: every campaign with its live figures."""
-        campaigns = await services.store.campaigns()
+        campaigns = await services.campaigns.campaigns()
         statuses = [await services.dialer.status(c.id) for c in campaigns]
         return web.json_response({"campaigns": [status_json(s) for s in statuses]})
 
     @require(*ANY_ROLE)
     async def running_campaigns(request: web.Request, agent: Agent) -> web.Response:
         """GET /api/campaigns/mine: running campaigns an agent may join, and the one they joined."""
-        campaigns = [c for c in await services.store.campaigns() if c.state is CampaignState.RUNNING]
+        campaigns = [c for c in await services.campaigns.campaigns() if c.state is CampaignState.RUNNING]
         seat = services.dialer.seat_of(agent.interfaces)
         return web.json_response(
             {
@@ -251,7 +243,7 @@ def add_campaign_routes(app: web.Application, services: CampaignServices) -> Non
         """POST /api/campaigns {name, queue, dial_method, caller_id, script, window_start, ...}."""
         spec = _spec(await json_object(request))
         try:
-            campaign = await services.store.create_campaign(spec)
+            campaign = await services.campaigns.create_campaign(spec)
         except InvalidCampaignError as exc:
             raise ValidationFailedError({"name": "; ".join(exc.problems)}) from None
         log.info("supervisor %s created campaign %d (%s)", agent.username, campaign.id, spec.name)
@@ -265,7 +257,7 @@ def add_campaign_routes(app: web.Application, services: CampaignServices) -> Non
             state = CampaignState(body.get("state"))
         except ValueError:
             raise ValidationFailedError({"state": "one of running, paused, stopped"}) from None
-        campaign = await services.store.set_state(_campaign_id(request), state)
+        campaign = await services.campaigns.set_state(_campaign_id(request), state)
         log.info("supervisor %s set campaign %d %s", agent.username, campaign.id, state.value)
         return web.json_response({"campaign": campaign_json(campaign)})
 
@@ -273,7 +265,7 @@ def add_campaign_routes(app: web.Application, services: CampaignServices) -> Non
     async def upload_leads(request: web.Request, agent: Agent) -> web.Response:
         """POST /api/campaigns/{id}/leads (text/csv): import leads; the report lists refusals and merges."""
         campaign_id = _campaign_id(request)
-        await services.store.campaign(campaign_id)
+        await services.campaigns.campaign(campaign_id)
         if request.content_type not in ("text/csv", "text/plain"):
             raise ValidationFailedError({"body": "send the CSV file with Content-Type: text/csv"})
         raw = await request.content.read(MAX_LEADS_BYTES + 1)
@@ -284,7 +276,7 @@ def add_campaign_routes(app: web.Application, services: CampaignServices) -> Non
         except UnicodeDecodeError:
             raise ValidationFailedError({"body": "the file must be UTF-8"}) from None
         parsed = parse_leads(text, services.normalise_phone, services.default_timezone)
-        report = await import_leads(services.store, campaign_id, parsed)
+        report = await services.campaigns.import_leads(campaign_id, parsed)
         return web.json_response(
             {
                 "created": report.created,
@@ -299,7 +291,7 @@ def add_campaign_routes(app: web.Application, services: CampaignServices) -> Non
     @require(*ANY_ROLE)
     async def join(request: web.Request, agent: Agent) -> web.Response:
         """POST /api/campaigns/{id}/join: the agent takes this campaign's calls."""
-        campaign = await services.store.campaign(_campaign_id(request))
+        campaign = await services.campaigns.campaign(_campaign_id(request))
         if not agent.interfaces:
             raise ValidationFailedError({"agent": "you have no phone interface to take calls on"})
         services.dialer.leave(agent.interfaces)

@@ -1,12 +1,9 @@
 """Errors of the web layer, and the one table that maps every domain error to HTTP.
 
 WebError
-├── InvalidCredentialsError   wrong username or password
-├── AuthenticationRequiredError  no token, or an expired or unknown one
 ├── ForbiddenError            signed in, but the role may not do this
 ├── RateLimitedError          too many attempts; `retry_after_s` says when to try again
-├── ValidationFailedError     a request body or query is malformed; `details` per field
-└── DuplicateAccountError     the username is taken
+└── ValidationFailedError     a request body or query is malformed; `details` per field
 """
 
 from __future__ import annotations
@@ -14,20 +11,6 @@ from __future__ import annotations
 
 class WebError(Exception):
     """Base class of errors raised by `web_agent`."""
-
-
-class InvalidCredentialsError(WebError):
-    """The username or password is wrong (deliberately not saying which)."""
-
-    def __init__(self) -> None:
-        super().__init__("Wrong username or password.")
-
-
-class AuthenticationRequiredError(WebError):
-    """The request carries no valid token."""
-
-    def __init__(self, reason: str = "Please sign in first.") -> None:
-        super().__init__(reason)
 
 
 class ForbiddenError(WebError):
@@ -53,11 +36,3 @@ class ValidationFailedError(WebError):
     def __init__(self, details: dict[str, str]) -> None:
         super().__init__("; ".join(f"{k}: {v}" for k, v in details.items()))
         self.details = details
-
-
-class DuplicateAccountError(WebError):
-    """An account with this username already exists."""
-
-    def __init__(self, username: str) -> None:
-        super().__init__(f"An account named {username!r} already exists; choose another username.")
-        self.username = username

@@ -1,9 +1,11 @@
-"""The WebSocket hub: which agent sockets are open, and what each of them is sent.
+"""The WebSocket hub: which agent sockets are open, and which of them each frame goes to.
 
-A pop is routed by PBX interface: only the sockets of the agent who owns the ringing
-interface receive it, so an agent never sees another agent's caller. Every socket has its own
-bounded send queue and writer task; a browser that stops reading is disconnected instead of
-stalling everyone else, and resumes its stream when it reconnects (`web_agent.stream`).
+Transport only: it knows sockets, resumable streams, and whom a frame is routed to (by PBX
+interface, agent or role); what a frame says is made by the feeds (`web_agent.feeds`). A pop
+is routed by interface: only the sockets of the agent who owns the ringing interface receive
+it, so an agent never sees another agent's caller. Every socket has its own bounded send queue
+and writer task; a browser that stops reading is disconnected instead of stalling everyone
+else, and resumes its stream when it reconnects (`web_agent.stream`).
 """
 
 from __future__ import annotations
@@ -12,116 +14,33 @@ import asyncio
 import json
 import logging
 import time
-from collections.abc import Callable, Collection
-from datetime import UTC, datetime
-from typing import Any
+from collections.abc import Callable, Collection, Hashable
+from typing import Any, Generic, Protocol, TypeVar
 
 from aiohttp import WSCloseCode, web
 
-from cti.events import CallAnswered, CallEnded, OfferRetracted
-from cti.screen_pop import CallerCardLike, CustomerLike, PopMessage, ScreenPop
-from cti.store import IvrVisitRecord
-from web_agent.accounts import Agent, Role
 from web_agent.stream import ResumableStream
 
 log = logging.getLogger(__name__)
 
 
-def _iso(epoch_s: float) -> str:
-    return datetime.fromtimestamp(epoch_s, UTC).isoformat()
+class Member(Protocol):
+    """Who a stream belongs to (agents' `Agent`): the routing keys and a name for the log."""
+
+    @property
+    def id(self) -> int: ...
+    @property
+    def username(self) -> str: ...
+    @property
+    def role(self) -> Hashable: ...
+    @property
+    def interfaces(self) -> tuple[str, ...]: ...
 
 
-def _plain(value: object) -> object:
-    """Enum members and dates as the JSON the browser expects."""
-    if value is None:
-        return None
-    enum_value = getattr(value, "value", None)
-    if enum_value is not None:
-        return enum_value
-    isoformat = getattr(value, "isoformat", None)
-    if callable(isoformat):
-        return isoformat()
-    return value
+M = TypeVar("M", bound=Member)
 
 
-def customer_json(customer: CustomerLike) -> dict[str, Any]:
-    """A customer as the desktop shows it."""
-    return {
-        "id": customer.id,
-        "customer_no": customer.customer_no,
-        "name": customer.name,
-        "tier": _plain(customer.tier),
-        "email": customer.email,
-        "phones": list(customer.phones),
-        "birthday": _plain(customer.birthday),
-    }
-
-
-def card_json(card: CallerCardLike | None) -> tuple[dict[str, Any] | None, list[dict[str, Any]]]:
-    """The customer and interactions parts of a pop."""
-    if card is None:
-        return None, []
-    return (
-        customer_json(card.customer),
-        [
-            {"occurred_at": i.occurred_at.isoformat(), "channel": i.channel, "summary": i.summary}
-            for i in card.interactions
-        ],
-    )
-
-
-def ivr_json(visit: IvrVisitRecord | None) -> dict[str, Any] | None:
-    """The IVR part of a pop: the caller's path, where it ended and the article they heard."""
-    if visit is None:
-        return None
-    return {
-        "steps": [{"node": s.node, "input": s.input, "result": s.result} for s in visit.steps],
-        "outcome": visit.outcome,
-        "category": visit.category,
-        "queue_priority": visit.queue_priority,
-        "callback_requested": visit.callback_requested,
-        "article": None
-        if visit.article_id is None
-        else {"id": visit.article_id, "title": visit.article_title or ""},
-    }
-
-
-def message_json(message: PopMessage) -> tuple[str, dict[str, Any]]:
-    """(type, data) of the envelope for one pop message."""
-    if isinstance(message, ScreenPop):
-        customer, interactions = card_json(message.card)
-        return "screen_pop", {
-            "call_id": message.call_id,
-            "queue": message.queue,
-            "offered_at": _iso(message.offered_at),
-            "caller": {"number": message.caller_number, "name": message.caller_name},
-            "customer": customer,
-            "interactions": interactions,
-            "ivr": ivr_json(message.ivr),
-            "suggestions": [
-                {"article_id": s.article_id, "title": s.title, "body": s.body, "category": s.category}
-                for s in message.suggestions
-            ],
-        }
-    if isinstance(message, OfferRetracted):
-        return "pop_retracted", {"call_id": message.call_id, "reason": message.reason.value}
-    if isinstance(message, CallAnswered):
-        return "call_answered", {
-            "call_id": message.call_id,
-            "interface": message.interface,
-            "wait_s": message.wait_s,
-        }
-    if isinstance(message, CallEnded):
-        return "call_ended", {
-            "call_id": message.call_id,
-            "outcome": message.outcome.value,
-            "wait_s": message.wait_s,
-            "talk_s": message.talk_s,
-        }
-    raise TypeError(f"not a pop message: {message!r}")
-
-
-class AgentConnection:
+class AgentConnection(Generic[M]):
     """One resumable stream of one signed-in agent, and the browser socket reading it, if any.
 
     Every frame gets the stream's next seq and is kept in a bounded buffer; the stream
@@ -129,9 +48,7 @@ class AgentConnection:
     last seq it saw gets exactly the frames it missed (see `web_agent.stream`).
     """
 
-    def __init__(
-        self, agent: Agent, ws: web.WebSocketResponse, queue_size: int, stream: ResumableStream
-    ) -> None:
+    def __init__(self, agent: M, ws: web.WebSocketResponse, queue_size: int, stream: ResumableStream) -> None:
         self.agent = agent
         self.ws: web.WebSocketResponse | None = ws
         self.stream = stream
@@ -184,11 +101,8 @@ class AgentConnection:
             await ws.send_str(frame, compress=False)
 
 
-SnapshotPart = Callable[[Agent], Any]
-
-
-class AgentHub:
-    """Routes pop messages to the sockets of the agents owning the ringing interfaces.
+class AgentHub(Generic[M]):
+    """Routes frames to the streams of agents by interface, by agent, or by role.
 
     A stream whose socket closed stays routed for `resume_grace_s`, buffering what it is
     sent, so a reconnecting browser resumes where it stopped (`connect(..., resume=...)`).
@@ -206,23 +120,21 @@ class AgentHub:
         self._resume_buffer = resume_buffer
         self._resume_grace_s = resume_grace_s
         self._clock = clock
-        self._by_interface: dict[str, set[AgentConnection]] = {}
-        self._by_agent: dict[int, set[AgentConnection]] = {}
-        self._connections: set[AgentConnection] = set()
-        self._by_scope: dict[str, AgentConnection] = {}
-        self._by_role: dict[Role, set[AgentConnection]] = {}
-        self._detached: dict[AgentConnection, float] = {}
-        # Pops each interface has open (offered or answered, not yet retracted or ended), for snapshots.
-        self._open_pops: dict[str, dict[str, dict[str, Any]]] = {}
-        self._snapshot_parts: dict[str, SnapshotPart] = {}
+        self._by_interface: dict[str, set[AgentConnection[M]]] = {}
+        self._by_agent: dict[int, set[AgentConnection[M]]] = {}
+        self._connections: set[AgentConnection[M]] = set()
+        self._by_scope: dict[str, AgentConnection[M]] = {}
+        self._by_role: dict[Hashable, set[AgentConnection[M]]] = {}
+        self._detached: dict[AgentConnection[M], float] = {}
+        self._snapshot_parts: dict[str, Callable[[M], Any]] = {}
 
-    def add_snapshot_part(self, key: str, part: SnapshotPart) -> None:
-        """Include `part(agent)` under `key` in every snapshot (agent state, queue figures...)."""
+    def add_snapshot_part(self, key: str, part: Callable[[M], Any]) -> None:
+        """Include `part(agent)` under `key` in every snapshot (open pops, agent state, queue figures...)."""
         self._snapshot_parts[key] = part
 
     def connect(
-        self, agent: Agent, ws: web.WebSocketResponse, resume: tuple[str, int] | None = None
-    ) -> tuple[AgentConnection, bool]:
+        self, agent: M, ws: web.WebSocketResponse, resume: tuple[str, int] | None = None
+    ) -> tuple[AgentConnection[M], bool]:
         """Attach a socket: to its old stream when `resume` (scope, last seq) can be honoured, else to a new one.
 
         Returns the connection and whether it resumed; a resumed socket is sent the missed frames first.
@@ -249,7 +161,7 @@ class AgentHub:
             self._by_interface.setdefault(interface, set()).add(connection)
         return connection, False
 
-    def disconnect(self, connection: AgentConnection, ws: web.WebSocketResponse | None = None) -> None:
+    def disconnect(self, connection: AgentConnection[M], ws: web.WebSocketResponse | None = None) -> None:
         """The socket closed: keep the stream resumable for the grace period.
 
         With `ws`, only when that socket is still the stream's: a browser that already resumed
@@ -262,13 +174,10 @@ class AgentHub:
             connection.detach()
             self._detached[connection] = self._clock()
 
-    def snapshot(self, connection: AgentConnection) -> str:
-        """The frame that replaces a replay: open pops and every registered part, at the stream's seq."""
+    def snapshot(self, connection: AgentConnection[M]) -> str:
+        """The frame that replaces a replay: every registered part, at the stream's seq."""
         agent = connection.agent
-        pops = [pop for interface in agent.interfaces for pop in self._open_pops.get(interface, {}).values()]
-        data: dict[str, Any] = {"pops": pops}
-        for key, part in self._snapshot_parts.items():
-            data[key] = part(agent)
+        data = {key: part(agent) for key, part in self._snapshot_parts.items()}
         return json.dumps(
             {"op": "snapshot", "scope": connection.stream.scope, "seq": connection.stream.seq, "data": data},
             ensure_ascii=False,
@@ -276,15 +185,34 @@ class AgentHub:
 
     def publish(self, interfaces: Collection[str], type_: str, data: dict[str, Any]) -> None:
         """Send one event to the streams of the agents owning `interfaces`."""
-        targets: set[AgentConnection] = set()
-        for interface in interfaces:
-            targets.update(self._by_interface.get(interface, ()))
+        self._expire()
+        targets = self._owners(interfaces)
         if targets:
             data_json = json.dumps(data, ensure_ascii=False)
             for connection in targets:
                 self._push(connection, type_, data_json)
 
-    def publish_to_roles(self, roles: Collection[Role], type_: str, data: dict[str, Any]) -> None:
+    def publish_split(
+        self,
+        interfaces: Collection[str],
+        type_: str,
+        owner_of: str,
+        owner_data: dict[str, Any],
+        others_data: dict[str, Any],
+    ) -> None:
+        """Send one event to the owners of `interfaces`: `owner_data` to the owner of `owner_of`, `others_data` to the rest."""
+        self._expire()
+        targets = self._owners(interfaces)
+        if not targets:
+            return
+        owner_json = json.dumps(owner_data, ensure_ascii=False)
+        others_json = json.dumps(others_data, ensure_ascii=False)
+        for connection in targets:
+            self._push(
+                connection, type_, owner_json if owner_of in connection.agent.interfaces else others_json
+            )
+
+    def publish_to_roles(self, roles: Collection[Hashable], type_: str, data: dict[str, Any]) -> None:
         """Send one event to the streams of every agent with one of `roles` (supervisors' wallboard)."""
         targets = [c for role in roles for c in self._by_role.get(role, ())]
         if targets:
@@ -305,7 +233,13 @@ class AgentHub:
             if since <= deadline:
                 self._forget(connection)
 
-    def _forget(self, connection: AgentConnection) -> None:
+    def _owners(self, interfaces: Collection[str]) -> set[AgentConnection[M]]:
+        targets: set[AgentConnection[M]] = set()
+        for interface in interfaces:
+            targets.update(self._by_interface.get(interface, ()))
+        return targets
+
+    def _forget(self, connection: AgentConnection[M]) -> None:
         self._detached.pop(connection, None)
         self._connections.discard(connection)
         own = self._by_agent.get(connection.agent.id)
@@ -322,51 +256,20 @@ class AgentHub:
                 if not sockets:
                     del self._by_interface[interface]
 
-    def _track_pops(self, interfaces: Collection[str], message: PopMessage, data: dict[str, Any]) -> None:
-        call_id = message.call_id
-        for interface in interfaces:
-            if isinstance(message, ScreenPop):
-                self._open_pops.setdefault(interface, {})[call_id] = data
-                continue
-            pops = self._open_pops.get(interface)
-            if pops is None or call_id not in pops:
-                continue
-            if isinstance(message, CallAnswered) and message.interface == interface:
-                pops[call_id] = {**pops[call_id], "answered": True}
-            else:
-                del pops[call_id]
-                if not pops:
-                    del self._open_pops[interface]
-
-    def send(self, interfaces: Collection[str], message: PopMessage) -> None:
-        """Deliver a pop message to the sockets of the agents owning `interfaces`."""
-        type_, data = message_json(message)
-        self._track_pops(interfaces, message, data)
-        self._expire()
-        targets: set[AgentConnection] = set()
-        for interface in interfaces:
-            targets.update(self._by_interface.get(interface, ()))
-        if not targets:
-            return
-        if isinstance(message, CallAnswered):
-            mine = json.dumps({**data, "by_me": True}, ensure_ascii=False)
-            theirs = json.dumps({**data, "by_me": False}, ensure_ascii=False)
-            for connection in targets:
-                self._push(
-                    connection, type_, mine if message.interface in connection.agent.interfaces else theirs
-                )
-            return
-        data_json = json.dumps(data, ensure_ascii=False)
-        for connection in targets:
-            self._push(connection, type_, data_json)
-
     def online(self, agent_id: int) -> bool:
         """True while the agent has a desktop socket open (a stream waiting to resume does not count)."""
         return any(c in self._connections for c in self._by_agent.get(agent_id, ()))
 
-    def send_to_agents(self, agent_ids: Collection[int], type_: str, data: dict[str, Any]) -> None:
-        """Send one event to the streams of the given agents and of every supervisor and admin."""
-        targets = {c for role in (Role.SUPERVISOR, Role.ADMIN) for c in self._by_role.get(role, ())}
+    def send_to_agents(
+        self,
+        agent_ids: Collection[int],
+        type_: str,
+        data: dict[str, Any],
+        *,
+        roles: Collection[Hashable] = (),
+    ) -> None:
+        """Send one event to the streams of the given agents, and of every agent with one of `roles`."""
+        targets = {c for role in roles for c in self._by_role.get(role, ())}
         for agent_id in agent_ids:
             targets.update(self._by_agent.get(agent_id, ()))
         if targets:
@@ -374,7 +277,7 @@ class AgentHub:
             for connection in targets:
                 self._push(connection, type_, data_json)
 
-    def _push(self, connection: AgentConnection, type_: str, data_json: str) -> None:
+    def _push(self, connection: AgentConnection[M], type_: str, data_json: str) -> None:
         # A dropped stream still numbers and keeps the frame, so the browser resumes without a gap.
         if connection.push(type_, data_json):
             return

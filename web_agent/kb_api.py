@@ -13,20 +13,22 @@ from typing import Any
 
 from aiohttp import web
 
-from knowledge_base.index import ArticleHit
-from knowledge_base.model import (
+from agents import Agent, Role
+from knowledge_base import (
     MAX_BODY_CHARS,
+    MAX_PAGE,
     MAX_SOUND_FILE_CHARS,
     MAX_TERMS,
     MAX_TITLE_CHARS,
     Article,
     ArticleDraft,
+    ArticleHit,
+    ArticleQuery,
     ArticleStatus,
+    Editor,
+    KnowledgeBase,
     Visibility,
 )
-from knowledge_base.service import Editor, KnowledgeBase
-from knowledge_base.store import MAX_PAGE, ArticleQuery
-from web_agent.accounts import Agent, Role
 from web_agent.api import (
     ANY_ROLE,
     MAX_ID,

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from tickets.model import Channel, Priority, TicketStatus
+from tickets import Channel, Priority, TicketStatus
 
 Schema = dict[str, Any]
 

@@ -15,9 +15,16 @@ from typing import Any
 
 from aiohttp import web
 
-from knowledge_base.service import KnowledgeBase
-from tickets.errors import InvalidTicketError, TicketLookupFailedError
-from tickets.model import CUSTOMER, Channel, NewTicket, Ticket, TicketStatus
+from knowledge_base import KnowledgeBase
+from tickets import (
+    CUSTOMER,
+    Channel,
+    InvalidTicketError,
+    NewTicket,
+    Ticket,
+    TicketLookupFailedError,
+    TicketStatus,
+)
 from web_agent.api import MAX_ID, SERVICES, Fields, json_object
 from web_agent.app import STATIC_DIR
 from web_agent.errors import RateLimitedError

@@ -26,13 +26,10 @@ from zoneinfo import ZoneInfo
 
 from aiohttp import web
 
-from cti.callback_service import CallbackService
-from cti.callbacks import Callback
-from cti.click_to_dial import ClickToDial
-from cti.errors import CallbackNotFoundError
-from customers.store import CustomerStore
-from tickets.report_store import ReportStore
-from web_agent.accounts import Agent
+from agents import Agent
+from cti import Callback, CallbackNotFoundError, CallbackService, ClickToDial
+from customers import CustomerService
+from tickets import TicketReports
 from web_agent.api import ANY_ROLE, MAX_ID, SERVICES, SUPERVISORS, json_object, require, text_field
 from web_agent.app import STATIC_DIR
 from web_agent.errors import ValidationFailedError
@@ -49,8 +46,8 @@ class ProactiveServices:
 
     callbacks: CallbackService
     click_to_dial: ClickToDial
-    reports: ReportStore
-    customers: CustomerStore
+    reports: TicketReports
+    customers: CustomerService
     display_names: Callable[[Collection[int]], Awaitable[dict[int, str]]]
     timezone: str
 

@@ -5,10 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from tickets.assignment import DepartmentLoad, HandlerLoad
-from tickets.events import TicketEvent
-from tickets.model import Ticket, TicketEntry
-from tickets.store import NoticeStatus
+from tickets import DepartmentLoad, HandlerLoad, NoticeStatus, Ticket, TicketEntry, TicketEvent
 
 
 def _iso(value: datetime | None) -> str | None:

@@ -16,11 +16,19 @@ from datetime import timedelta
 from aiohttp import web
 from aiohttp.typedefs import Handler
 
-from tickets.errors import ConfirmationInvalidError
-from tickets.model import Actor, Channel, NewTicket, Priority, Ticket, TicketStatus
-from tickets.service import TicketService
-from tickets.store import MAX_PAGE, TicketQuery
-from web_agent.accounts import Agent, Role
+from agents import Agent, Role
+from tickets import (
+    MAX_PAGE,
+    Actor,
+    Channel,
+    ConfirmationInvalidError,
+    NewTicket,
+    Priority,
+    Ticket,
+    TicketQuery,
+    TicketService,
+    TicketStatus,
+)
 from web_agent.api import (
     ANY_ROLE,
     MAX_BODY_BYTES,
@@ -32,8 +40,8 @@ from web_agent.api import (
     require,
 )
 from web_agent.api import Fields as _Fields
+from web_agent.customer_json import customer_json
 from web_agent.errors import RateLimitedError, ValidationFailedError
-from web_agent.hub import customer_json
 from web_agent.ratelimit import AttemptLimiter
 from web_agent.ticket_json import department_json, entry_json, handler_json, notice_json, ticket_json
 

@@ -5,9 +5,9 @@ from __future__ import annotations
 import pytest
 from playwright.async_api import Browser, expect
 
+from agents import Role
 from tests.app_fixtures import Desk
 from tests.browser.test_desktop import signed_in
-from web_agent.accounts import Role
 from web_agent.app import SERVICES
 
 pytestmark = [pytest.mark.browser, pytest.mark.db]

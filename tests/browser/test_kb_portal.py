@@ -6,6 +6,7 @@ from __future__ import annotations
 import pytest
 from playwright.async_api import Browser, Page, expect
 
+from agents import Role
 from knowledge_base.model import ArticleDraft, Visibility
 from knowledge_base.service import Editor, KnowledgeBase
 from knowledge_base.store import ArticleQuery
@@ -13,7 +14,6 @@ from tests.app_fixtures import ALICE, Desk, Web
 from tests.browser.test_tickets import Errors, signed_in
 from tests.conftest import eventually
 from tickets.model import Actor, Channel, NewTicket
-from web_agent.accounts import Role
 from web_agent.app import SERVICES
 from web_agent.kb_api import KNOWLEDGE_BASE
 

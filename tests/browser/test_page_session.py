@@ -7,8 +7,8 @@ import json
 import pytest
 from playwright.async_api import Browser, Page, expect
 
+from agents import Role
 from tests.app_fixtures import Web
-from web_agent.accounts import Role
 
 pytestmark = [pytest.mark.browser, pytest.mark.db, pytest.mark.timeout(60)]
 

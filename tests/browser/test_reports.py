@@ -5,9 +5,9 @@ from __future__ import annotations
 import pytest
 from playwright.async_api import Browser, expect
 
+from agents import Role
 from tests.app_fixtures import Web
 from tests.db.test_report_store import seed_known_tickets
-from web_agent.accounts import Role
 
 pytestmark = [pytest.mark.browser, pytest.mark.db, pytest.mark.timeout(90)]
 

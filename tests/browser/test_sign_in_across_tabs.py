@@ -12,10 +12,10 @@ from dataclasses import dataclass, field
 import pytest
 from playwright.async_api import Browser, BrowserContext, Page, expect
 
+from agents import Role
 from tests.app_fixtures import ALICE, Desk, Web
 from tests.browser.test_desktop import SLOW_CALLS
 from tests.conftest import eventually
-from web_agent.accounts import Role
 from web_agent.app import SERVICES
 
 pytestmark = [pytest.mark.browser, pytest.mark.db]

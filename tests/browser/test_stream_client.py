@@ -17,9 +17,9 @@ import pytest
 from aiohttp import ClientWebSocketResponse
 from playwright.async_api import Browser, Locator, Page, WebSocketRoute, expect
 
+from agents import Agent, Role
 from tests.app_fixtures import ALICE, Desk
 from tests.conftest import eventually
-from web_agent.accounts import Agent, Role
 from web_agent.app import SERVICES
 
 pytestmark = [pytest.mark.browser, pytest.mark.db]

@@ -7,10 +7,10 @@ import asyncio
 import pytest
 from playwright.async_api import Browser, expect
 
+from agents import Role
 from hotline.app import ALARM_WORK
 from tests.app_fixtures import Web
 from tests.web.test_alerts_api import breached_ticket
-from web_agent.accounts import Role
 
 pytestmark = [pytest.mark.browser, pytest.mark.db]
 

@@ -18,11 +18,11 @@ import pytest
 from aiosmtpd.smtp import SMTP, Envelope, Session
 from playwright.async_api import Browser, Locator, Page, expect
 
+from agents import Role
 from tests.app_fixtures import ALICE, Desk, running_desk
 from tests.conftest import eventually, free_port
 from tickets.model import Actor, Channel, NewTicket, Priority
 from tickets.service import TicketService
-from web_agent.accounts import Role
 from web_agent.app import SERVICES
 
 pytestmark = [pytest.mark.browser, pytest.mark.db, pytest.mark.timeout(90)]

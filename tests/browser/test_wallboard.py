@@ -7,9 +7,9 @@ import re
 import pytest
 from playwright.async_api import Browser, Page, expect
 
+from agents import Role
 from tests.app_fixtures import ALICE, Desk
 from tests.browser.test_desktop import SLOW_CALLS, signed_in
-from web_agent.accounts import Role
 from web_agent.app import SERVICES
 
 pytestmark = [pytest.mark.browser, pytest.mark.db]

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 import asyncpg
 import pytest
 
-from cti.events import CallEnded, CallOutcome
-from cti.store import CallCustomer, CallLogStore
+from cti.call_history import CallHistory
+from cti.events import CallEnded, CallLogged, CallOutcome
+from cti.store import CallCustomer, CallLogStore, IvrVisitStore
+from customers.model import CallerCard, Customer, Tier
 
 pytestmark = pytest.mark.db
 T0 = datetime(2026, 11, 23, 9, 0, tzinfo=UTC).timestamp()
@@ -42,3 +45,42 @@ async def test_calls_are_logged_once_and_listed_per_agent_newest_first(db: async
     assert [c.call_id for c in later] == ["1.2"]
     row = await db.fetchrow("SELECT outcome, wait_s, answered_at FROM call_log WHERE call_id = '1.4'")
     assert dict(row) == {"outcome": "abandoned", "wait_s": 4, "answered_at": None}
+
+
+@dataclass
+class Names:
+    by_interface: dict[str, str]
+
+    async def display_name_for_interface(self, interface: str) -> str | None:
+        return self.by_interface.get(interface)
+
+
+@dataclass
+class Sink:
+    events: list[object] = field(default_factory=list)
+
+    def publish(self, event: object) -> None:
+        self.events.append(event)
+
+
+async def test_a_finished_call_is_logged_then_published_with_who_answered(db: asyncpg.Connection) -> None:
+    customer_id = await db.fetchval(
+        "INSERT INTO customers (name, tier) VALUES ('Jane Doe', 'gold') RETURNING id"
+    )
+    card = CallerCard(Customer(customer_id, None, "Jane Doe", None, Tier.GOLD, None, ("+84901234567",)), ())
+    sink = Sink()
+    history = CallHistory(CallLogStore(db), IvrVisitStore(db), Names({"Local/1001@agents": "Alice"}), sink)
+    answered = call("1.1", "Local/1001@agents", CallOutcome.ANSWERED, T0 + 60)
+    abandoned = call("1.2", None, CallOutcome.ABANDONED, T0 + 90)
+    stranger = call("1.3", "Local/1001@agents", CallOutcome.ANSWERED, T0 + 120)
+    await history.record_call(answered, card)
+    await history.record_call(abandoned, card)
+    await history.record_call(stranger, None)
+    assert sink.events == [
+        CallLogged(answered, customer_id, "Jane Doe", "gold", "Alice"),
+        CallLogged(abandoned, customer_id, "Jane Doe", "gold", None),
+        CallLogged(stranger, None, None, None, None),
+    ]
+    assert await history.calls_since(customer_id, datetime.fromtimestamp(T0, UTC)) == 2
+    mine = await history.calls_for_interfaces(["Local/1001@agents"], datetime.fromtimestamp(T0, UTC))
+    assert [c.call_id for c in mine] == ["1.3", "1.1"]

@@ -38,21 +38,44 @@ class Desk:
         self.offers.append((tuple(agent_ids), callback.id))
 
 
+@dataclass(frozen=True)
+class DeskAgent:
+    id: int
+    interfaces: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class Handler:
+    agent_id: int
+    department: str
+
+
 @dataclass
 class Roster:
+    """The agents' accounts and the tickets' departments, as one team."""
+
     team: list[TeamMember] = field(default_factory=list)
 
-    async def members(self) -> Sequence[TeamMember]:
+    async def desk_agents(self) -> Sequence[DeskAgent]:
         await asyncio.sleep(0)  # let a concurrent worker interleave here
-        return self.team
+        return [DeskAgent(m.agent_id, m.interfaces) for m in self.team]
+
+    async def handlers(self) -> Sequence[Handler]:
+        return [Handler(m.agent_id, m.department) for m in self.team if m.department is not None]
+
+
+@dataclass(frozen=True)
+class Named:
+    name: str
 
 
 @dataclass
 class Names:
     known: dict[int, str] = field(default_factory=dict)
 
-    async def customer_name(self, customer_id: int) -> str | None:
-        return self.known.get(customer_id)
+    async def find(self, customer_id: int) -> Named | None:
+        name = self.known.get(customer_id)
+        return None if name is None else Named(name)
 
 
 @dataclass
@@ -85,6 +108,7 @@ class World:
     def service(self, lease_s: float = 60.0) -> CallbackService:
         return CallbackService(
             CallbackStore(self.pool),
+            self.roster,
             self.roster,
             self.desk,
             Names({self.ann_customer: "Ann Trần"}),

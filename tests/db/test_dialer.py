@@ -44,7 +44,7 @@ class NoCustomers:
 class Escalations:
     escalated: set[int] = field(default_factory=set)
 
-    async def has_open_escalation(self, customer_id: int) -> bool:
+    async def has_overdue_ticket(self, customer_id: int) -> bool:
         return customer_id in self.escalated
 
 

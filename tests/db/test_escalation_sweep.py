@@ -14,7 +14,12 @@ import asyncpg
 import pytest
 from aiohttp import web
 
+from agents import AccountService
+from agents.store import AccountStore
+from customers.service import CustomerService
+from customers.store import CustomerStore
 from hotline.settings import CONFIG_DIR
+from tests.app_fixtures import FAST_HASHER
 from tests.db.test_ticket_service import Inbox, inbox  # noqa: F401 (the SMTP server fixture)
 from tickets.alarms import (
     AlarmService,
@@ -81,7 +86,31 @@ def sweeper(
     pool: asyncpg.Pool, clock: Clock, sink: Sink, *, batch: int = 25, plan: DeliveryPlan | None = None
 ) -> EscalationSweeper:
     return EscalationSweeper(
-        EscalationStore(pool), POLICY, plan or DeliveryPlan(email=True), clock, sink, lease_s=60, batch=batch
+        EscalationStore(pool),
+        POLICY,
+        plan or DeliveryPlan(email=True),
+        clock,
+        sink,
+        agents=accounts(pool),
+        lease_s=60,
+        batch=batch,
+    )
+
+
+def accounts(pool: asyncpg.Pool) -> AccountService:
+    return AccountService(AccountStore(pool), token_ttl_s=3600, hasher=FAST_HASHER)
+
+
+def alarm_service(pool: asyncpg.Pool, calls: Calls, clock: Clock, sink: Sink) -> AlarmService:
+    return AlarmService(
+        EscalationStore(pool),
+        POLICY,
+        DeliveryPlan(),
+        calls,
+        clock,
+        sink,
+        agents=accounts(pool),
+        customers=CustomerService(CustomerStore(pool)),
     )
 
 
@@ -165,7 +194,7 @@ async def test_a_crashed_sweepers_claims_are_taken_over_after_the_lease(
 
     swept = []
     for item in claimed:
-        result = evaluate(POLICY, item.ticket, item.state, T0, item.owner)
+        result = evaluate(POLICY, item.ticket, item.state, T0, None)  # no customer: no watch owner
         swept.append(
             SweptTicket(
                 item.ticket.ticket_id,
@@ -201,9 +230,8 @@ async def test_a_restart_loses_nothing(pool: asyncpg.Pool) -> None:
 async def test_acknowledging_stops_the_climb(pool: asyncpg.Pool) -> None:
     await breached_tickets(pool, 1)
     clock = Clock()
-    store = EscalationStore(pool)
     sink = Sink()
-    alarms = AlarmService(store, POLICY, DeliveryPlan(), Calls(0), clock, sink)
+    alarms = alarm_service(pool, Calls(0), clock, sink)
     async with asyncio.timeout(TIMEOUT_S):
         await sweeper(pool, clock, sink).run_once()
         (level1,) = [a for a in await alarms.feed(agent_id=None) if a.alert.kind == "escalation"]
@@ -223,7 +251,7 @@ async def test_a_snooze_holds_the_climb_until_it_ends(pool: asyncpg.Pool) -> Non
     await breached_tickets(pool, 1)
     clock = Clock()
     sink = Sink()
-    alarms = AlarmService(EscalationStore(pool), POLICY, DeliveryPlan(), Calls(0), clock, sink)
+    alarms = alarm_service(pool, Calls(0), clock, sink)
     agent = await pool.fetchval(
         "INSERT INTO agents (username, display_name, password_hash, role) VALUES ('carol', 'Carol', 'x', 'supervisor') RETURNING id"
     )
@@ -259,7 +287,7 @@ async def test_a_watched_customer_calling_again_and_again_alerts_the_owner_once(
         "INSERT INTO agents (username, display_name, password_hash, role) VALUES ('olivia', 'Olivia', 'x', 'agent') RETURNING id"
     )
     clock, sink, calls = Clock(), Sink(), Calls(2)
-    alarms = AlarmService(EscalationStore(pool), POLICY, DeliveryPlan(), calls, clock, sink)
+    alarms = alarm_service(pool, calls, clock, sink)
     async with asyncio.timeout(TIMEOUT_S):
         assert await alarms.customer_called(jane, "Jane Doe", top_tier=False) is None  # not watched
         await alarms.watch(jane, olivia, "olivia@example.com", "Key account", by=olivia)
@@ -271,11 +299,65 @@ async def test_a_watched_customer_calling_again_and_again_alerts_the_owner_once(
         calls.count = 4
         assert await alarms.customer_called(jane, "Jane Doe", top_tier=False) is None  # same burst
         (view,) = await alarms.feed(agent_id=olivia)
+        (watched,) = await alarms.watched()
+    assert (watched.customer_name, watched.customer_tier, watched.owner_name) == (
+        "Jane Doe",
+        "standard",
+        "Olivia",
+    )
     assert {(d["channel"], d["recipient"]) for d in view.deliveries} == {
         ("live", "supervisors"),
         ("email", "olivia@example.com"),
     }
     assert len(sink.of(AlertRaised)) == 1
+
+
+async def test_an_escalation_is_addressed_to_the_account_the_policy_names(pool: asyncpg.Pool) -> None:
+    # The default department's team lead is "Carol Nguyen", username carol (config/escalation.toml).
+    carol = await pool.fetchval(
+        "INSERT INTO agents (username, display_name, password_hash, role) VALUES ('carol', 'Carol', 'x', 'supervisor') RETURNING id"
+    )
+    await breached_tickets(pool, 1)
+    clock, sink = Clock(), Sink()
+    async with asyncio.timeout(TIMEOUT_S):
+        assert await sweeper(pool, clock, sink).run_once() == 1
+        carols = await alarm_service(pool, Calls(0), clock, sink).feed(agent_id=carol)
+    (escalation,) = [a.alert for a in carols if a.alert.kind == "escalation"]
+    assert (escalation.level, escalation.recipient_name) == (1, "Carol Nguyen")
+    # The director has no account: told by email, addressed to nobody's live feed.
+    clock.now += timedelta(hours=1)
+    async with asyncio.timeout(TIMEOUT_S):
+        assert await sweeper(pool, clock, sink).run_once() == 1
+    director = await pool.fetchrow("SELECT agent_id, recipient_name FROM alerts WHERE level = 2")
+    assert (director["agent_id"], director["recipient_name"]) == (None, "Duc Tran")
+
+
+@dataclass(frozen=True)
+class Logged:
+    customer_id: int | None
+    customer_name: str | None
+    customer_tier: str | None
+
+
+async def test_a_top_tier_customer_calling_again_and_again_alerts_the_team_lead(pool: asyncpg.Pool) -> None:
+    vera = await pool.fetchval(
+        "INSERT INTO customers (customer_no, name, tier) VALUES ('C2', 'Vera VIP', 'vip') RETURNING id"
+    )
+    carol = await pool.fetchval(
+        "INSERT INTO agents (username, display_name, password_hash, role) VALUES ('carol', 'Carol', 'x', 'supervisor') RETURNING id"
+    )
+    clock, sink = Clock(), Sink()
+    alarms = alarm_service(pool, Calls(3), clock, sink)
+    async with asyncio.timeout(TIMEOUT_S):
+        # An unknown caller, and a known one who is neither watched nor top tier: no alarm.
+        await alarms.call_logged(Logged(None, None, None))
+        await alarms.call_logged(Logged(vera, "Vera VIP", "gold"))
+        assert sink.of(AlertRaised) == []
+        # The top tier ("vip", the SLA's first) is the alarms' own question.
+        await alarms.call_logged(Logged(vera, "Vera VIP", "vip"))
+    (raised,) = sink.of(AlertRaised)
+    assert (raised.kind, raised.customer_id, raised.agent_id) == ("customer_calls", vera, carol)
+    assert raised.title == "Vera VIP (top-tier) called 3 times in 24 h"
 
 
 async def test_a_new_ticket_of_a_watched_customer_alerts_the_owner(pool: asyncpg.Pool) -> None:
@@ -286,7 +368,7 @@ async def test_a_new_ticket_of_a_watched_customer_alerts_the_owner(pool: asyncpg
         "INSERT INTO agents (username, display_name, password_hash, role) VALUES ('olivia', 'Olivia', 'x', 'agent') RETURNING id"
     )
     clock, sink = Clock(), Sink()
-    alarms = AlarmService(EscalationStore(pool), POLICY, DeliveryPlan(), Calls(0), clock, sink)
+    alarms = alarm_service(pool, Calls(0), clock, sink)
     await alarms.watch(jane, olivia, None, "", by=olivia)
     await pool.execute(
         """

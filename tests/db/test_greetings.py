@@ -11,19 +11,16 @@ import pytest
 from aiosmtpd.controller import Controller
 
 from customers.model import NewCustomer
+from customers.service import CustomerService
 from customers.store import CustomerStore
-from hotline.adapters import CustomerCelebrants, CustomerContacts, TicketFollowUps, TicketTimeline
 from tests.conftest import free_port
-from tests.db.test_ticket_service import POLICY, Clock, Inbox, Sink
+from tests.db.test_ticket_service import Clock, Inbox, Sink
 from tickets.events import NoticeAttempted
 from tickets.greetings import GreetingService
 from tickets.notify import LoggedEmailChannel, NoticeChannel, NoticeDispatcher
-from tickets.service import TicketService, TicketSettings
 from tickets.smtp import SmtpChannel, SmtpSettings
 from tickets.special_days import GreetingSettings
 from tickets.store import TicketStore
-from web_agent.hub import AgentHub
-from web_agent.store import AccountStore
 
 pytestmark = pytest.mark.db
 TIMEOUT_S = 20
@@ -52,7 +49,7 @@ async def _customer(
 def _service(pool: asyncpg.Pool, clock: Clock, channel: NoticeChannel | None = None) -> GreetingService:
     channel = channel or LoggedEmailChannel()
     return GreetingService(
-        CustomerCelebrants(CustomerStore(pool)),
+        CustomerService(CustomerStore(pool)),
         TicketStore(pool),
         {channel.name: channel},
         GreetingSettings(timezone="Asia/Ho_Chi_Minh", send_from_hour=9, company_name="Acme"),
@@ -174,36 +171,17 @@ async def test_a_birthday_greeting_arrives_by_email(pool: asyncpg.Pool, inbox: t
 
 async def test_a_sent_greeting_goes_on_the_customers_timeline_once(pool: asyncpg.Pool) -> None:
     async with asyncio.timeout(TIMEOUT_S):
-        customers = CustomerStore(pool)
-        ann = await _customer(customers, "Ann", birthday=date(1990, 2, 28))
-        clock = Clock(FEB_28_10AM)
-        follow_ups = TicketFollowUps(
-            AgentHub(send_queue=8),
-            TicketTimeline(customers),
-            AccountStore(pool),
-            _ticket_service(pool, customers, clock),
-            clock,
+        customers = CustomerService(CustomerStore(pool))
+        ann = await _customer(CustomerStore(pool), "Ann", birthday=date(1990, 2, 28))
+        sent = NoticeAttempted(
+            None, 41, "email", True, None, FEB_28_10AM, customer_id=ann, kind="birthday_greeting"
         )
-        sent = NoticeAttempted(None, 41, "email", True, None, customer_id=ann, kind="birthday_greeting")
         failed = NoticeAttempted(
-            None, 42, "email", False, "refused", customer_id=ann, kind="birthday_greeting"
+            None, 42, "email", False, "refused", FEB_28_10AM, customer_id=ann, kind="birthday_greeting"
         )
         for event in (sent, sent, failed):
-            follow_ups.handle_notice(event)
-        await follow_ups.close()
+            await customers.record(event)
         timeline = await customers.timeline(ann)
         assert [(i.channel, i.summary, i.occurred_at, i.ref) for i in timeline] == [
             ("email", "Birthday greeting sent by email", FEB_28_10AM, "notice:41")
         ]
-
-
-def _ticket_service(pool: asyncpg.Pool, customers: CustomerStore, clock: Clock) -> TicketService:
-    return TicketService(
-        TicketStore(pool),
-        POLICY,
-        CustomerContacts(customers),
-        Sink(),
-        channels=[LoggedEmailChannel()],
-        settings=TicketSettings(),
-        clock=clock,
-    )

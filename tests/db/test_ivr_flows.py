@@ -14,6 +14,7 @@ import asyncpg
 import pytest
 from aiohttp.test_utils import TestClient, TestServer
 
+from agents import Role
 from hotline.app import IVR_SERVER, build_web_app
 from hotline.settings import load_settings
 from tests.app_fixtures import FAST_HASHER
@@ -21,7 +22,6 @@ from tests.conftest import eventually
 from tests.protocol.fake_agi import HANG_UP, ScriptedAsterisk
 from tickets.model import CUSTOMER, Channel, NewTicket, TicketStatus
 from tickets.service import TicketService
-from web_agent.accounts import Role
 from web_agent.app import SERVICES
 
 pytestmark = pytest.mark.db
@@ -127,9 +127,10 @@ async def test_a_vip_caller_known_by_number_goes_first_into_the_vip_queue(ivr: I
         vera,
     )
     assert visit["unique_id"] == "1795394472.3"
-    timeline = await ivr.pool.fetch(
-        "SELECT channel, summary, ref FROM interactions WHERE customer_id = $1", vera
-    )
+    # The visit's timeline line is the customers' reaction to the IVR's event: written just after.
+    query = "SELECT channel, summary, ref FROM interactions WHERE customer_id = $1"
+    await eventually(lambda: ivr.pool.fetchval(f"SELECT count(*) FROM ({query}) AS t", vera))
+    timeline = await ivr.pool.fetch(query, vera)
     assert [(r["channel"], r["ref"]) for r in timeline] == [("ivr", "ivr:1795394472.3")]
     assert timeline[0]["summary"] == "IVR: welcome > main [0] > agent; queued to vip (priority 10)"
 
@@ -294,7 +295,7 @@ async def test_a_busy_fastagi_port_is_reported_and_the_desk_keeps_serving(
             hasher=FAST_HASHER,
         )
         client = TestClient(TestServer(app))
-        with caplog.at_level(logging.ERROR, logger="hotline.app"):
+        with caplog.at_level(logging.ERROR, logger="ivr.fastagi"):
             await client.start_server()
         try:
             assert f"cannot listen for FastAGI on 127.0.0.1:{port}" in caplog.text

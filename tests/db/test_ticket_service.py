@@ -34,7 +34,7 @@ from tickets.events import (
 )
 from tickets.model import CUSTOMER, Actor, Channel, NewTicket, Priority, TicketStatus
 from tickets.notify import LoggedEmailChannel, NoticeChannel, NoticeDispatcher
-from tickets.service import CustomerContact, TicketService, TicketSettings
+from tickets.service import TicketService, TicketSettings
 from tickets.sla import load_sla_policy
 from tickets.smtp import SmtpChannel, SmtpSettings
 from tickets.store import Notice, TicketQuery, TicketStore
@@ -55,11 +55,20 @@ class Clock:
         return self.now
 
 
+@dataclass(frozen=True)
+class Contact:
+    id: int
+    name: str
+    tier: str
+    email: str | None
+    phones: tuple[str, ...]
+
+
 @dataclass
 class Directory:
-    contacts: dict[int, CustomerContact] = field(default_factory=dict)
+    contacts: dict[int, Contact] = field(default_factory=dict)
 
-    async def contact(self, customer_id: int) -> CustomerContact | None:
+    async def find(self, customer_id: int) -> Contact | None:
         return self.contacts.get(customer_id)
 
 
@@ -144,8 +153,8 @@ async def flow(pool: asyncpg.Pool) -> AsyncIterator[Flow]:
     vera = await _customer(pool, "Vera VIP", "vip", None)
     directory = Directory(
         {
-            jane: CustomerContact(jane, "Jane Doe", "gold", "jane@example.com", "+84901234567"),
-            vera: CustomerContact(vera, "Vera VIP", "vip", None, "+84908000042"),
+            jane: Contact(jane, "Jane Doe", "gold", "jane@example.com", ("+84901234567",)),
+            vera: Contact(vera, "Vera VIP", "vip", None, ("+84908000042",)),
         }
     )
     clock, sink, store = Clock(), Sink(), TicketStore(pool)
@@ -491,7 +500,7 @@ async def test_the_service_completed_email_reaches_the_customer(flow: Flow, inbo
         service = build(
             flow.pool,
             flow.clock,
-            Directory({flow.jane: CustomerContact(flow.jane, "Jane Doe", "gold", "jane@example.com", None)}),
+            Directory({flow.jane: Contact(flow.jane, "Jane Doe", "gold", "jane@example.com", ())}),
             [smtp],
         )
         alice = Actor.agent(flow.alice)
@@ -511,7 +520,7 @@ async def test_the_service_completed_email_reaches_the_customer(flow: Flow, inbo
         status = (await flow.service.detail(ticket.id)).notices
         assert [(n.status, n.attempts, n.sent_at) for n in status] == [("sent", 1, flow.clock.now)]
         assert flow.sink.events[-1] == NoticeAttempted(
-            ticket.id, status[0].id, "email", True, None, kind="service_completed"
+            ticket.id, status[0].id, "email", True, None, flow.clock.now, kind="service_completed"
         )
         assert await dispatcher.run_once() == 0
 

@@ -21,8 +21,9 @@ from cti.errors import (
     NotInQueueError,
     UnknownPauseReasonError,
 )
+from cti.events import CallEvent
 from cti.kpi import QueueFigures
-from hotline.app import CallPipeline
+from cti.pipeline import CallPipeline
 from hotline.bus import EventBus
 from tests.conftest import eventually
 from tests.protocol.fake_ami import FakeAmi
@@ -143,10 +144,20 @@ async def test_requests_that_cannot_be_carried_out_send_nothing() -> None:
         assert [a.name for a in fake.actions[1:]] == ["QueueAdd"]
 
 
+@dataclass
+class Calls:
+    """The pop's place in the pipeline (this story has no calls)."""
+
+    events: list[CallEvent] = field(default_factory=list)
+
+    def handle(self, event: CallEvent) -> None:
+        self.events.append(event)
+
+
 async def test_after_the_pbx_restarts_the_resync_clears_a_pause_asterisk_forgot() -> None:
     sink = Sink()
     service = AgentStateService(AgentStateSettings(publish_delay_s=0.01, tick_s=60), sink, sink)
-    pipeline = CallPipeline(EventBus(), agent_states=service)
+    pipeline = CallPipeline(Calls(), EventBus(), agent_states=service)
     # The queue-member session first; after the reconnect, the login and lists of the restarted PBX.
     async with asyncio.timeout(10), FakeAmi(ADMIN, RESTARTED, repeats_in_order=True) as fake:
         logins = 0
@@ -156,9 +167,10 @@ async def test_after_the_pbx_restarts_the_resync_clears_a_pause_asterisk_forgot(
             nonlocal logins
             logins += 1
             if logins > 1:
-                await pipeline.resync(client)
+                await pipeline.resync()
 
         client = AmiClient(settings_for(fake), on_event=pipeline.on_ami_event, on_connected=on_connected)
+        pipeline.attach(client)
         service.attach(client)
         async with running(client):
             await eventually(lambda: client.connected)

@@ -208,6 +208,17 @@ def test_tiers_are_ordered_vip_highest() -> None:
     assert max([Tier.STANDARD, Tier.VIP, Tier.GOLD]) is Tier.VIP
     assert sorted(Tier) == [Tier.STANDARD, Tier.GOLD, Tier.VIP]
     assert Tier.GOLD <= Tier.GOLD
+    # By importance, not by spelling ("gold" < "standard" < "vip" as text).
+    assert Tier.STANDARD < Tier.GOLD
+    assert Tier.GOLD >= Tier.STANDARD
+
+
+def test_a_tier_is_its_text_and_compares_only_with_tiers() -> None:
+    assert Tier.VIP == "vip"
+    assert str(Tier.GOLD) == "gold"
+    assert {"vip": 1}[Tier.VIP] == 1
+    with pytest.raises(TypeError, match="only with a tier"):
+        assert Tier.VIP > "a"
 
 
 def test_an_interaction_needs_a_time_zone() -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
@@ -208,15 +209,24 @@ class Suggestion:
 
 
 @dataclass
-class Suggestions:
-    asked: list[tuple[int | None, str | None]] = field(default_factory=list)
+class Topics:
+    asked: list[int] = field(default_factory=list)
+
+    async def open_categories(self, customer_id: int) -> list[str]:
+        self.asked.append(customer_id)
+        return ["technical", "billing"] if customer_id == 7 else []
+
+
+@dataclass
+class Answers:
+    asked: list[tuple[list[str], int]] = field(default_factory=list)
     fail: bool = False
 
-    async def for_call(self, customer_id: int | None, ivr_category: str | None) -> list[Suggestion]:
-        self.asked.append((customer_id, ivr_category))
+    async def suggestions(self, categories: Sequence[str], *, limit: int) -> list[Suggestion]:
+        self.asked.append((list(categories), limit))
         if self.fail:
             raise ConnectionError("the database went away")
-        return [Suggestion(1, f"for {customer_id} / {ivr_category}")]
+        return [Suggestion(1, " then ".join(categories))]
 
 
 @dataclass
@@ -248,9 +258,9 @@ class IvrVisits:
 
 
 async def test_the_pop_carries_suggestions_for_the_caller_and_their_ivr_choice() -> None:
-    lookup, sink, suggestions = Lookup(), Sink(), Suggestions()
+    lookup, sink, topics, answers = Lookup(), Sink(), Topics(), Answers()
     service = ScreenPopService(
-        lookup, sink, Recorder(), suggestions=suggestions, ivr_visits=IvrVisits({"1.0": "billing"})
+        lookup, sink, Recorder(), topics=topics, answers=answers, ivr_visits=IvrVisits({"1.0": "security"})
     )
     lookup.gate.set()
     service.handle(offered("Local/1001@agents"))
@@ -261,18 +271,39 @@ async def test_the_pop_carries_suggestions_for_the_caller_and_their_ivr_choice()
     pops = [m for _, m in sink.sent]
     assert all(isinstance(p, ScreenPop) for p in pops)
     assert [[s.title for s in p.suggestions] for p in pops if isinstance(p, ScreenPop)] == [
-        ["for 7 / billing"],
-        ["for 7 / billing"],
-        ["for None / None"],
+        ["security then technical then billing"],
+        ["security then technical then billing"],
+        [],
     ]
-    # One question per call, however many agents it rings.
-    assert suggestions.asked == [(7, "billing"), (None, None)]
+    # One question per call, however many agents it rings; an unknown caller with no IVR choice: none.
+    assert topics.asked == [7]
+    assert answers.asked == [(["security", "technical", "billing"], 3)]
     await service.close()
+
+
+@pytest.mark.parametrize(
+    ("customer_id", "ivr_category", "categories"),
+    [
+        (7, "security", ["security", "technical", "billing"]),  # what the caller chose leads
+        (7, None, ["technical", "billing"]),
+        (None, "security", ["security"]),
+        (8, None, None),  # nothing to go on: the knowledge base is not asked
+        (None, None, None),
+    ],
+)
+async def test_suggestions_ask_for_the_ivr_choice_first_then_the_open_tickets(
+    customer_id: int | None, ivr_category: str | None, categories: list[str] | None
+) -> None:
+    answers = Answers()
+    service = ScreenPopService(Lookup(), Sink(), Recorder(), topics=Topics(), answers=answers)
+    found = await service.suggestions(customer_id, ivr_category)
+    assert answers.asked == ([(categories, 3)] if categories else [])
+    assert [s.title for s in found] == ([" then ".join(categories)] if categories else [])
 
 
 async def test_failing_suggestions_never_hold_or_lose_the_pop() -> None:
     lookup, sink = Lookup(), Sink()
-    service = ScreenPopService(lookup, sink, Recorder(), suggestions=Suggestions(fail=True))
+    service = ScreenPopService(lookup, sink, Recorder(), topics=Topics(), answers=Answers(fail=True))
     lookup.gate.set()
     service.handle(offered("Local/1001@agents"))
     async with asyncio.timeout(5):
@@ -281,4 +312,33 @@ async def test_failing_suggestions_never_hold_or_lose_the_pop() -> None:
     assert isinstance(pop, ScreenPop)
     assert pop.card is not None
     assert pop.suggestions == ()
+    await service.close()
+
+
+async def test_the_pops_left_open_on_each_interface_are_kept_for_a_reconnecting_desktop() -> None:
+    lookup, sink = Lookup(), Sink()
+    lookup.gate.set()
+    service = ScreenPopService(lookup, sink, Recorder())
+    alice, bob = "Local/1001@agents", "Local/1002@agents"
+    service.handle(offered(alice))
+    service.handle(offered(bob))
+    service.handle(offered(bob, call="2.0", number="0909999999"))
+    async with asyncio.timeout(5):
+        await eventually(lambda: len(sink.sent) == 3)
+    assert [(p.pop.call_id, p.answered) for p in service.open_pops([alice, bob])] == [
+        ("1.0", False),
+        ("1.0", False),
+        ("2.0", False),
+    ]
+    # Alice answers: her pop stays (answered), Bob's goes; his other call is still ringing.
+    service.handle(CallAnswered("1.0", alice, "support", "0901234567", 2, 102.0))
+    async with asyncio.timeout(5):
+        await eventually(lambda: len(sink.sent) == 4)
+    assert [(p.pop.call_id, p.answered) for p in service.open_pops([alice])] == [("1.0", True)]
+    assert [p.pop.call_id for p in service.open_pops([bob])] == ["2.0"]
+    service.handle(OfferRetracted("2.0", bob, RetractReason.CALLER_LEFT))
+    service.handle(ended())
+    async with asyncio.timeout(5):
+        await eventually(lambda: len(sink.sent) == 6)
+    assert service.open_pops([alice, bob]) == []
     await service.close()

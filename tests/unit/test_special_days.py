@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import UTC, date, datetime
 
 import pytest
@@ -86,8 +87,18 @@ def test_the_greeting_day_is_the_local_day_from_the_sending_hour(
     assert greeting_day(now, settings) == day
 
 
+@dataclass(frozen=True)
+class Person:
+    customer_id: int
+    name: str
+    email: str | None
+    phone: str | None
+    birthday: date | None
+    anniversary: date | None
+
+
 def _person(customer_id: int, birthday: date | None, anniversary: date | None) -> Celebrant:
-    return Celebrant(
+    return Person(
         customer_id, f"Customer {customer_id}", f"c{customer_id}@example.com", None, birthday, anniversary
     )
 

@@ -8,10 +8,10 @@ from datetime import UTC, datetime, timedelta
 import asyncpg
 import pytest
 
+from agents import Role
 from hotline.app import ALARM_WORK
 from tests.app_fixtures import Web
 from tests.conftest import eventually
-from web_agent.accounts import Role
 
 pytestmark = pytest.mark.db
 TIMEOUT_S = 20

@@ -8,10 +8,11 @@ import json
 import pytest
 from aiohttp import WSMsgType
 
+from agents import Role
 from cti.events import CallAnswered, CallEnded, CallOutcome, OfferRetracted, RetractReason
 from cti.screen_pop import ScreenPop
+from hotline.app import SCREEN_POPS
 from tests.app_fixtures import Web
-from web_agent.accounts import Role
 from web_agent.app import SERVICES
 
 pytestmark = pytest.mark.db
@@ -148,7 +149,7 @@ async def test_pops_reach_only_the_agent_whose_interface_rings(web: Web) -> None
     await web.agent("alice", interfaces=("Local/1001@agents",))
     await web.agent("bob", interfaces=("Local/1002@agents",))
     await web.agent("carol", role=Role.SUPERVISOR)
-    hub = web.client.app[SERVICES].hub
+    pops = web.client.app[SCREEN_POPS]
     async with asyncio.timeout(5):
         alice = await web.client.ws_connect(f"/ws?token={await web.token('alice')}")
         bob = await web.client.ws_connect(f"/ws?token={await web.token('bob')}")
@@ -156,11 +157,11 @@ async def test_pops_reach_only_the_agent_whose_interface_rings(web: Web) -> None
         assert (await bob.receive_json())["agent"]["username"] == "bob"
         assert [(await ws.receive_json())["op"] for ws in (alice, bob)] == ["snapshot", "snapshot"]
 
-        hub.send(
+        pops.show(
             ["Local/1001@agents"], ScreenPop("9.1", "support", "0901234567", "Jane", 1_800_000_000.0, None)
         )
-        hub.send(["Local/1002@agents"], OfferRetracted("9.2", "Local/1002@agents", RetractReason.NO_ANSWER))
-        hub.send(
+        pops.show(["Local/1002@agents"], OfferRetracted("9.2", "Local/1002@agents", RetractReason.NO_ANSWER))
+        pops.show(
             ["Local/1001@agents", "Local/1002@agents"],
             CallAnswered("9.1", "Local/1001@agents", "support", "0901234567", 3, 1_800_000_003.0),
         )
@@ -178,7 +179,7 @@ async def test_pops_reach_only_the_agent_whose_interface_rings(web: Web) -> None
             1_800_000_003.0,
             1_800_000_043.0,
         )
-        hub.send(["Local/1001@agents"], ended)
+        pops.show(["Local/1001@agents"], ended)
 
         frames = [await alice.receive_json() for _ in range(3)]
         assert [f["seq"] for f in frames] == [1, 2, 3]
@@ -206,7 +207,7 @@ async def test_pops_reach_only_the_agent_whose_interface_rings(web: Web) -> None
 
 async def test_a_browser_that_stops_reading_is_dropped_not_waited_for(web: Web) -> None:
     await web.agent("alice", interfaces=("Local/1001@agents",))
-    hub = web.client.app[SERVICES].hub
+    hub, pops = web.client.app[SERVICES].hub, web.client.app[SCREEN_POPS]
     async with asyncio.timeout(10):
         ws = await web.client.ws_connect(f"/ws?token={await web.token('alice')}")
         assert (await ws.receive_json())["op"] == "hello"
@@ -215,7 +216,7 @@ async def test_a_browser_that_stops_reading_is_dropped_not_waited_for(web: Web) 
         pop = ScreenPop("9.1", "support", "0901234567", "J" * 20_000, 1_800_000_000.0, None)
         # Synchronous sends never yield, so the writer cannot drain: the bounded queue overflows.
         for _ in range(300):
-            hub.send(["Local/1001@agents"], pop)
+            pops.show(["Local/1001@agents"], pop)
         assert hub.connection_count == 0
         while True:
             message = await ws.receive()

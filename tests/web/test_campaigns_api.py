@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
+from agents import Role
 from cti.pacing import PacingSettings
 from tests.app_fixtures import Web
-from web_agent.accounts import Role
 
 pytestmark = pytest.mark.db
 CAMPAIGN = {

@@ -6,9 +6,9 @@ import asyncio
 
 import pytest
 
+from agents import Role
 from tests.app_fixtures import ALICE, Desk
 from tests.conftest import eventually
-from web_agent.accounts import Role
 from web_agent.app import SERVICES
 
 pytestmark = pytest.mark.db

@@ -7,12 +7,11 @@ from typing import Any
 
 import pytest
 
-from hotline.adapters import KnowledgeSuggestions
+from agents import Role
+from hotline.app import SCREEN_POPS
 from tests.app_fixtures import Web
 from tickets.model import Actor, Channel, NewTicket
-from web_agent.accounts import Role
 from web_agent.app import SERVICES
-from web_agent.kb_api import KNOWLEDGE_BASE
 
 pytestmark = pytest.mark.db
 
@@ -255,9 +254,9 @@ async def test_pop_suggestions_come_from_the_ivr_choice_first_then_the_open_tick
     billing = await desk.published(title="Hóa đơn tháng này")
     technical = await desk.published(title="Mạng chậm buổi tối", category="technical")
     await desk.published(title="Quy trình nội bộ kỹ thuật", category="technical", visibility="internal")
-    suggestions = KnowledgeSuggestions(app[KNOWLEDGE_BASE], tickets, limit=3)
-    assert await suggestions.for_call(None, None) == ()
-    assert [s.article_id for s in await suggestions.for_call(None, "billing")] == [billing["id"]]
+    pops = app[SCREEN_POPS]
+    assert await pops.suggestions(None, None) == ()
+    assert [s.article_id for s in await pops.suggestions(None, "billing")] == [billing["id"]]
     customer = await desk.web.pool.fetchval(
         "INSERT INTO customers (customer_no, name, tier) VALUES ('C9', 'Lan', 'standard') RETURNING id"
     )
@@ -272,7 +271,7 @@ async def test_pop_suggestions_come_from_the_ivr_choice_first_then_the_open_tick
     await tickets.open(
         new, Actor.agent(await desk.web.pool.fetchval("SELECT id FROM agents WHERE username = 'alice'"))
     )
-    found = await suggestions.for_call(customer, "billing")
+    found = await pops.suggestions(customer, "billing")
     # Agents see internal answers too; the IVR choice leads, then the open ticket's category.
     assert [s.category for s in found] == ["billing", "technical", "technical"]
     assert found[0].article_id == billing["id"]

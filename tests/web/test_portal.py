@@ -6,8 +6,8 @@ from typing import Any
 
 import pytest
 
+from agents import Role
 from tests.app_fixtures import Web
-from web_agent.accounts import Role
 
 pytestmark = pytest.mark.db
 

@@ -12,13 +12,13 @@ import asyncpg
 import pytest
 from aiohttp.test_utils import TestClient, TestServer
 
+from agents import Role
 from hotline.app import build_web_app
 from hotline.settings import load_settings
 from tests.app_fixtures import FAST_HASHER, Web
 from tests.conftest import eventually
 from tests.db.test_report_store import seed_known_tickets
 from tests.db.test_ticket_service import Clock
-from web_agent.accounts import Role
 from web_agent.app import SERVICES
 from web_agent.proactive_api import PROACTIVE
 

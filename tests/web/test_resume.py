@@ -11,14 +11,16 @@ import pytest
 from aiohttp import ClientWebSocketResponse, web
 from aiohttp.test_utils import TestClient, TestServer
 
+from agents import Agent, Role
 from cti.events import CallAnswered, OfferRetracted, RetractReason
 from cti.screen_pop import ScreenPop
-from hotline.app import build_web_app
+from hotline.app import SCREEN_POPS, build_web_app
 from hotline.settings import load_settings
 from tests.app_fixtures import FAST_HASHER, Web
 from tests.conftest import eventually
-from web_agent.accounts import Agent, Role
+from web_agent.api import SUPERVISORS
 from web_agent.app import SERVICES
+from web_agent.feeds import PopFeed
 from web_agent.hub import AgentHub
 from web_agent.stream import ResumableStream
 
@@ -52,7 +54,7 @@ async def open_socket(
     return ws, hello
 
 
-async def drop(web: Web, ws: ClientWebSocketResponse, hub: AgentHub) -> None:
+async def drop(web: Web, ws: ClientWebSocketResponse, hub: AgentHub[Agent]) -> None:
     await ws.close()
     await eventually(lambda: hub.connection_count == 0)
 
@@ -62,26 +64,26 @@ async def test_reconnect_with_a_gap_gets_the_missed_events_in_order_exactly_once
 ) -> None:
     web = small_buffer_web
     await web.agent("alice", interfaces=(ALICE,))
-    hub = web.client.app[SERVICES].hub
+    hub, pops = web.client.app[SERVICES].hub, web.client.app[SCREEN_POPS]
     token = await web.token("alice")
     async with asyncio.timeout(10):
         ws, hello = await open_socket(web, token)
         assert hello["resumed"] is False
         assert hello["seq"] == 0
         assert (await ws.receive_json())["op"] == "snapshot"
-        hub.send([ALICE], pop("1.1"))
+        pops.show([ALICE], pop("1.1"))
         first = await ws.receive_json()
         assert (first["seq"], first["data"]["call_id"]) == (1, "1.1")
         await drop(web, ws, hub)
 
         # The blip: three events while nobody reads.
-        hub.send([ALICE], OfferRetracted("1.1", ALICE, RetractReason.CALLER_LEFT))
-        hub.send([ALICE], pop("1.2"))
-        hub.send([ALICE], CallAnswered("1.2", ALICE, "support", "0901234567", 2, 1_800_000_002.0))
+        pops.show([ALICE], OfferRetracted("1.1", ALICE, RetractReason.CALLER_LEFT))
+        pops.show([ALICE], pop("1.2"))
+        pops.show([ALICE], CallAnswered("1.2", ALICE, "support", "0901234567", 2, 1_800_000_002.0))
 
         ws, hello = await open_socket(web, token, f"&scope={hello['scope']}&since=1")
         assert hello["resumed"] is True
-        hub.send([ALICE], pop("1.3"))  # live again: comes after what was missed
+        pops.show([ALICE], pop("1.3"))  # live again: comes after what was missed
         frames = [await ws.receive_json() for _ in range(4)]
         assert [(f["op"], f["seq"], f["type"]) for f in frames] == [
             ("event", 2, "pop_retracted"),
@@ -100,15 +102,15 @@ async def test_too_much_missed_gets_a_fresh_scope_and_a_snapshot_of_the_open_pop
 ) -> None:
     web = small_buffer_web
     await web.agent("alice", interfaces=(ALICE,))
-    hub = web.client.app[SERVICES].hub
+    hub, pops = web.client.app[SERVICES].hub, web.client.app[SCREEN_POPS]
     token = await web.token("alice")
     async with asyncio.timeout(10):
         ws, hello = await open_socket(web, token)
         await ws.receive_json()  # snapshot
         await drop(web, ws, hub)
         for i in range(4):  # one more than the buffer holds
-            hub.send([ALICE], pop(f"2.{i}"))
-        hub.send([ALICE], OfferRetracted("2.0", ALICE, RetractReason.NO_ANSWER))
+            pops.show([ALICE], pop(f"2.{i}"))
+        pops.show([ALICE], OfferRetracted("2.0", ALICE, RetractReason.NO_ANSWER))
 
         ws, again = await open_socket(web, token, f"&scope={hello['scope']}&since=0")
         assert again["resumed"] is False
@@ -122,7 +124,7 @@ async def test_too_much_missed_gets_a_fresh_scope_and_a_snapshot_of_the_open_pop
             "pause_reasons": ["Break", "Lunch", "Training", "After-call work"],
         }
         assert snapshot["data"]["wallboard"] is None  # alice is not a supervisor
-        hub.send([ALICE], pop("2.9"))
+        pops.show([ALICE], pop("2.9"))
         assert (await ws.receive_json())["seq"] == 1
         await ws.close()
 
@@ -131,12 +133,12 @@ async def test_another_agent_cannot_resume_a_stream(small_buffer_web: Web) -> No
     web = small_buffer_web
     await web.agent("alice", interfaces=(ALICE,))
     await web.agent("bob", interfaces=("Local/1002@agents",))
-    hub = web.client.app[SERVICES].hub
+    hub, pops = web.client.app[SERVICES].hub, web.client.app[SCREEN_POPS]
     async with asyncio.timeout(10):
         ws, hello = await open_socket(web, await web.token("alice"))
         await ws.receive_json()
         await drop(web, ws, hub)
-        hub.send([ALICE], pop("3.1"))
+        pops.show([ALICE], pop("3.1"))
         ws, bobs = await open_socket(web, await web.token("bob"), f"&scope={hello['scope']}&since=0")
         assert bobs["resumed"] is False
         snapshot = await ws.receive_json()
@@ -157,12 +159,13 @@ def test_stream_since_refuses_what_it_no_longer_holds() -> None:
 
 async def test_the_old_socket_closing_late_does_not_detach_a_resumed_stream() -> None:
     """The slow socket's handler may finish after its browser already resumed on a new socket."""
-    hub = AgentHub(send_queue=8, resume_buffer=64)
+    hub: AgentHub[Agent] = AgentHub(send_queue=8, resume_buffer=64)
+    feed = PopFeed(hub)
     alice = Agent(1, "alice", "Alice", Role.AGENT, (ALICE,))
     old_ws, new_ws = cast(web.WebSocketResponse, object()), cast(web.WebSocketResponse, object())
     connection, _ = hub.connect(alice, old_ws)
     for i in range(9):  # one more than the send queue: the stream is dropped and detached
-        hub.send([ALICE], pop(f"6.{i}"))
+        feed.send([ALICE], pop(f"6.{i}"))
     assert hub.connection_count == 0
     resumed, ok = hub.connect(alice, new_ws, (connection.stream.scope, 0))
     assert ok
@@ -176,21 +179,21 @@ async def test_the_old_socket_closing_late_does_not_detach_a_resumed_stream() ->
 
 async def test_a_browser_dropped_for_reading_too_slowly_resumes_and_keeps_its_new_socket(web: Web) -> None:
     await web.agent("alice", interfaces=(ALICE,))
-    hub = web.client.app[SERVICES].hub
+    hub, pops = web.client.app[SERVICES].hub, web.client.app[SCREEN_POPS]
     token = await web.token("alice")
     async with asyncio.timeout(20):
         old, hello = await open_socket(web, token)
         await old.receive_json()  # snapshot
         # Synchronous sends never yield, so the writer cannot drain: the bounded queue overflows.
         for i in range(300):
-            hub.send([ALICE], pop(f"5.{i}"))
+            pops.show([ALICE], pop(f"5.{i}"))
         assert hub.connection_count == 0
         new, again = await open_socket(web, token, f"&scope={hello['scope']}&since=0")
         assert again["resumed"] is True
         # The old socket's handler ends only now; the new socket must stay the stream's.
         while not old.closed:
             await old.receive()
-        hub.send([ALICE], pop("5.300"))
+        pops.show([ALICE], pop("5.300"))
         seqs = [(await new.receive_json())["seq"] for _ in range(301)]
         assert seqs == list(range(1, 302))
         assert hub.connection_count == 1
@@ -215,7 +218,9 @@ async def test_ticket_events_missed_during_a_blip_arrive_on_resume_for_the_agent
             await ws.close()
         await eventually(lambda: hub.connection_count == 0)
 
-        hub.send_to_agents([alice.id], "ticket_changed", {"change": "assigned", "ticket": {"id": 7}})
+        hub.send_to_agents(
+            [alice.id], "ticket_changed", {"change": "assigned", "ticket": {"id": 7}}, roles=SUPERVISORS
+        )
 
         for name, expected in (("alice", [7]), ("carol", [7]), ("bob", [])):
             _, hello = sockets[name]

@@ -9,10 +9,10 @@ from typing import Any
 import asyncpg
 import pytest
 
+from agents import Role
 from tests.app_fixtures import Web
 from tests.conftest import eventually
 from tickets.errors import NoticeDeliveryError
-from web_agent.accounts import Role
 from web_agent.app import SERVICES
 from web_agent.openapi import OPENAPI
 

@@ -9,10 +9,10 @@ from typing import Any
 import pytest
 from aiohttp import ClientWebSocketResponse
 
+from agents import Role
 from cti.agent_states import Presence, StatePeriod
 from cti.store import AgentStateStore
 from tests.app_fixtures import ALICE, Desk, Web
-from web_agent.accounts import Role
 from web_agent.app import SERVICES
 
 pytestmark = pytest.mark.db

@@ -8,14 +8,16 @@ import asyncpg
 import pytest
 from argon2 import PasswordHasher
 
-from web_agent.accounts import AccountService, Role, hash_token
-from web_agent.errors import (
+from agents import (
+    AccountService,
     AuthenticationRequiredError,
     DuplicateAccountError,
+    InvalidAccountError,
     InvalidCredentialsError,
-    ValidationFailedError,
+    Role,
 )
-from web_agent.store import AccountStore
+from agents.model import hash_token
+from agents.store import AccountStore
 
 pytestmark = pytest.mark.db
 NOW = datetime(2026, 11, 23, 9, 0, tzinfo=UTC)
@@ -102,9 +104,9 @@ async def test_invalid_accounts_are_refused_with_the_field_named(
         "interfaces": ["PJSIP/1004"],
     }
     values.update(fields)
-    with pytest.raises(ValidationFailedError) as caught:
+    with pytest.raises(InvalidAccountError) as caught:
         await service(db).create_agent(**values)  # type: ignore[arg-type]
-    assert problem in caught.value.details
+    assert problem in caught.value.problems
     assert await db.fetchval("SELECT count(*) FROM agents") == 0
 
 
@@ -121,7 +123,7 @@ async def test_duplicate_username_and_shared_interface_are_refused(db: asyncpg.C
         await accounts.create_agent(
             username="erin", display_name="Erin 2", password="long-enough-pw", role=Role.AGENT, interfaces=[]
         )
-    with pytest.raises(ValidationFailedError, match="already assigned to erin"):
+    with pytest.raises(InvalidAccountError, match="already assigned to erin"):
         await accounts.create_agent(
             username="frank",
             display_name="Frank",
@@ -131,3 +133,36 @@ async def test_duplicate_username_and_shared_interface_are_refused(db: asyncpg.C
         )
     assert await db.fetchval("SELECT count(*) FROM agents WHERE username = 'frank'") == 0
     assert await AccountStore(db).display_name_for_interface("PJSIP/2000") == "Erin"
+
+
+async def test_other_features_learn_who_is_who_from_the_agents(db: asyncpg.Connection) -> None:
+    accounts = service(db)
+    alice = await accounts.create_agent(
+        username="alice",
+        display_name="Alice Nguyen",
+        password="long-enough-pw",
+        role=Role.AGENT,
+        interfaces=["PJSIP/1001", "Local/1001@agents"],
+    )
+    carol = await accounts.create_agent(
+        username="carol",
+        display_name="Carol Le",
+        password="long-enough-pw",
+        role=Role.SUPERVISOR,
+        interfaces=["PJSIP/1009"],
+    )
+    # Only agents take calls: supervisors watch, admins configure.
+    assert [a.username for a in await accounts.desk_agents()] == ["alice"]
+    assert await accounts.display_names([alice.id, carol.id, 999]) == {
+        alice.id: "Alice Nguyen",
+        carol.id: "Carol Le",
+    }
+    assert await accounts.display_names([]) == {}
+    assert await accounts.ids_for_usernames(["carol", "nobody"]) == {"carol": carol.id}
+    assert await accounts.ids_for_usernames([]) == {}
+    assert await accounts.display_name_for_interface("Local/1001@agents") == "Alice Nguyen"
+    assert await accounts.display_name_for_interface("PJSIP/4242") is None
+    assert await accounts.interfaces_of(alice.id) == ["Local/1001@agents", "PJSIP/1001"]
+    assert await accounts.interfaces_of(999) == []
+    assert await accounts.agent_named("carol") == carol
+    assert await accounts.agent_named("nobody") is None

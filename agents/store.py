@@ -1,4 +1,4 @@
-"""Accounts, interfaces and tokens in PostgreSQL."""
+"""Accounts, their interfaces and sign-in tokens in PostgreSQL."""
 
 from __future__ import annotations
 
@@ -7,8 +7,8 @@ from datetime import datetime
 
 import asyncpg
 
-from web_agent.accounts import Agent, Role
-from web_agent.errors import DuplicateAccountError, ValidationFailedError
+from agents.errors import DuplicateAccountError, InvalidAccountError
+from agents.model import Agent, Role
 
 Db = asyncpg.Pool | asyncpg.Connection
 
@@ -56,7 +56,7 @@ class AccountStore:
             list(interfaces),
         )
         if owner is not None:
-            raise ValidationFailedError(
+            raise InvalidAccountError(
                 {"interface": f"already assigned to {owner}; one interface rings one agent"}
             )
         try:
@@ -65,9 +65,7 @@ class AccountStore:
             )
         except asyncpg.UniqueViolationError:
             # Another session took the interface between the check and the insert.
-            raise ValidationFailedError(
-                {"interface": "was just assigned to someone else; try again"}
-            ) from None
+            raise InvalidAccountError({"interface": "was just assigned to someone else; try again"}) from None
         if row is None:
             raise DuplicateAccountError(username)
         return _agent(row)
@@ -132,3 +130,12 @@ class AccountStore:
             "SELECT id, display_name FROM agents WHERE id = ANY($1::bigint[])", list(set(agent_ids))
         )
         return {row["id"]: row["display_name"] for row in rows}
+
+    async def ids_for_usernames(self, usernames: Collection[str]) -> dict[str, int]:
+        """Account ids of the given usernames (unknown usernames are left out)."""
+        if not usernames:
+            return {}
+        rows = await self._db.fetch(
+            "SELECT username, id FROM agents WHERE username = ANY($1::text[])", list(set(usernames))
+        )
+        return {row["username"]: row["id"] for row in rows}

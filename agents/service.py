@@ -1,78 +1,24 @@
-"""Agent accounts: roles, password hashing, sign-in and session tokens."""
+"""Agent accounts: creating them, signing in and out, and who is who for the other features."""
 
 from __future__ import annotations
 
 import asyncio
-import enum
-import hashlib
-import re
 import secrets
 from collections.abc import Collection
-from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 
-from web_agent.errors import AuthenticationRequiredError, InvalidCredentialsError, ValidationFailedError
+from agents.errors import AuthenticationRequiredError, InvalidAccountError, InvalidCredentialsError
+from agents.model import Agent, Role, Session, account_problems, hash_token, validate_interface
+from agents.store import AccountStore
 
-if TYPE_CHECKING:
-    from web_agent.store import AccountStore
-
-USERNAME = re.compile(r"^[a-z0-9._-]{2,64}$")
-MIN_PASSWORD_CHARS = 8
-MAX_PASSWORD_CHARS = 256
-MAX_INTERFACE_CHARS = 128
-# Interfaces are written into AMI actions later (QueueAdd, Originate): no CR/LF, no spaces.
-INTERFACE = re.compile(r"^[A-Za-z][A-Za-z0-9_-]*/[^\s,;|]+$")
-
-
-class Role(enum.Enum):
-    """What an account may do: agents take calls, supervisors watch, admins configure."""
-
-    AGENT = "agent"
-    SUPERVISOR = "supervisor"
-    ADMIN = "admin"
-
-
-@dataclass(frozen=True)
-class Agent:
-    """A signed-in person and the PBX interfaces that ring on their desk."""
-
-    id: int
-    username: str
-    display_name: str
-    role: Role
-    interfaces: tuple[str, ...]
-
-
-@dataclass(frozen=True)
-class Session:
-    """A freshly issued token (shown once) for an agent."""
-
-    token: str
-    agent: Agent
-    expires_at: datetime
-
-
-def validate_interface(raw: str) -> str:
-    """Return a PBX interface such as `PJSIP/1001` or `Local/1001@agents`, or raise."""
-    value = raw.strip()
-    if len(value) > MAX_INTERFACE_CHARS or not INTERFACE.match(value):
-        raise ValidationFailedError(
-            {"interface": f"{raw!r} is not a PBX interface like PJSIP/1001 or Local/1001@agents"}
-        )
-    return value
-
-
-def hash_token(token: str) -> bytes:
-    """The SHA-256 under which a token is stored; tokens are random, so no salt is needed."""
-    return hashlib.sha256(token.encode("utf-8")).digest()
+MAX_TOKEN_CHARS = 256
 
 
 class AccountService:
-    """Creates accounts, checks passwords and issues and resolves tokens."""
+    """Creates accounts, checks passwords, issues and resolves tokens, and names agents for others."""
 
     def __init__(
         self, store: AccountStore, *, token_ttl_s: int, hasher: PasswordHasher | None = None
@@ -86,22 +32,19 @@ class AccountService:
     async def create_agent(
         self, *, username: str, display_name: str, password: str, role: Role, interfaces: list[str]
     ) -> Agent:
-        """Validate and store a new account; the password is kept only as an argon2 hash."""
-        problems: dict[str, str] = {}
-        if not USERNAME.match(username):
-            problems["username"] = "2-64 characters of a-z, 0-9, '.', '_' or '-'"
-        if not MIN_PASSWORD_CHARS <= len(password) <= MAX_PASSWORD_CHARS:
-            problems["password"] = f"between {MIN_PASSWORD_CHARS} and {MAX_PASSWORD_CHARS} characters"
-        if not display_name.strip() or len(display_name) > 200:
-            problems["display_name"] = "1-200 characters"
+        """Validate and store a new account; the password is kept only as an argon2 hash.
+
+        InvalidAccountError lists every problem; DuplicateAccountError when the username is taken.
+        """
+        problems = account_problems(username, display_name, password)
         clean: list[str] = []
         for raw in interfaces:
             try:
                 clean.append(validate_interface(raw))
-            except ValidationFailedError as exc:
-                problems.update(exc.details)
+            except InvalidAccountError as exc:
+                problems.update(exc.problems)
         if problems:
-            raise ValidationFailedError(problems)
+            raise InvalidAccountError(problems)
         password_hash = await asyncio.to_thread(self._hasher.hash, password)
         return await self._store.create(username, display_name.strip(), password_hash, role.value, clean)
 
@@ -125,7 +68,7 @@ class AccountService:
         """The agent a token belongs to, or AuthenticationRequiredError."""
         if not token:
             raise AuthenticationRequiredError("Please sign in first.")
-        if len(token) > 256:
+        if len(token) > MAX_TOKEN_CHARS:
             raise AuthenticationRequiredError("This session is not valid; please sign in again.")
         agent = await self._store.agent_for_token(hash_token(token), now)
         if agent is None:
@@ -134,10 +77,35 @@ class AccountService:
             )
         return agent
 
+    async def sign_out(self, token: str) -> None:
+        """Revoke one token."""
+        await self._store.delete_token(hash_token(token))
+
+    async def list_agents(self) -> list[Agent]:
+        """Every account, by username."""
+        return await self._store.list_agents()
+
+    async def agent_named(self, username: str) -> Agent | None:
+        """The account with this username, or None."""
+        found = await self._store.credentials(username)
+        return found[0] if found else None
+
+    async def desk_agents(self) -> list[Agent]:
+        """The accounts that take calls (role agent: supervisors and admins watch and configure)."""
+        return [a for a in await self._store.list_agents() if a.role is Role.AGENT]
+
     async def display_names(self, agent_ids: Collection[int]) -> dict[int, str]:
         """Display names of the given accounts, to show who did what (unknown ids are left out)."""
         return await self._store.display_names(agent_ids)
 
-    async def sign_out(self, token: str) -> None:
-        """Revoke one token."""
-        await self._store.delete_token(hash_token(token))
+    async def display_name_for_interface(self, interface: str) -> str | None:
+        """Who sits behind a PBX interface (None when nobody's phone it is)."""
+        return await self._store.display_name_for_interface(interface)
+
+    async def interfaces_of(self, agent_id: int) -> list[str]:
+        """The PBX interfaces that ring on this agent's desk, sorted (none for an unknown id)."""
+        return await self._store.interfaces_of(agent_id)
+
+    async def ids_for_usernames(self, usernames: Collection[str]) -> dict[str, int]:
+        """Account ids of the given usernames (unknown usernames are left out)."""
+        return await self._store.ids_for_usernames(usernames)
