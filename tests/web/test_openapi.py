@@ -1,0 +1,112 @@
+"""The OpenAPI 3.1 document: generated from the declared routes, valid, complete, and able to fail a response."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+import pytest
+from openapi_spec_validator import validate
+
+from tests.app_fixtures import Web
+from web_agent.app import _ERRORS, ERROR_STATUS
+
+pytestmark = pytest.mark.db
+
+# Routes that are not REST operations: the pages, their static files and the agent socket.
+NOT_OPERATIONS = {
+    "/",
+    "/confirm",
+    "/kb",
+    "/portal",
+    "/campaigns",
+    "/reports",
+    "/supervisor",
+    "/wallboard",
+    "/ws",
+}
+
+
+async def document(web: Web) -> dict[str, Any]:
+    response = await web.client.get("/api/openapi.json")
+    assert response.status == 200
+    assert response.content_type == "application/json"
+    return dict(await response.json())
+
+
+async def test_the_document_is_a_valid_openapi_3_1_document(web: Web) -> None:
+    served = await document(web)
+    assert served["openapi"] == "3.1.0"
+    validate(served)
+    assert served["components"]["securitySchemes"]["bearer"] == {"type": "http", "scheme": "bearer"}
+
+
+async def test_every_route_of_the_application_is_in_the_document_and_nothing_else(web: Web) -> None:
+    served = await document(web)
+    routed: set[tuple[str, str]] = set()
+    for route in web.client.app.router.routes():
+        info = route.resource.get_info() if route.resource is not None else {}
+        if "prefix" in info or route.method == "HEAD":
+            continue  # the static files
+        path = re.sub(r"\{(\w+)(:[^}]*)?\}", r"{\1}", route.resource.canonical if route.resource else "")
+        if path not in NOT_OPERATIONS:
+            routed.add((route.method.lower(), path))
+    documented = {(method, path) for path, item in served["paths"].items() for method in item}
+    assert routed - documented == set(), "routes missing from the document"
+    assert documented - routed == set(), "the document describes routes that do not exist"
+    assert len(documented) == 77  # as many as the hand-written document described
+
+
+async def test_each_operation_says_what_it_takes_returns_and_which_errors(web: Web) -> None:
+    served = await document(web)
+    operation_ids = [op["operationId"] for item in served["paths"].values() for op in item.values()]
+    assert len(operation_ids) == len(set(operation_ids))
+    for path, item in served["paths"].items():
+        for method, operation in item.items():
+            assert operation["summary"], (path, method)
+            names = re.findall(r"\{(\w+)\}", path)
+            assert [p["name"] for p in operation.get("parameters", ()) if p["in"] == "path"] == names
+            for status, response in operation["responses"].items():
+                schema = response.get("content", {}).get("application/json", {}).get("schema", {})
+                if "allOf" in schema:  # an error: its error_ids, each of this status
+                    ids = schema["allOf"][1]["properties"]["error_id"]["enum"]
+                    assert all(ERROR_STATUS[i] == int(status) for i in ids), (path, status)
+                    assert response["description"] == ", ".join(ids)
+    tickets = served["paths"]["/api/tickets"]["post"]
+    assert tickets["requestBody"]["content"]["application/json"]["schema"] == {
+        "$ref": "#/components/schemas/NewTicketBody"
+    }
+    assert served["components"]["schemas"]["NewTicketBody"]["additionalProperties"] is False
+    errors = {s: r["description"] for s, r in tickets["responses"].items() if s >= "400"}
+    assert errors == {
+        "401": "auth.required",
+        "409": "tickets.no_handler_available, tickets.conflict, service.retry",
+        "413": "http.request_entity_too_large",
+        "422": "tickets.unknown_handler, validation.failed",
+        "503": "service.database_unavailable, service.timeout",
+    }
+    public = served["paths"]["/api/portal/status"]["post"]
+    assert public["security"] == []
+    assert "401" not in public["responses"]
+    supervisors = served["paths"]["/api/handlers"]["get"]
+    assert "auth.forbidden" in supervisors["responses"]["403"]["description"]
+
+
+async def test_one_error_id_has_one_status(web: Web) -> None:
+    statuses: dict[str, set[int]] = {}
+    for _, status, error_id in _ERRORS:
+        statuses.setdefault(error_id, set()).add(status)
+    assert {i: s for i, s in statuses.items() if len(s) > 1} == {}
+
+
+async def test_the_ticket_shape_is_one_schema_shared_by_every_reply_that_has_a_ticket(web: Web) -> None:
+    served = await document(web)
+    schemas = served["components"]["schemas"]
+    assert schemas["TicketReply"]["properties"]["ticket"] == {"$ref": "#/components/schemas/TicketView"}
+    assert schemas["TicketPage"]["properties"]["tickets"]["items"] == {
+        "$ref": "#/components/schemas/TicketView"
+    }
+    assert schemas["CustomerPage"]["properties"]["tickets"]["items"] == {
+        "$ref": "#/components/schemas/TicketView"
+    }
+    assert schemas["TicketView"]["properties"]["created_at"] == {"type": "string", "format": "date-time"}
