@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import json
 import re
 from typing import Any
 
 import pytest
 from openapi_spec_validator import validate
 
+from tests.api_contract import ContractViolation
 from tests.app_fixtures import Web
 from web_agent.app import _ERRORS, ERROR_STATUS
 
@@ -110,3 +112,52 @@ async def test_the_ticket_shape_is_one_schema_shared_by_every_reply_that_has_a_t
         "$ref": "#/components/schemas/TicketView"
     }
     assert schemas["TicketView"]["properties"]["created_at"] == {"type": "string", "format": "date-time"}
+
+
+async def test_the_check_of_responses_fails_on_what_the_document_does_not_allow(web: Web) -> None:
+    contract = await web.client.contract()
+    agent = {"id": 1, "username": "alice", "display_name": "Alice", "role": "agent", "interfaces": []}
+    good = json.dumps({"agent": agent}).encode()
+    contract.check("GET", "/api/me", 200, "application/json", good)
+    for wrong in (
+        {"agent": {**agent, "id": "1"}},
+        {"agent": {**agent, "role": "boss"}},
+        {"agent": {"id": 1, "username": "alice"}},
+        {"agent": {**agent, "colour": "red"}},
+        {"agent": None},
+        [],
+    ):
+        with pytest.raises(ContractViolation, match="does not allow"):
+            contract.check("GET", "/api/me", 200, "application/json", json.dumps(wrong).encode())
+    with pytest.raises(ContractViolation, match="not JSON"):
+        contract.check("GET", "/api/me", 200, "application/json", b"not json")
+    with pytest.raises(ContractViolation, match="status 418 is not declared"):
+        contract.check("GET", "/api/me", 418, "application/json", good)
+    with pytest.raises(ContractViolation, match="Content-Type"):
+        contract.check("GET", "/api/me", 200, "text/html", good)
+    with pytest.raises(ContractViolation, match="not one of"):
+        contract.check(
+            "GET", "/api/me", 401, "application/json", b'{"error_id": "tickets.not_found", "message": "x"}'
+        )
+    with pytest.raises(ContractViolation, match="no body"):
+        contract.check("POST", "/api/auth/logout", 204, "application/json", b"{}")
+    with pytest.raises(ContractViolation, match="no such operation"):
+        contract.check("PATCH", "/api/me", 200, "application/json", good)
+    login = {"token": "t", "expires_at": "tomorrow", "agent": agent}
+    with pytest.raises(ContractViolation, match="date-time"):
+        contract.check("POST", "/api/auth/login", 200, "application/json", json.dumps(login).encode())
+    not_found = b'{"error_id": "http.not_found", "message": "Not Found"}'
+    contract.check("GET", "/api/no-such-thing", 404, "application/json", not_found)
+
+
+async def test_a_test_that_receives_an_undeclared_response_fails(web: Web) -> None:
+    await web.agent("alice")
+    token = await web.token("alice")
+    # Drop validation.failed from GET /api/tickets: a malformed filter, answered 422, now breaks the contract.
+    contract = await web.client.contract()
+    responses = contract.document["paths"]["/api/tickets"]["get"]["responses"]
+    del responses["422"]
+    with pytest.raises(ContractViolation, match="status 422 is not declared"):
+        await web.client.get(
+            "/api/tickets", params={"limit": "0"}, headers={"Authorization": f"Bearer {token}"}
+        )
