@@ -4,7 +4,8 @@
 response: its status must be declared for the operation (an error's error_id among those the
 operation lists), its content type and body must match the declared schema (JSON Schema 2020-12,
 the dialect of OpenAPI 3.1, formats such as date-time checked). `CheckedClient` is aiohttp's
-TestClient with that check on every request; a mismatch fails the test with what was wrong.
+TestClient with that check on every response it receives; a mismatch fails the test with what was
+wrong.
 """
 
 from __future__ import annotations
@@ -113,17 +114,53 @@ class Contract:
             raise ContractViolation(f"{where} with a body the OpenAPI document does not allow:\n{lines}")
 
 
+@dataclass(frozen=True)
+class _Received:
+    method: str
+    path: str
+    status: int
+    content_type: str
+    body: bytes
+
+
 class CheckedClient(TestClient):  # type: ignore[type-arg]
-    """aiohttp's TestClient; every response is checked against the document the server serves."""
+    """aiohttp's TestClient; every response it receives is checked against the document the server serves.
+
+    The responses are kept as they arrive and checked when the client closes (or on
+    `check_responses()`), so the checking adds no delay between a test's requests: the
+    application's background work meets them with the timing it always did.
+    """
 
     _contract: Contract | None = None
 
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._received: list[_Received] = []
+
     async def _request(self, method: str, path: str | URL, **kwargs: Any) -> ClientResponse:
         response = await super()._request(method, path, **kwargs)
-        contract = await self.contract()
         body = await response.read()
-        contract.check(method, response.url.path, response.status, response.content_type, body)
+        self._received.append(
+            _Received(method, response.url.path, response.status, response.content_type, body)
+        )
         return response
+
+    async def check_responses(self) -> None:
+        """Check the responses received since the last check; ContractViolation names the first misfit."""
+        received, self._received = self._received, []
+        if not received:
+            return
+        contract = await self.contract()
+        for r in received:
+            contract.check(r.method, r.path, r.status, r.content_type, r.body)
+
+    async def close(self) -> None:
+        """Check what was received while the server still answers, then close."""
+        try:
+            if self.server.started and not self.server.closed:
+                await self.check_responses()
+        finally:
+            await super().close()
 
     async def contract(self) -> Contract:
         """The contract of the running application (its document, fetched once)."""

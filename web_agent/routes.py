@@ -29,7 +29,7 @@ from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from http import HTTPStatus
-from typing import Annotated, Any, TypeVar
+from typing import Annotated, Any, TypedDict, TypeVar, Unpack
 
 import msgspec
 from aiohttp import web
@@ -188,6 +188,16 @@ class Route:
         return tuple(dict.fromkeys(ids))
 
 
+class RouteOptions(TypedDict, total=False):
+    """What a route may declare beyond its method, path and roles (see `Routes.route`)."""
+
+    status: int
+    errors: Iterable[str]
+    body_optional: bool
+    responses: Mapping[int, type[Reply]]
+    upload: str
+
+
 class Routes:
     """The routes of one part of the API (one OpenAPI tag), declared next to their handlers."""
 
@@ -195,40 +205,36 @@ class Routes:
         self.tag = tag
         self.routes: list[Route] = []
 
-    def get(self, path: str, **options: Any) -> Callable[[H], H]:
+    def get(self, path: str, *, roles: tuple[Role, ...], **options: Unpack[RouteOptions]) -> Callable[[H], H]:
         """Declare a GET route (see `route`)."""
-        return self.route("GET", path, **options)
+        return self.route("GET", path, roles=roles, **options)
 
-    def post(self, path: str, **options: Any) -> Callable[[H], H]:
+    def post(
+        self, path: str, *, roles: tuple[Role, ...], **options: Unpack[RouteOptions]
+    ) -> Callable[[H], H]:
         """Declare a POST route (see `route`)."""
-        return self.route("POST", path, **options)
+        return self.route("POST", path, roles=roles, **options)
 
-    def put(self, path: str, **options: Any) -> Callable[[H], H]:
+    def put(self, path: str, *, roles: tuple[Role, ...], **options: Unpack[RouteOptions]) -> Callable[[H], H]:
         """Declare a PUT route (see `route`)."""
-        return self.route("PUT", path, **options)
+        return self.route("PUT", path, roles=roles, **options)
 
-    def delete(self, path: str, **options: Any) -> Callable[[H], H]:
+    def delete(
+        self, path: str, *, roles: tuple[Role, ...], **options: Unpack[RouteOptions]
+    ) -> Callable[[H], H]:
         """Declare a DELETE route (see `route`)."""
-        return self.route("DELETE", path, **options)
+        return self.route("DELETE", path, roles=roles, **options)
 
     def route(
-        self,
-        method: str,
-        path: str,
-        *,
-        roles: tuple[Role, ...],
-        status: int = 200,
-        errors: Iterable[str] = (),
-        body_optional: bool = False,
-        responses: Mapping[int, type[Reply]] | None = None,
-        upload: str | None = None,
+        self, method: str, path: str, *, roles: tuple[Role, ...], **options: Unpack[RouteOptions]
     ) -> Callable[[H], H]:
         """Declare a route; the handler's `body`, `query` and `path` annotations say what it takes.
 
         `roles`: who may call it (PUBLIC: no sign-in; the handler then takes no `agent`).
-        `status`: the status of the reply. `errors`: the error_ids it can return beyond signing in
-        and decoding. `body_optional`: no body reads as `{}`. `responses`: the replies of a handler
-        that builds its own web.Response. `upload`: the media type of a body the handler reads itself.
+        `status`: the status of the reply (200). `errors`: the error_ids it can return beyond
+        signing in and decoding. `body_optional`: no body reads as `{}`. `responses`: the replies
+        of a handler that builds its own web.Response. `upload`: the media type of a body the
+        handler reads itself.
         """
 
         def declare(handler: H) -> H:
@@ -239,11 +245,11 @@ class Routes:
                     handler,
                     tag=self.tag,
                     roles=roles,
-                    status=status,
-                    errors=tuple(errors),
-                    body_optional=body_optional,
-                    responses=responses or {},
-                    upload=upload,
+                    status=options.get("status", 200),
+                    errors=tuple(options.get("errors", ())),
+                    body_optional=options.get("body_optional", False),
+                    responses=options.get("responses", {}),
+                    upload=options.get("upload"),
                 )
             )
             return handler
@@ -263,12 +269,23 @@ class Routes:
 DECLARED = web.AppKey("declared_routes", list[Route])
 
 
-def _declaration(method: str, path: str, handler: Handler, **options: Any) -> Route:
+def _declaration(
+    method: str,
+    path: str,
+    handler: Handler,
+    *,
+    tag: str,
+    roles: tuple[Role, ...],
+    status: int,
+    errors: tuple[str, ...],
+    body_optional: bool,
+    responses: Mapping[int, type[Reply]],
+    upload: str | None,
+) -> Route:
     """The Route of `handler`, from its annotations; a TypeError names what does not fit the layer."""
     hints = typing.get_type_hints(handler)
     names = list(inspect.signature(handler).parameters)
-    public = not options["roles"]
-    expected_first = ["request"] if public else ["request", "agent"]
+    expected_first = ["request", "agent"] if roles else ["request"]
     inputs = {"body": JsonBody, "query": QueryString, "path": PathParams}
     if names[: len(expected_first)] != expected_first or any(
         n not in inputs for n in names[len(expected_first) :]
@@ -278,13 +295,12 @@ def _declaration(method: str, path: str, handler: Handler, **options: Any) -> Ro
         if name in names and not issubclass(hints[name], base):
             raise TypeError(f"{handler.__name__}: `{name}` must be a {base.__name__}")
     returned = hints["return"]
-    if returned is type(None):
-        reply = None
-    elif isinstance(returned, type) and issubclass(returned, Reply | msgspec.Raw):
+    reply: type[Reply] | type[msgspec.Raw] | None = None
+    if isinstance(returned, type) and issubclass(returned, Reply | msgspec.Raw):
         reply = returned
-    elif isinstance(returned, type) and issubclass(returned, web.StreamResponse) and options["responses"]:
-        reply = None
-    else:
+    elif returned is not type(None) and not (
+        isinstance(returned, type) and issubclass(returned, web.StreamResponse) and responses
+    ):
         raise TypeError(f"{handler.__name__}: return a Reply, msgspec.Raw, None, or declare `responses`")
     if not (handler.__doc__ or "").strip():
         raise TypeError(f"{handler.__name__}: the docstring's first line is the operation's summary")
@@ -292,11 +308,17 @@ def _declaration(method: str, path: str, handler: Handler, **options: Any) -> Ro
         method=method,
         path=path,
         handler=handler,
-        body=hints.get("body") if "body" in names else None,
-        query=hints.get("query") if "query" in names else None,
-        params=hints.get("path") if "path" in names else None,
+        tag=tag,
+        roles=roles,
+        status=status,
+        errors=errors,
+        body=hints["body"] if "body" in names else None,
+        body_optional=body_optional,
+        query=hints["query"] if "query" in names else None,
+        params=hints["path"] if "path" in names else None,
         reply=reply,
-        **options,
+        responses=responses,
+        upload=upload,
     )
 
 
@@ -340,7 +362,8 @@ S = TypeVar("S", bound=msgspec.Struct)
 
 @dataclass(frozen=True)
 class _Field:
-    name: str
+    """A member of a Struct: its JSON name, its annotated type (for msgspec), its type info (for words)."""
+
     encode_name: str
     type: Any
     info: msgspec.inspect.Type
@@ -352,7 +375,7 @@ def _fields(kind: type[msgspec.Struct]) -> tuple[_Field, ...]:
     info = msgspec.inspect.type_info(kind)
     assert isinstance(info, msgspec.inspect.StructType)
     annotated = {f.name: f.type for f in msgspec.structs.fields(kind)}
-    return tuple(_Field(f.name, f.encode_name, annotated[f.name], f.type, f.required) for f in info.fields)
+    return tuple(_Field(f.encode_name, annotated[f.name], f.type, f.required) for f in info.fields)
 
 
 @functools.cache

@@ -65,7 +65,14 @@ DEFAULT_PAGE = 50
 _WRITE = ("tickets.not_found", "tickets.conflict", "service.retry")
 _TRANSITION = (*_WRITE, "tickets.illegal_transition", "tickets.version_conflict", "tickets.not_yours")
 
-Note = Annotated[str, msgspec.Meta(max_length=MAX_TEXT_CHARS)]
+# The service measures text once blanks are folded and lists what is too long: the edge only bounds it.
+Note = Annotated[
+    str,
+    msgspec.Meta(
+        max_length=MAX_TEXT_CHARS * 2,
+        description=f"at most {MAX_TEXT_CHARS} characters once blanks are folded",
+    ),
+]
 Category = Annotated[str, msgspec.Meta(max_length=100)]
 # Free text the service checks itself (a call id): the body limit bounds it here.
 ServiceLine = Annotated[str, one_line(MAX_BODY_BYTES)]
@@ -120,7 +127,13 @@ async def ticket_meta(request: web.Request, agent: Agent) -> TicketMeta:
 class NewTicketBody(JsonBody):
     """A request taken in: from a pop (with its call and customer), the phone or the API."""
 
-    subject: Annotated[str, msgspec.Meta(max_length=MAX_SUBJECT_CHARS)] = ""
+    subject: Annotated[
+        str,
+        msgspec.Meta(
+            max_length=MAX_SUBJECT_CHARS * 2,
+            description=f"at most {MAX_SUBJECT_CHARS} characters once blanks are folded",
+        ),
+    ] = ""
     description: Note = ""
     category: Category = ""
     priority: Priority = Priority.NORMAL
