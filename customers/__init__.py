@@ -20,13 +20,23 @@ from customers.importer import (
     import_csv,
     parse_csv,
 )
-from customers.model import CallerCard, Customer, Interaction, NewCustomer, Tier
+from customers.model import (
+    MAX_EMAIL_CHARS,
+    MAX_NAME_CHARS,
+    CallerCard,
+    Customer,
+    Interaction,
+    NewCustomer,
+    Tier,
+)
 from customers.phone import COUNTRIES, normalise_phone
 from customers.service import CustomerService, TimelineEvent
 from customers.settings import CustomerSettings
 
 __all__ = [
     "COUNTRIES",
+    "MAX_EMAIL_CHARS",
+    "MAX_NAME_CHARS",
     "AmbiguousPhoneError",
     "CallerCard",
     "Customer",

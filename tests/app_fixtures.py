@@ -11,7 +11,7 @@ from datetime import UTC, datetime
 import asyncpg
 import pytest
 from aiohttp import ClientWebSocketResponse
-from aiohttp.test_utils import TestClient, TestServer
+from aiohttp.test_utils import TestServer
 from aiohttp.web import Application
 from argon2 import PasswordHasher
 
@@ -20,6 +20,7 @@ from cti.ami_client import AmiSettings
 from cti.simulator import PbxSimulator, SimulatorSettings
 from hotline.app import build_web_app
 from hotline.settings import load_settings
+from tests.api_contract import CheckedClient
 from tests.conftest import eventually
 from web_agent.app import SERVICES
 
@@ -48,7 +49,7 @@ async def pool(app_database_url: str) -> AsyncIterator[asyncpg.Pool]:
 class Web:
     """The running application (no PBX), its database and its account service."""
 
-    client: TestClient  # type: ignore[type-arg]
+    client: CheckedClient
     pool: asyncpg.Pool
     accounts: AccountService
 
@@ -74,7 +75,7 @@ async def web(pool: asyncpg.Pool) -> AsyncIterator[Web]:
     """The whole web application with no PBX attached."""
     app = build_web_app(load_settings(None, {}), pool, ami=None, hasher=FAST_HASHER)
     accounts = app[SERVICES].accounts
-    client = TestClient(TestServer(app))
+    client = CheckedClient(TestServer(app))
     await client.start_server()
     try:
         yield Web(client, pool, accounts)
@@ -86,7 +87,7 @@ async def web(pool: asyncpg.Pool) -> AsyncIterator[Web]:
 class Desk:
     """The running application, the simulator that feeds it, and its database."""
 
-    client: TestClient  # type: ignore[type-arg]
+    client: CheckedClient
     simulator: PbxSimulator
     pool: asyncpg.Pool
     app: Application | None = None
@@ -157,7 +158,7 @@ async def running_desk(
             datetime(2026, 11, 1, 9, 0, tzinfo=UTC),
         )
         server = TestServer(app, host="127.0.0.1", port=port) if port is not None else TestServer(app)
-        client = TestClient(server)
+        client = CheckedClient(server)
         await client.start_server()
         try:
             async with asyncio.timeout(10):

@@ -58,6 +58,8 @@ from tickets.greetings import (
 )
 from tickets.model import (
     CUSTOMER,
+    MAX_SUBJECT_CHARS,
+    MAX_TEXT_CHARS,
     SYSTEM,
     Actor,
     ActorKind,
@@ -95,6 +97,8 @@ __all__ = [
     "GREETINGS_EVERY_S",
     "LIVE",
     "MAX_PAGE",
+    "MAX_SUBJECT_CHARS",
+    "MAX_TEXT_CHARS",
     "SYSTEM",
     "TICKET_EVENT_TYPES",
     "Actor",

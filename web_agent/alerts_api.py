@@ -10,18 +10,20 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Annotated
 
+import msgspec
 from aiohttp import web
 
 from agents import Agent, Role
-from tickets import AlarmService, AlertView, EscalatedTicket, WatchedCustomer
-from web_agent.api import ANY_ROLE, MAX_ID, SUPERVISORS, json_object, require, text_field
+from tickets import AlarmService, EscalatedTicket, WatchedCustomer
+from tickets import AlertView as StoredAlert
+from web_agent.api import ANY_ROLE, SUPERVISORS
 from web_agent.app import STATIC_DIR
-from web_agent.errors import ValidationFailedError
+from web_agent.routes import Id, IdPath, Instant, JsonBody, QueryString, Reply, Routes, iso, stripped
 
 MAX_SNOOZE_MIN = 7 * 24 * 60
-_ID = r"{id:\d{1,18}}"
+ROUTES = Routes("alerts")
 
 
 @dataclass(frozen=True)
@@ -35,169 +37,262 @@ class AlarmWebServices:
 ALARMS = web.AppKey("alarms", AlarmWebServices)
 
 
-def _time(value: datetime | None) -> str | None:
-    return value.isoformat() if value is not None else None
+class DeliveryView(Reply):
+    """One channel of an alert and how its delivery went."""
+
+    id: int
+    channel: str
+    recipient: str
+    status: str
+    attempts: int
+    last_error: str | None
+    next_attempt_at: Instant | None
+    sent_at: Instant | None
 
 
-def alert_json(view: AlertView) -> dict[str, Any]:
+class AlertView(Reply):
     """An alert with the status of each of its deliveries."""
-    a = view.alert
-    return {
-        "id": a.id,
-        "kind": a.kind,
-        "title": a.title,
-        "ticket_id": a.ticket_id,
-        "customer_id": a.customer_id,
-        "level": a.level,
-        "role": a.role,
-        "recipient": a.recipient_name,
-        "agent_id": a.agent_id,
-        "raised_at": a.raised_at.isoformat(),
-        "acknowledged_at": _time(a.acknowledged_at),
-        "acknowledged_by": a.acknowledged_by,
-        "snoozed_until": _time(a.snoozed_until),
-        "deliveries": [
-            {
-                "id": d["id"],
-                "channel": d["channel"],
-                "recipient": d["recipient"],
-                "status": d["status"],
-                "attempts": d["attempts"],
-                "last_error": d["last_error"],
-                "next_attempt_at": d["next_attempt_at"],
-                "sent_at": d["sent_at"],
-            }
-            for d in view.deliveries
-        ],
-    }
+
+    id: int
+    kind: str
+    title: str
+    ticket_id: int | None
+    customer_id: int | None
+    level: int
+    role: str | None
+    recipient: str | None
+    agent_id: int | None
+    raised_at: Instant
+    acknowledged_at: Instant | None
+    acknowledged_by: int | None
+    snoozed_until: Instant | None
+    deliveries: list[DeliveryView]
+
+    @classmethod
+    def of(cls, view: StoredAlert) -> AlertView:
+        """The view of a stored alert and its deliveries."""
+        a = view.alert
+        return cls(
+            id=a.id,
+            kind=a.kind,
+            title=a.title,
+            ticket_id=a.ticket_id,
+            customer_id=a.customer_id,
+            level=a.level,
+            role=a.role,
+            recipient=a.recipient_name,
+            agent_id=a.agent_id,
+            raised_at=a.raised_at.isoformat(),
+            acknowledged_at=iso(a.acknowledged_at),
+            acknowledged_by=a.acknowledged_by,
+            snoozed_until=iso(a.snoozed_until),
+            deliveries=[msgspec.convert(d, DeliveryView) for d in view.deliveries],
+        )
 
 
-def escalated_json(row: EscalatedTicket, now: datetime) -> dict[str, Any]:
+class EscalationView(Reply):
     """A ticket on the ladder, with how long it is past its breach."""
-    return {
-        "ticket_id": row.ticket_id,
-        "subject": row.subject,
-        "status": row.status,
-        "priority": row.priority,
-        "customer_name": row.customer_name,
-        "department": row.department,
-        "assignee_id": row.assignee_id,
-        "breached_at": row.breached_at.isoformat(),
-        "past_breach_s": max(0, int((now - row.breached_at).total_seconds())),
-        "level": row.level,
-        "acknowledged_at": _time(row.acknowledged_at),
-        "snoozed_until": _time(row.snoozed_until),
-    }
+
+    ticket_id: int
+    subject: str
+    status: str
+    priority: str
+    customer_name: str
+    department: str | None
+    assignee_id: int | None
+    breached_at: Instant
+    past_breach_s: int
+    level: int
+    acknowledged_at: Instant | None
+    snoozed_until: Instant | None
+
+    @classmethod
+    def of(cls, row: EscalatedTicket, now: datetime) -> EscalationView:
+        """The view of an escalated ticket at `now`."""
+        return cls(
+            ticket_id=row.ticket_id,
+            subject=row.subject,
+            status=row.status,
+            priority=row.priority,
+            customer_name=row.customer_name,
+            department=row.department,
+            assignee_id=row.assignee_id,
+            breached_at=row.breached_at.isoformat(),
+            past_breach_s=max(0, int((now - row.breached_at).total_seconds())),
+            level=row.level,
+            acknowledged_at=iso(row.acknowledged_at),
+            snoozed_until=iso(row.snoozed_until),
+        )
 
 
-def watched_json(row: WatchedCustomer) -> dict[str, Any]:
+class WatchedView(Reply):
     """A watched customer and their owner."""
-    return {
-        "customer_id": row.customer_id,
-        "customer_name": row.customer_name,
-        "customer_tier": row.customer_tier,
-        "owner_agent_id": row.owner_agent_id,
-        "owner_name": row.owner_name,
-        "owner_email": row.owner_email,
-        "note": row.note,
-        "watched_at": row.watched_at.isoformat(),
-    }
 
+    customer_id: int
+    customer_name: str
+    customer_tier: str
+    owner_agent_id: int
+    owner_name: str
+    owner_email: str | None
+    note: str
+    watched_at: Instant
 
-def _number(body: dict[str, Any], name: str, *, low: int, high: int, required: bool) -> int | None:
-    value = body.get(name)
-    if value is None and not required:
-        return None
-    if not isinstance(value, int) or isinstance(value, bool) or not low <= value <= high:
-        raise ValidationFailedError({name: f"a whole number from {low} to {high}"})
-    return value
+    @classmethod
+    def of(cls, row: WatchedCustomer) -> WatchedView:
+        """The view of a watched customer."""
+        return cls(
+            customer_id=row.customer_id,
+            customer_name=row.customer_name,
+            customer_tier=row.customer_tier,
+            owner_agent_id=row.owner_agent_id,
+            owner_name=row.owner_name,
+            owner_email=row.owner_email,
+            note=row.note,
+            watched_at=row.watched_at.isoformat(),
+        )
 
 
 def _own_only(agent: Agent) -> bool:
     return agent.role is Role.AGENT
 
 
+def _alarms(request: web.Request) -> AlarmService:
+    return request.app[ALARMS].alarms
+
+
+class AlertQuery(QueryString):
+    """How many alerts."""
+
+    limit: Annotated[int, msgspec.Meta(ge=1, le=200, description="the newest so many")] = 50
+
+
+class AlertList(Reply):
+    """The newest alerts."""
+
+    alerts: list[AlertView]
+
+
+class AlertReply(Reply):
+    """One alert."""
+
+    alert: AlertView
+
+
+@ROUTES.get("/api/alerts", roles=ANY_ROLE)
+async def list_alerts(request: web.Request, agent: Agent, *, query: AlertQuery) -> AlertList:
+    """The newest alerts with each delivery's status (an agent sees only alerts addressed to them)."""
+    views = await _alarms(request).feed(agent_id=agent.id if _own_only(agent) else None, limit=query.limit)
+    return AlertList([AlertView.of(v) for v in views])
+
+
+@ROUTES.get("/api/alerts/{id}", roles=ANY_ROLE, errors=("alerts.not_found",))
+async def get_alert(request: web.Request, agent: Agent, *, path: IdPath) -> AlertReply:
+    """One alert with its deliveries."""
+    view = await _alarms(request).alert(path.id, agent.id if _own_only(agent) else None)
+    return AlertReply(AlertView.of(view))
+
+
+@ROUTES.post("/api/alerts/{id}/ack", roles=ANY_ROLE, errors=("alerts.not_found",))
+async def acknowledge(request: web.Request, agent: Agent, *, path: IdPath) -> AlertReply:
+    """Acknowledge an alert: its ticket climbs the escalation ladder no further."""
+    view = await _alarms(request).acknowledge(path.id, agent.id, own_only=_own_only(agent))
+    return AlertReply(AlertView.of(view))
+
+
+class SnoozeBody(JsonBody):
+    """How long to put the alert off."""
+
+    minutes: (
+        Annotated[int, msgspec.Meta(ge=1, le=MAX_SNOOZE_MIN, description="the policy's default when absent")]
+        | None
+    ) = None
+
+
+@ROUTES.post("/api/alerts/{id}/snooze", roles=ANY_ROLE, errors=("alerts.not_found",), body_optional=True)
+async def snooze(request: web.Request, agent: Agent, *, path: IdPath, body: SnoozeBody) -> AlertReply:
+    """Snooze an alert: its ticket climbs no further until the snooze ends."""
+    snooze_s = body.minutes * 60 if body.minutes is not None else None
+    view = await _alarms(request).snooze(path.id, agent.id, snooze_s, own_only=_own_only(agent))
+    return AlertReply(AlertView.of(view))
+
+
+class EscalationList(Reply):
+    """Open tickets past a breach, longest past it first."""
+
+    escalations: list[EscalationView]
+
+
+@ROUTES.get("/api/escalations", roles=SUPERVISORS)
+async def escalations(request: web.Request, agent: Agent) -> EscalationList:
+    """Open tickets past a breach, longest past it first."""
+    now = request.app[ALARMS].now()
+    rows = await _alarms(request).escalated()
+    return EscalationList([EscalationView.of(r, now) for r in rows])
+
+
+class WatchedList(Reply):
+    """Every watched customer."""
+
+    watched: list[WatchedView]
+
+
+class WatchedReply(Reply):
+    """One watched customer."""
+
+    watched: WatchedView
+
+
+@ROUTES.get("/api/watched-customers", roles=SUPERVISORS)
+async def watched(request: web.Request, agent: Agent) -> WatchedList:
+    """Watched customers and their owners."""
+    return WatchedList([WatchedView.of(w) for w in await _alarms(request).watched()])
+
+
+class WatchBody(JsonBody):
+    """Whom to watch, who owns them, where to write to the owner, and why."""
+
+    customer_id: Id
+    owner_agent_id: Id
+    owner_email: (
+        Annotated[
+            str,
+            msgspec.Meta(
+                max_length=254,
+                pattern=r"^\s*(?:[^\s,;<>]*@[^\s,;<>]*)?\s*$",
+                extra={"expected": "one email address, or null"},
+            ),
+        ]
+        | None
+    ) = None
+    note: Annotated[str, msgspec.Meta(max_length=500)] | None = None
+
+
+@ROUTES.post(
+    "/api/watched-customers", roles=SUPERVISORS, status=201, errors=("alerts.customer_not_watchable",)
+)
+async def watch(request: web.Request, agent: Agent, *, body: WatchBody) -> WatchedReply:
+    """Watch a customer: new tickets and repeated calls alert the owner at once."""
+    row = await _alarms(request).watch(
+        body.customer_id, body.owner_agent_id, stripped(body.owner_email), body.note or "", agent.id
+    )
+    return WatchedReply(WatchedView.of(row))
+
+
+@ROUTES.delete(
+    "/api/watched-customers/{id}", roles=SUPERVISORS, status=204, errors=("alerts.customer_not_watchable",)
+)
+async def unwatch(request: web.Request, agent: Agent, *, path: IdPath) -> None:
+    """Stop watching a customer."""
+    await _alarms(request).unwatch(path.id)
+
+
+async def supervisor_page(request: web.Request) -> web.FileResponse:
+    """GET /supervisor: the supervisors' alarm page."""
+    return web.FileResponse(STATIC_DIR / "supervisor.html")
+
+
 def add_alarm_routes(app: web.Application, services: AlarmWebServices) -> None:
     """Register the alarm endpoints and the /supervisor page."""
     app[ALARMS] = services
-    alarms = services.alarms
-
-    @require(*ANY_ROLE)
-    async def list_alerts(request: web.Request, agent: Agent) -> web.Response:
-        """The newest alerts (an agent's own only)."""
-        raw = request.query.get("limit", "50")
-        if not raw.isdigit() or not 1 <= int(raw) <= 200:
-            raise ValidationFailedError({"limit": "a whole number from 1 to 200"})
-        views = await alarms.feed(agent_id=agent.id if _own_only(agent) else None, limit=int(raw))
-        return web.json_response({"alerts": [alert_json(v) for v in views]})
-
-    @require(*ANY_ROLE)
-    async def get_alert(request: web.Request, agent: Agent) -> web.Response:
-        """One alert with its deliveries."""
-        view = await alarms.alert(int(request.match_info["id"]), agent.id if _own_only(agent) else None)
-        return web.json_response({"alert": alert_json(view)})
-
-    @require(*ANY_ROLE)
-    async def acknowledge(request: web.Request, agent: Agent) -> web.Response:
-        """Take the alert on: its ticket climbs the ladder no further."""
-        view = await alarms.acknowledge(int(request.match_info["id"]), agent.id, own_only=_own_only(agent))
-        return web.json_response({"alert": alert_json(view)})
-
-    @require(*ANY_ROLE)
-    async def snooze(request: web.Request, agent: Agent) -> web.Response:
-        """Put the alert off for `minutes` (the policy's default when absent)."""
-        body = await json_object(request) if request.can_read_body else {}
-        minutes = _number(body, "minutes", low=1, high=MAX_SNOOZE_MIN, required=False)
-        view = await alarms.snooze(
-            int(request.match_info["id"]),
-            agent.id,
-            minutes * 60 if minutes is not None else None,
-            own_only=_own_only(agent),
-        )
-        return web.json_response({"alert": alert_json(view)})
-
-    @require(*SUPERVISORS)
-    async def escalations(request: web.Request, agent: Agent) -> web.Response:
-        """Open tickets past a breach, longest past it first."""
-        now = services.now()
-        rows = await alarms.escalated()
-        return web.json_response({"escalations": [escalated_json(r, now) for r in rows]})
-
-    @require(*SUPERVISORS)
-    async def watched(request: web.Request, agent: Agent) -> web.Response:
-        """Every watched customer and their owner."""
-        return web.json_response({"watched": [watched_json(w) for w in await alarms.watched()]})
-
-    @require(*SUPERVISORS)
-    async def watch(request: web.Request, agent: Agent) -> web.Response:
-        """Watch a customer: their new tickets and repeated calls alert the owner at once."""
-        body = await json_object(request)
-        customer_id = _number(body, "customer_id", low=1, high=MAX_ID, required=True)
-        owner = _number(body, "owner_agent_id", low=1, high=MAX_ID, required=True)
-        email = text_field(body, "owner_email", required=False, max_len=254).strip() or None
-        if email is not None and ("@" not in email or any(c in email for c in "\r\n ,;<>")):
-            raise ValidationFailedError({"owner_email": "one email address, or null"})
-        note = text_field(body, "note", required=False, max_len=500)
-        assert customer_id is not None
-        assert owner is not None
-        row = await alarms.watch(customer_id, owner, email, note, agent.id)
-        return web.json_response({"watched": watched_json(row)}, status=201)
-
-    @require(*SUPERVISORS)
-    async def unwatch(request: web.Request, agent: Agent) -> web.Response:
-        """Stop watching a customer."""
-        await alarms.unwatch(int(request.match_info["id"]))
-        return web.Response(status=204)
-
-    async def page(request: web.Request) -> web.FileResponse:
-        return web.FileResponse(STATIC_DIR / "supervisor.html")
-
-    app.router.add_get("/api/alerts", list_alerts)
-    app.router.add_get(f"/api/alerts/{_ID}", get_alert)
-    app.router.add_post(f"/api/alerts/{_ID}/ack", acknowledge)
-    app.router.add_post(f"/api/alerts/{_ID}/snooze", snooze)
-    app.router.add_get("/api/escalations", escalations)
-    app.router.add_get("/api/watched-customers", watched)
-    app.router.add_post("/api/watched-customers", watch)
-    app.router.add_delete(f"/api/watched-customers/{_ID}", unwatch)
-    app.router.add_get("/supervisor", page)
+    ROUTES.add_to(app)
+    app.router.add_get("/supervisor", supervisor_page)

@@ -3,15 +3,17 @@
 from __future__ import annotations
 
 import asyncio
+import functools
 import json
 import logging
 import time
 from datetime import UTC
 from importlib import resources
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any, Literal
 
 import asyncpg
+import msgspec
 from aiohttp import WSMsgType, web
 from aiohttp.abc import AbstractAccessLogger
 from aiohttp.typedefs import Handler
@@ -37,7 +39,15 @@ from cti import (
     NotInQueueError,
     UnknownPauseReasonError,
 )
-from customers import CustomerNotFoundError, CustomersError, InvalidCustomerError, NewCustomer, Tier
+from customers import (
+    MAX_EMAIL_CHARS,
+    MAX_NAME_CHARS,
+    CustomerNotFoundError,
+    CustomersError,
+    InvalidCustomerError,
+    NewCustomer,
+    Tier,
+)
 from knowledge_base import (
     ArticleConflictError,
     ArticleNotFoundError,
@@ -58,13 +68,27 @@ from tickets import (
     TicketsError,
     UnknownHandlerError,
 )
-from web_agent.api import ANY_ROLE, MAX_BODY_BYTES, bearer, json_object, require, text_field
+from web_agent.api import ANY_ROLE, MAX_BODY_BYTES, MAX_QUERY_CHARS
 from web_agent.api import SERVICES as SERVICES
 from web_agent.api import WebServices as WebServices
-from web_agent.customer_json import customer_json
 from web_agent.errors import ForbiddenError, RateLimitedError, ValidationFailedError
-from web_agent.openapi import OPENAPI
 from web_agent.ratelimit import AttemptLimiter
+from web_agent.routes import (
+    DATABASE_ERRORS,
+    DECLARED,
+    PUBLIC,
+    ErrorReply,
+    Instant,
+    JsonBody,
+    QueryString,
+    Reply,
+    Route,
+    Routes,
+    bearer,
+    encode,
+    openapi_document,
+)
+from web_agent.shapes import AgentView, CustomerView
 from web_agent.tickets_api import add_ticket_routes
 
 log = logging.getLogger(__name__)
@@ -126,9 +150,14 @@ _ERRORS: tuple[tuple[type[Exception], int, str], ...] = (
 )
 
 
+# The errors aiohttp raises itself (web.HTTPException), as errors_middleware names them.
+_HTTP_ERRORS = {"http.request_entity_too_large": 413, "http.not_found": 404, "http.method_not_allowed": 405}
+ERROR_STATUS: dict[str, int] = {error_id: status for _, status, error_id in _ERRORS} | _HTTP_ERRORS
+
+
 def error_response(status: int, error_id: str, message: str, /, **extra: Any) -> web.Response:
     """The JSON body every error has: a stable `error_id` and a sentence for people."""
-    return web.json_response({"error_id": error_id, "message": message, **extra}, status=status)
+    return encode(ErrorReply(error_id=error_id, message=message, **extra), status)
 
 
 @web.middleware
@@ -219,31 +248,47 @@ class AccessLogger(AbstractAccessLogger):
         return self.logger.isEnabledFor(logging.INFO)
 
 
-def agent_json(agent: Agent) -> dict[str, Any]:
-    """An account as the desktop sees it."""
-    return {
-        "id": agent.id,
-        "username": agent.username,
-        "display_name": agent.display_name,
-        "role": agent.role.value,
-        "interfaces": list(agent.interfaces),
-    }
+ROUTES = Routes("desk")
 
 
-async def login(request: web.Request) -> web.Response:
-    """POST /api/auth/login {username, password} -> {token, agent}."""
+class LoginBody(JsonBody):
+    """Who signs in."""
+
+    username: Annotated[str, msgspec.Meta(min_length=1, max_length=64)]
+    password: Annotated[str, msgspec.Meta(min_length=1, max_length=256)]
+
+
+class LoginReply(Reply):
+    """A bearer token for the other calls, when it expires, and the account."""
+
+    token: str
+    expires_at: Instant
+    agent: AgentView
+
+
+class MeReply(Reply):
+    """The signed-in account."""
+
+    agent: AgentView
+
+
+@ROUTES.post(
+    "/api/auth/login",
+    roles=PUBLIC,
+    errors=("auth.invalid_credentials", "auth.rate_limited", *DATABASE_ERRORS),
+)
+async def login(request: web.Request, *, body: LoginBody) -> LoginReply:
+    """Sign in: a bearer token for the other calls."""
     services = request.app[SERVICES]
     limiter = request.app[LOGIN_LIMITER]
-    body = await json_object(request)
-    username = text_field(body, "username", max_len=64).strip().lower()
-    password = text_field(body, "password", max_len=256)
+    username = body.username.strip().lower()
     now = time.monotonic()
     keys = (f"user:{username}", f"addr:{request.remote}")
     wait_s = max(limiter.retry_after(key, now) for key in keys)
     if wait_s:
         raise RateLimitedError(wait_s)
     try:
-        session = await services.accounts.sign_in(username, password, services.now())
+        session = await services.accounts.sign_in(username, body.password, services.now())
     except InvalidCredentialsError:
         for key in keys:
             limiter.fail(key, now)
@@ -252,95 +297,145 @@ async def login(request: web.Request) -> web.Response:
     for key in keys:
         limiter.succeed(key)
     log.info("agent %s signed in", session.agent.username)
-    return web.json_response(
-        {
-            "token": session.token,
-            "expires_at": session.expires_at.isoformat(),
-            "agent": agent_json(session.agent),
-        }
-    )
+    return LoginReply(session.token, session.expires_at.isoformat(), AgentView.of(session.agent))
 
 
-@require(*ANY_ROLE)
-async def logout(request: web.Request, agent: Agent) -> web.Response:
-    """POST /api/auth/logout: revoke the token used for this request."""
+@ROUTES.post("/api/auth/logout", roles=ANY_ROLE, status=204)
+async def logout(request: web.Request, agent: Agent) -> None:
+    """Revoke the bearer token used for this request."""
     token = bearer(request)
     assert token is not None
     await request.app[SERVICES].accounts.sign_out(token)
-    return web.Response(status=204)
 
 
-@require(*ANY_ROLE)
-async def me(request: web.Request, agent: Agent) -> web.Response:
-    """GET /api/me: the signed-in account."""
-    return web.json_response({"agent": agent_json(agent)})
+@ROUTES.get("/api/me", roles=ANY_ROLE)
+async def me(request: web.Request, agent: Agent) -> MeReply:
+    """The signed-in account."""
+    return MeReply(AgentView.of(agent))
 
 
-@require(*ANY_ROLE)
-async def calls_today(request: web.Request, agent: Agent) -> web.Response:
-    """GET /api/calls/today: the calls this agent took since local midnight, newest first."""
+class CallCustomer(Reply):
+    """The customer a call was matched to, as the call log recorded them."""
+
+    id: int
+    name: str | None
+    tier: str | None
+
+
+class CallView(Reply):
+    """One call the agent took."""
+
+    call_id: str
+    caller_number: str
+    caller_name: str
+    customer: CallCustomer | None
+    queue: str | None
+    outcome: str
+    wait_s: int
+    talk_s: int
+    started_at: Instant
+    ended_at: Instant
+
+
+class CallsToday(Reply):
+    """The agent's calls since local midnight, newest first."""
+
+    calls: list[CallView]
+
+
+@ROUTES.get("/api/calls/today", roles=ANY_ROLE)
+async def calls_today(request: web.Request, agent: Agent) -> CallsToday:
+    """The agent's calls since local midnight, newest first."""
     services = request.app[SERVICES]
     local_now = services.now().astimezone()
     midnight = local_now.replace(hour=0, minute=0, second=0, microsecond=0)
     calls = await services.call_log.calls_for_interfaces(agent.interfaces, midnight.astimezone(UTC))
-    return web.json_response(
-        {
-            "calls": [
-                {
-                    "call_id": c.call_id,
-                    "caller_number": c.caller_number,
-                    "caller_name": c.caller_name,
-                    "customer": (
-                        {"id": c.customer_id, "name": c.customer_name, "tier": c.customer_tier}
-                        if c.customer_id is not None
-                        else None
-                    ),
-                    "queue": c.queue,
-                    "outcome": c.outcome,
-                    "wait_s": c.wait_s,
-                    "talk_s": c.talk_s,
-                    "started_at": c.started_at.isoformat(),
-                    "ended_at": c.ended_at.isoformat(),
-                }
-                for c in calls
-            ]
-        }
+    return CallsToday(
+        [
+            CallView(
+                call_id=c.call_id,
+                caller_number=c.caller_number,
+                caller_name=c.caller_name,
+                customer=None
+                if c.customer_id is None
+                else CallCustomer(c.customer_id, c.customer_name, c.customer_tier),
+                queue=c.queue,
+                outcome=c.outcome,
+                wait_s=c.wait_s,
+                talk_s=c.talk_s,
+                started_at=c.started_at.isoformat(),
+                ended_at=c.ended_at.isoformat(),
+            )
+            for c in calls
+        ]
     )
 
 
-@require(*ANY_ROLE)
-async def create_customer(request: web.Request, agent: Agent) -> web.Response:
-    """POST /api/customers {name, phone, email?, tier?}: the "new customer" action of a pop."""
-    body = await json_object(request)
-    tier_text = text_field(body, "tier", required=False, max_len=20) or Tier.STANDARD.value
-    try:
-        tier = Tier(tier_text)
-    except ValueError:
-        raise ValidationFailedError({"tier": f"one of {', '.join(t.value for t in Tier)}"}) from None
+class NewCustomerBody(JsonBody):
+    """The pop's "new customer" form: the caller's number becomes the customer's phone."""
+
+    name: Annotated[str, msgspec.Meta(max_length=MAX_NAME_CHARS)]
+    phone: Annotated[str, msgspec.Meta(max_length=40)]
+    email: Annotated[str, msgspec.Meta(max_length=MAX_EMAIL_CHARS)] | None = None
+    tier: Tier = Tier.STANDARD
+
+
+class CustomerReply(Reply):
+    """One customer."""
+
+    customer: CustomerView
+
+
+class CustomerSearch(QueryString):
+    """What to look for."""
+
+    q: Annotated[
+        str,
+        msgspec.Meta(
+            max_length=MAX_QUERY_CHARS, description="a customer number, a phone (any spelling) or name words"
+        ),
+    ] = ""
+
+
+class CustomerList(Reply):
+    """Customers found."""
+
+    customers: list[CustomerView]
+
+
+@ROUTES.post("/api/customers", roles=ANY_ROLE, status=201, errors=("customers.conflict",))
+async def create_customer(request: web.Request, agent: Agent, *, body: NewCustomerBody) -> CustomerReply:
+    """Create a customer (the pop's new-customer action)."""
     new = NewCustomer.create(
-        name=text_field(body, "name"),
-        phones=[text_field(body, "phone", max_len=40)],
-        email=text_field(body, "email", required=False, max_len=254) or None,
-        tier=tier,
+        name=body.name,
+        phones=[body.phone],
+        email=body.email or None,
+        tier=body.tier,
         default_country=request.app[SERVICES].customers.default_country,
     )
     customer = await request.app[SERVICES].customers.create(new)
     log.info("agent %s created customer %s", agent.username, customer.id)
-    return web.json_response({"customer": customer_json(customer)}, status=201)
+    return CustomerReply(CustomerView.of(customer))
 
 
-@require(*ANY_ROLE)
-async def search_customers(request: web.Request, agent: Agent) -> web.Response:
-    """GET /api/customers?q=…: customers by customer number, phone, or name words (any diacritics)."""
-    query = request.query.get("q", "")
-    if len(query) > 200:
-        raise ValidationFailedError({"q": "at most 200 characters"})
-    found = await request.app[SERVICES].customers.search(query)
-    return web.json_response({"customers": [customer_json(c) for c in found]})
+@ROUTES.get("/api/customers", roles=ANY_ROLE)
+async def search_customers(request: web.Request, agent: Agent, *, query: CustomerSearch) -> CustomerList:
+    """Find customers by customer number, phone (any spelling) or name words (any diacritics)."""
+    found = await request.app[SERVICES].customers.search(query.q)
+    return CustomerList([CustomerView.of(c) for c in found])
 
 
+class Health(Reply):
+    """Liveness of the PBX link and the database."""
+
+    status: Literal["ok", "degraded"]
+    ami: Literal["connected", "disconnected"]
+    database: Literal["ok", "error"]
+
+
+@ROUTES.get("/api/health", roles=PUBLIC, responses={200: Health, 503: Health})
 async def health(request: web.Request) -> web.Response:
-    """GET /api/health: liveness of the PBX link and the database (no login: for monitors)."""
+    """Liveness of the PBX link and the database (no login: for monitors); 503 when the database is gone."""
     services = request.app[SERVICES]
     try:
         async with asyncio.timeout(2):
@@ -348,17 +443,28 @@ async def health(request: web.Request) -> web.Response:
     except (TimeoutError, OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
         log.warning("health check: database unreachable: %s", exc)
         database_ok = False
-    ami = "connected" if services.ami_connected() else "disconnected"
-    status = "ok" if database_ok and ami == "connected" else "degraded"
-    return web.json_response(
-        {"status": status, "ami": ami, "database": "ok" if database_ok else "error"},
-        status=200 if database_ok else 503,
+    connected = services.ami_connected()
+    return encode(
+        Health(
+            status="ok" if database_ok and connected else "degraded",
+            ami="connected" if connected else "disconnected",
+            database="ok" if database_ok else "error",
+        ),
+        200 if database_ok else 503,
     )
 
 
-async def openapi_document(request: web.Request) -> web.Response:
-    """GET /api/openapi.json: the OpenAPI 3.1 document of this API (no login)."""
-    return web.json_response(OPENAPI)
+@functools.cache
+def _document_json(routes: tuple[Route, ...]) -> bytes:
+    # Every application of this process declares the same routes: one document for all of them.
+    return msgspec.json.encode(openapi_document(routes, ERROR_STATUS))
+
+
+@ROUTES.get("/api/openapi.json", roles=PUBLIC)
+async def openapi_json(request: web.Request) -> msgspec.Raw:
+    """This document (no login)."""
+    routes: list[Route] = request.app[DECLARED]
+    return msgspec.Raw(_document_json(tuple(routes)))
 
 
 async def agent_socket(request: web.Request) -> web.WebSocketResponse:
@@ -384,7 +490,12 @@ async def agent_socket(request: web.Request) -> web.WebSocketResponse:
         services.hub.connection_count,
     )
     # The hello (and the snapshot) leave before the writer starts, so they precede every event.
-    hello = {"op": "hello", "agent": agent_json(agent), "scope": connection.stream.scope, "resumed": resumed}
+    hello = {
+        "op": "hello",
+        "agent": msgspec.to_builtins(AgentView.of(agent)),
+        "scope": connection.stream.scope,
+        "resumed": resumed,
+    }
     first = [json.dumps({**hello, "seq": connection.stream.seq})]
     if not resumed:
         first.append(services.hub.snapshot(connection))
@@ -431,14 +542,7 @@ def create_app(services: WebServices) -> web.Application:
     app = web.Application(middlewares=[security_headers, errors_middleware], client_max_size=MAX_BODY_BYTES)
     app[SERVICES] = services
     app[LOGIN_LIMITER] = AttemptLimiter(limit=services.settings.login_attempts_per_5min, window_s=300)
-    app.router.add_post("/api/auth/login", login)
-    app.router.add_post("/api/auth/logout", logout)
-    app.router.add_get("/api/me", me)
-    app.router.add_get("/api/calls/today", calls_today)
-    app.router.add_post("/api/customers", create_customer)
-    app.router.add_get("/api/customers", search_customers)
-    app.router.add_get("/api/health", health)
-    app.router.add_get("/api/openapi.json", openapi_document)
+    ROUTES.add_to(app)
     add_ticket_routes(app)
     app.router.add_get("/ws", agent_socket)
     app.router.add_get("/", index)

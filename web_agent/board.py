@@ -20,21 +20,33 @@ from __future__ import annotations
 import logging
 from collections.abc import Sequence
 from datetime import UTC, datetime
-from typing import Any
+from typing import Annotated, Any
 
+import msgspec
 from aiohttp import web
 
 from agents import Agent
-from cti import AgentStateService, AgentStatus, Forecast, NotInQueueError, QueueFigures, StaffingWarning
-from web_agent.api import ANY_ROLE, SUPERVISORS, json_object, require, text_field
+from cti import (
+    AgentStateService,
+    AgentStatus,
+    Forecast,
+    NotInQueueError,
+    Presence,
+    QueueFigures,
+    StaffingWarning,
+)
+from web_agent.api import ANY_ROLE, SUPERVISORS
 from web_agent.app import STATIC_DIR
 from web_agent.errors import ValidationFailedError
 from web_agent.hub import AgentHub
+from web_agent.routes import Instant, JsonBody, PathParams, QueryString, Reply, Routes
 
 log = logging.getLogger(__name__)
 
+ROUTES = Routes("agent states")
 AGENT_STATES = web.AppKey("agent_states", AgentStateService)
 MAX_REPORT_DAYS = 93
+_PBX = ("pbx.refused", "pbx.unavailable", "pbx.timeout")
 
 
 def _iso(epoch_s: float | None) -> str | None:
@@ -45,71 +57,167 @@ def _ratio(value: float | None) -> float | None:
     return None if value is None else round(value, 4)
 
 
-def status_json(status: AgentStatus) -> dict[str, Any]:
+def _tenths(value: float | None) -> float | None:
+    return None if value is None else round(value, 1)
+
+
+class MembershipView(Reply):
+    """The agent in one queue: paused or not, why, and since when."""
+
+    queue: str
+    paused: bool
+    reason: str | None
+    paused_since: Instant | None
+
+
+class AgentStatusView(Reply):
     """One agent interface's state as the desktop and the wallboard show it."""
-    return {
-        "interface": status.interface,
-        "member_name": status.member_name,
-        "state": status.presence.value,
-        "reason": status.reason,
-        "since": _iso(status.since),
-        "queues": [
-            {"queue": m.queue, "paused": m.paused, "reason": m.reason, "paused_since": _iso(m.paused_since)}
-            for m in status.queues
-        ],
-    }
+
+    interface: str
+    member_name: str | None
+    state: Presence
+    reason: str | None
+    since: Instant | None
+    queues: list[MembershipView]
+
+    @classmethod
+    def of(cls, status: AgentStatus) -> AgentStatusView:
+        """The view of an interface's state."""
+        return cls(
+            interface=status.interface,
+            member_name=status.member_name,
+            state=status.presence,
+            reason=status.reason,
+            since=_iso(status.since),
+            queues=[MembershipView(m.queue, m.paused, m.reason, _iso(m.paused_since)) for m in status.queues],
+        )
 
 
-def forecast_json(forecast: Forecast) -> dict[str, Any]:
+class ForecastView(Reply):
     """The Erlang C projection of the next 30 minutes."""
-    return {
-        "arrivals_per_hour": round(forecast.arrivals_per_hour, 1),
-        "handle_s": round(forecast.handle_s, 1),
-        "agents": forecast.agents,
-        "service_level": _ratio(forecast.service_level),
-        "target": forecast.target,
-        "agents_needed": forecast.agents_needed,
-        "below_target": forecast.below_target,
-    }
+
+    arrivals_per_hour: float
+    handle_s: float
+    agents: int
+    service_level: float | None
+    target: float
+    agents_needed: int | None
+    below_target: bool
+
+    @classmethod
+    def of(cls, forecast: Forecast) -> ForecastView:
+        """The view of a forecast."""
+        return cls(
+            arrivals_per_hour=round(forecast.arrivals_per_hour, 1),
+            handle_s=round(forecast.handle_s, 1),
+            agents=forecast.agents,
+            service_level=_ratio(forecast.service_level),
+            target=forecast.target,
+            agents_needed=forecast.agents_needed,
+            below_target=forecast.below_target,
+        )
 
 
-def figures_json(figures: QueueFigures) -> dict[str, Any]:
-    """One queue's wallboard row."""
-    return {
-        "queue": figures.queue,
-        "waiting": figures.waiting,
-        "longest_wait_s": round(figures.longest_wait_s, 1),
-        "agents": {
-            "ready": figures.ready,
-            "on_call": figures.on_call,
-            "wrap_up": figures.wrap_up,
-            "paused": figures.paused,
-        },
-        "windows": {
-            label: {
-                "answered": w.answered,
-                "abandoned": w.abandoned,
-                "service_level": _ratio(w.service_level),
-                "asa_s": None if w.asa_s is None else round(w.asa_s, 1),
-                "abandon_rate": _ratio(w.abandon_rate),
-                "aht_s": None if w.aht_s is None else round(w.aht_s, 1),
-                "occupancy": _ratio(w.occupancy),
-            }
-            for label, w in figures.windows
-        },
-        "forecast": forecast_json(figures.forecast),
-    }
+class AgentCounts(Reply):
+    """How many of a queue's agents are in each state."""
+
+    ready: int
+    on_call: int
+    wrap_up: int
+    paused: int
 
 
-def warning_json(warning: StaffingWarning) -> dict[str, Any]:
+class WindowView(Reply):
+    """One queue's figures over one window."""
+
+    answered: int
+    abandoned: int
+    service_level: float | None
+    asa_s: float | None
+    abandon_rate: float | None
+    aht_s: float | None
+    occupancy: float | None
+
+
+class QueueFiguresView(Reply):
+    """One queue's wallboard row; `windows` by label (15m, 1h, today)."""
+
+    queue: str
+    waiting: int
+    longest_wait_s: float
+    agents: AgentCounts
+    windows: dict[str, WindowView]
+    forecast: ForecastView
+
+    @classmethod
+    def of(cls, figures: QueueFigures) -> QueueFiguresView:
+        """The view of a queue's figures."""
+        return cls(
+            queue=figures.queue,
+            waiting=figures.waiting,
+            longest_wait_s=round(figures.longest_wait_s, 1),
+            agents=AgentCounts(figures.ready, figures.on_call, figures.wrap_up, figures.paused),
+            windows={
+                label: WindowView(
+                    answered=w.answered,
+                    abandoned=w.abandoned,
+                    service_level=_ratio(w.service_level),
+                    asa_s=_tenths(w.asa_s),
+                    abandon_rate=_ratio(w.abandon_rate),
+                    aht_s=_tenths(w.aht_s),
+                    occupancy=_ratio(w.occupancy),
+                )
+                for label, w in figures.windows
+            },
+            forecast=ForecastView.of(figures.forecast),
+        )
+
+
+class WarningView(Reply):
     """A pause that would push a queue under its service-level target."""
-    return {
-        "interface": warning.interface,
-        "queue": warning.queue,
-        "reason": warning.reason,
-        "projected_now": forecast_json(warning.projected_now),
-        "projected_after": forecast_json(warning.projected_after),
-    }
+
+    interface: str
+    queue: str
+    reason: str
+    projected_now: ForecastView
+    projected_after: ForecastView
+
+    @classmethod
+    def of(cls, warning: StaffingWarning) -> WarningView:
+        """The view of a staffing warning."""
+        return cls(
+            interface=warning.interface,
+            queue=warning.queue,
+            reason=warning.reason,
+            projected_now=ForecastView.of(warning.projected_now),
+            projected_after=ForecastView.of(warning.projected_after),
+        )
+
+
+class AgentState(Reply):
+    """The agent's own states and the pause reasons they may choose from."""
+
+    interfaces: list[AgentStatusView]
+    pause_reasons: list[str]
+
+
+class Paused(AgentState):
+    """The agent's states after a pause, and what the pause does to the service level."""
+
+    warnings: list[WarningView]
+
+
+class Figures(Reply):
+    """The queue figures last pushed, and when they were computed."""
+
+    at: Instant | None
+    queues: list[QueueFiguresView]
+
+
+class Wallboard(Figures):
+    """The figures last pushed, and every agent's state."""
+
+    agents: list[AgentStatusView]
 
 
 class BoardPublisher:
@@ -118,7 +226,7 @@ class BoardPublisher:
     def __init__(self, hub: AgentHub[Agent], service: AgentStateService | None = None) -> None:
         self._hub = hub
         self._service = service
-        self._figures: dict[str, Any] = {"at": None, "queues": []}
+        self._figures = Figures(at=None, queues=[])
         hub.add_snapshot_part("agent_state", self._agent_part)
         hub.add_snapshot_part("wallboard", self._wallboard_part)
 
@@ -128,105 +236,137 @@ class BoardPublisher:
 
     def agent_state(self, status: AgentStatus) -> None:
         """To the agent owning the interface, and to the supervisors."""
-        data = status_json(status)
+        data = _plain(AgentStatusView.of(status))
         self._hub.publish((status.interface,), "agent_state", data)
         self._hub.publish_to_roles(SUPERVISORS, "agent_state", data)
 
     def queue_figures(self, figures: Sequence[QueueFigures], at: float) -> None:
         """To the supervisors; kept for the snapshot of the next one to connect."""
-        self._figures = {"at": _iso(at), "queues": [figures_json(f) for f in figures]}
-        self._hub.publish_to_roles(SUPERVISORS, "queue_figures", self._figures)
+        self._figures = Figures(at=_iso(at), queues=[QueueFiguresView.of(f) for f in figures])
+        self._hub.publish_to_roles(SUPERVISORS, "queue_figures", _plain(self._figures))
 
     def staffing_warning(self, warning: StaffingWarning) -> None:
         """To the supervisors and to the agent who asked to pause."""
-        data = warning_json(warning)
+        data = _plain(WarningView.of(warning))
         self._hub.publish_to_roles(SUPERVISORS, "staffing_warning", data)
         self._hub.publish((warning.interface,), "staffing_warning", data)
 
-    def agent_payload(self, agent: Agent) -> dict[str, Any]:
+    def agent_payload(self, agent: Agent) -> AgentState:
         """The agent's own states and the pause reasons they may choose from."""
         service = self._service
         if service is None:
-            return {"interfaces": [], "pause_reasons": []}
+            return AgentState(interfaces=[], pause_reasons=[])
         statuses = [service.status(i) for i in agent.interfaces]
-        return {
-            "interfaces": [status_json(s) for s in statuses if s is not None],
-            "pause_reasons": list(service.settings.pause_reasons),
-        }
+        return AgentState(
+            interfaces=[AgentStatusView.of(s) for s in statuses if s is not None],
+            pause_reasons=list(service.settings.pause_reasons),
+        )
 
-    def wallboard_payload(self) -> dict[str, Any]:
+    def wallboard_payload(self) -> Wallboard:
         """The last figures pushed, and every agent's state."""
         service = self._service
-        agents = [] if service is None else [status_json(s) for s in service.statuses()]
-        return {**self._figures, "agents": agents}
+        agents = [] if service is None else [AgentStatusView.of(s) for s in service.statuses()]
+        return Wallboard(at=self._figures.at, queues=self._figures.queues, agents=agents)
 
     def _agent_part(self, agent: Agent) -> dict[str, Any]:
-        return self.agent_payload(agent)
+        return _plain(self.agent_payload(agent))
 
     def _wallboard_part(self, agent: Agent) -> dict[str, Any] | None:
-        return self.wallboard_payload() if agent.role in SUPERVISORS else None
+        return _plain(self.wallboard_payload()) if agent.role in SUPERVISORS else None
+
+
+def _plain(view: Reply) -> dict[str, Any]:
+    """A view as the socket frames carry it (the hub encodes plain data)."""
+    data: dict[str, Any] = msgspec.to_builtins(view)
+    return data
 
 
 BOARD = web.AppKey("board", BoardPublisher)
 
 
-@require(*ANY_ROLE)
-async def agent_state(request: web.Request, agent: Agent) -> web.Response:
-    """GET /api/agent/state."""
-    return web.json_response(request.app[BOARD].agent_payload(agent))
+def _interfaces(agent: Agent) -> tuple[str, ...]:
+    if not agent.interfaces:
+        raise ValidationFailedError({"interface": "this account has no phone interface to log in with"})
+    return agent.interfaces
 
 
-@require(*ANY_ROLE)
-async def join_queue(request: web.Request, agent: Agent) -> web.Response:
-    """POST /api/agent/queues {queue, penalty?}: QueueAdd for each of the agent's interfaces."""
-    body = await json_object(request)
-    queue = text_field(body, "queue", max_len=80).strip()
-    penalty = body.get("penalty", 0)
-    if isinstance(penalty, bool) or not isinstance(penalty, int) or not 0 <= penalty <= 1000:
-        raise ValidationFailedError({"penalty": "a whole number 0..1000"})
+@ROUTES.get("/api/agent/state", roles=ANY_ROLE)
+async def agent_state(request: web.Request, agent: Agent) -> AgentState:
+    """The signed-in agent's states and pause reasons."""
+    return request.app[BOARD].agent_payload(agent)
+
+
+class QueueBody(JsonBody):
+    """The queue to log in to, and the agent's penalty in it."""
+
+    queue: Annotated[str, msgspec.Meta(min_length=1, max_length=80)]
+    penalty: Annotated[int, msgspec.Meta(ge=0, le=1000)] = 0
+
+
+@ROUTES.post("/api/agent/queues", roles=ANY_ROLE, errors=_PBX)
+async def join_queue(request: web.Request, agent: Agent, *, body: QueueBody) -> AgentState:
+    """Log in to a queue (QueueAdd on Asterisk for each of the agent's interfaces)."""
+    queue = body.queue.strip()
     service = request.app[AGENT_STATES]
     for interface in _interfaces(agent):
-        await service.log_in(interface, queue, member_name=agent.display_name, penalty=penalty)
+        await service.log_in(interface, queue, member_name=agent.display_name, penalty=body.penalty)
     log.info("agent %s logged in to queue %s", agent.username, queue)
-    return web.json_response(request.app[BOARD].agent_payload(agent))
+    return request.app[BOARD].agent_payload(agent)
 
 
-@require(*ANY_ROLE)
-async def leave_queue(request: web.Request, agent: Agent) -> web.Response:
-    """DELETE /api/agent/queues/{queue}: QueueRemove for each of the agent's interfaces."""
-    queue = request.match_info["queue"]
+class QueuePath(PathParams):
+    """A queue."""
+
+    queue: Annotated[str, msgspec.Meta(max_length=80)]
+
+
+@ROUTES.delete("/api/agent/queues/{queue}", roles=ANY_ROLE, errors=(*_PBX, "agent_state.not_in_queue"))
+async def leave_queue(request: web.Request, agent: Agent, *, path: QueuePath) -> AgentState:
+    """Log out of a queue (QueueRemove)."""
     service = request.app[AGENT_STATES]
     for interface in _interfaces(agent):
-        await service.log_out(interface, queue)
-    log.info("agent %s logged out of queue %s", agent.username, queue)
-    return web.json_response(request.app[BOARD].agent_payload(agent))
+        await service.log_out(interface, path.queue)
+    log.info("agent %s logged out of queue %s", agent.username, path.queue)
+    return request.app[BOARD].agent_payload(agent)
 
 
-@require(*ANY_ROLE)
-async def pause(request: web.Request, agent: Agent) -> web.Response:
-    """POST /api/agent/pause {reason}: pause in every queue; `warnings` says what it does to the service level."""
-    body = await json_object(request)
-    reason = text_field(body, "reason", max_len=40)
+class PauseBody(JsonBody):
+    """Why the agent pauses: one of the configured pause reasons."""
+
+    reason: Annotated[str, msgspec.Meta(min_length=1, max_length=40)]
+
+
+@ROUTES.post(
+    "/api/agent/pause",
+    roles=ANY_ROLE,
+    errors=(*_PBX, "agent_state.unknown_reason", "agent_state.not_in_queue"),
+)
+async def pause(request: web.Request, agent: Agent, *, body: PauseBody) -> Paused:
+    """Pause in every queue with a configured reason (QueuePause).
+
+    `warnings` say when the projected service level falls under target.
+    """
     service = request.app[AGENT_STATES]
     warnings: list[StaffingWarning] = []
     paused_any = False
     for interface in _interfaces(agent):
         try:
-            warnings.extend(await service.pause(interface, reason))
+            warnings.extend(await service.pause(interface, body.reason))
             paused_any = True
         except NotInQueueError:
             continue
     if not paused_any:
         raise NotInQueueError(agent.interfaces[0], None)
-    log.info("agent %s paused (%s)", agent.username, reason)
-    return web.json_response(
-        {**request.app[BOARD].agent_payload(agent), "warnings": [warning_json(w) for w in warnings]}
-    )
+    log.info("agent %s paused (%s)", agent.username, body.reason)
+    state = request.app[BOARD].agent_payload(agent)
+    return Paused(state.interfaces, state.pause_reasons, [WarningView.of(w) for w in warnings])
 
 
-@require(*ANY_ROLE)
-async def unpause(request: web.Request, agent: Agent) -> web.Response:
-    """POST /api/agent/unpause: unpause in every queue."""
+@ROUTES.post(
+    "/api/agent/unpause", roles=ANY_ROLE, errors=(*_PBX, "agent_state.not_in_queue", "validation.failed")
+)
+async def unpause(request: web.Request, agent: Agent) -> AgentState:
+    """Unpause in every queue."""
     service = request.app[AGENT_STATES]
     unpaused_any = False
     for interface in _interfaces(agent):
@@ -238,50 +378,51 @@ async def unpause(request: web.Request, agent: Agent) -> web.Response:
     if not unpaused_any:
         raise NotInQueueError(agent.interfaces[0], None)
     log.info("agent %s unpaused", agent.username)
-    return web.json_response(request.app[BOARD].agent_payload(agent))
+    return request.app[BOARD].agent_payload(agent)
 
 
-@require(*SUPERVISORS)
-async def wallboard_now(request: web.Request, agent: Agent) -> web.Response:
-    """GET /api/wallboard: the figures and agent states now."""
-    return web.json_response(request.app[BOARD].wallboard_payload())
+@ROUTES.get("/api/wallboard", roles=SUPERVISORS)
+async def wallboard_now(request: web.Request, agent: Agent) -> Wallboard:
+    """Queue figures and every agent's state now."""
+    return request.app[BOARD].wallboard_payload()
 
 
-@require(*SUPERVISORS)
-async def agent_state_report(request: web.Request, agent: Agent) -> web.Response:
-    """GET /api/reports/agent-states?since=ISO&until=ISO: time in each state, per agent and reason."""
-    since, until = _instant(request, "since"), _instant(request, "until")
+class StateSpan(QueryString):
+    """The report's span, with offsets."""
+
+    since: Annotated[datetime, msgspec.Meta(tz=True)]
+    until: Annotated[datetime, msgspec.Meta(tz=True)]
+
+
+class StateTotalView(Reply):
+    """Seconds an interface spent in one state (and reason)."""
+
+    interface: str
+    state: str
+    reason: str
+    seconds: float
+
+
+class StateReport(Reply):
+    """Time in each state, per agent interface and reason, over a span."""
+
+    since: Instant
+    until: Instant
+    totals: list[StateTotalView]
+
+
+@ROUTES.get("/api/reports/agent-states", roles=SUPERVISORS)
+async def agent_state_report(request: web.Request, agent: Agent, *, query: StateSpan) -> StateReport:
+    """Seconds each agent spent in each state and pause reason over a span."""
+    since, until = query.since, query.until
     if not since < until or (until - since).days > MAX_REPORT_DAYS:
         raise ValidationFailedError({"until": f"must be after since, at most {MAX_REPORT_DAYS} days later"})
     totals = await request.app[AGENT_STATES].totals(since, until)
-    return web.json_response(
-        {
-            "since": since.isoformat(),
-            "until": until.isoformat(),
-            "totals": [
-                {
-                    "interface": t.interface,
-                    "state": t.state,
-                    "reason": t.reason,
-                    "seconds": round(t.seconds, 1),
-                }
-                for t in totals
-            ],
-        }
+    return StateReport(
+        since=since.isoformat(),
+        until=until.isoformat(),
+        totals=[StateTotalView(t.interface, t.state, t.reason, round(t.seconds, 1)) for t in totals],
     )
-
-
-def _instant(request: web.Request, name: str) -> datetime:
-    raw = request.query.get(name, "")
-    try:
-        value = datetime.fromisoformat(raw)
-    except ValueError:
-        raise ValidationFailedError(
-            {name: "an ISO 8601 time with its offset, e.g. 2026-12-01T00:00:00+07:00"}
-        ) from None
-    if value.tzinfo is None:
-        raise ValidationFailedError({name: "needs a UTC offset"})
-    return value
 
 
 async def wallboard_page(request: web.Request) -> web.FileResponse:
@@ -289,21 +430,9 @@ async def wallboard_page(request: web.Request) -> web.FileResponse:
     return web.FileResponse(STATIC_DIR / "wallboard.html", headers={"Cache-Control": "no-cache"})
 
 
-def _interfaces(agent: Agent) -> tuple[str, ...]:
-    if not agent.interfaces:
-        raise ValidationFailedError({"interface": "this account has no phone interface to log in with"})
-    return agent.interfaces
-
-
 def setup(app: web.Application, service: AgentStateService, board: BoardPublisher) -> None:
     """Add the agent-state, wallboard and report routes to the web application."""
     app[AGENT_STATES] = service
     app[BOARD] = board
     app.router.add_get("/wallboard", wallboard_page)
-    app.router.add_get("/api/agent/state", agent_state)
-    app.router.add_post("/api/agent/queues", join_queue)
-    app.router.add_delete("/api/agent/queues/{queue}", leave_queue)
-    app.router.add_post("/api/agent/pause", pause)
-    app.router.add_post("/api/agent/unpause", unpause)
-    app.router.add_get("/api/wallboard", wallboard_now)
-    app.router.add_get("/api/reports/agent-states", agent_state_report)
+    ROUTES.add_to(app)

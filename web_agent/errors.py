@@ -1,4 +1,4 @@
-"""Errors of the web layer, and the one table that maps every domain error to HTTP.
+"""Errors of the web layer (web_agent.app maps them, and every domain error, to HTTP in one table).
 
 WebError
 ├── ForbiddenError            signed in, but the role may not do this

@@ -9,8 +9,9 @@ service checks again (ReviewRequiredError) for an edit of live text.
 from __future__ import annotations
 
 import logging
-from typing import Any
+from typing import Annotated
 
+import msgspec
 from aiohttp import web
 
 from agents import Agent, Role
@@ -29,200 +30,272 @@ from knowledge_base import (
     KnowledgeBase,
     Visibility,
 )
-from web_agent.api import (
-    ANY_ROLE,
-    MAX_ID,
-    MAX_QUERY_CHARS,
-    MAX_VERSION,
-    SUPERVISORS,
-    Fields,
-    json_object,
-    require,
-)
+from web_agent.api import ANY_ROLE, MAX_ID, MAX_QUERY_CHARS, SUPERVISORS
 from web_agent.app import STATIC_DIR
+from web_agent.routes import (
+    IdPath,
+    Instant,
+    JsonBody,
+    QueryString,
+    Reply,
+    Routes,
+    Version,
+    iso,
+    one_line,
+    stripped,
+)
 
 log = logging.getLogger(__name__)
 
+ROUTES = Routes("knowledge base")
 KNOWLEDGE_BASE = web.AppKey("knowledge_base", KnowledgeBase)
 MAX_HITS = 50
-_ARTICLE_ID = r"{id:\d{1,18}}"
+_EDIT = ("kb.not_found", "kb.version_conflict")
+
+# Text the model cleans (spaces folded) and then measures: the edge only bounds it, twice over.
+Terms = Annotated[list[Annotated[str, msgspec.Meta(max_length=100)]], msgspec.Meta(max_length=MAX_TERMS)]
+Category = Annotated[str, one_line(40)]
 
 
-def article_json(article: Article) -> dict[str, Any]:
+class ArticleView(Reply):
     """An article as the editing page shows it."""
-    content = article.content
-    return {
-        "id": article.id,
-        "version": article.version,
-        "title": content.title,
-        "body": content.body,
-        "category": content.category,
-        "tags": list(content.tags),
-        "synonyms": list(content.synonyms),
-        "language": content.language,
-        "visibility": content.visibility.value,
-        "status": article.status.value,
-        "sound_file": content.sound_file,
-        "views": article.views,
-        "created_at": article.created_at.isoformat(),
-        "updated_at": article.updated_at.isoformat(),
-        "published_at": None if article.published_at is None else article.published_at.isoformat(),
-    }
+
+    id: int
+    version: int
+    title: str
+    body: str
+    category: str
+    tags: list[str]
+    synonyms: list[str]
+    language: str
+    visibility: Visibility
+    status: ArticleStatus
+    sound_file: str | None
+    views: int
+    created_at: Instant
+    updated_at: Instant
+    published_at: Instant | None
+
+    @classmethod
+    def of(cls, article: Article) -> ArticleView:
+        """The view of an article."""
+        content = article.content
+        return cls(
+            id=article.id,
+            version=article.version,
+            title=content.title,
+            body=content.body,
+            category=content.category,
+            tags=list(content.tags),
+            synonyms=list(content.synonyms),
+            language=content.language,
+            visibility=content.visibility,
+            status=article.status,
+            sound_file=content.sound_file,
+            views=article.views,
+            created_at=article.created_at.isoformat(),
+            updated_at=article.updated_at.isoformat(),
+            published_at=iso(article.published_at),
+        )
 
 
-def hit_json(hit: ArticleHit) -> dict[str, Any]:
+class HitView(Reply):
     """A search hit: enough to show the answer, and how well it matched."""
-    return {
-        "article_id": hit.article_id,
-        "title": hit.title,
-        "body": hit.body,
-        "category": hit.category,
-        "language": hit.language,
-        "visibility": hit.visibility.value,
-        "views": hit.views,
-        "score": hit.score,
-    }
+
+    article_id: int
+    title: str
+    body: str
+    category: str
+    language: str
+    visibility: Visibility
+    views: int
+    score: float
+
+    @classmethod
+    def of(cls, hit: ArticleHit) -> HitView:
+        """The view of a search hit."""
+        return cls(
+            article_id=hit.article_id,
+            title=hit.title,
+            body=hit.body,
+            category=hit.category,
+            language=hit.language,
+            visibility=hit.visibility,
+            views=hit.views,
+            score=hit.score,
+        )
 
 
-def search_fields(request: web.Request) -> tuple[str, str | None, int]:
-    """(text, category, limit) of a `?q=&category=&limit=` search; ValidationFailedError if malformed."""
-    fields = Fields(request.query, query=True)
-    text = fields.text("q", max_len=MAX_QUERY_CHARS)
-    category = fields.optional_text("category", max_len=40)
-    limit = fields.integer("limit", low=1, high=MAX_HITS, default=10)
-    fields.check()
-    assert limit is not None
-    return text, category, limit
+class HitList(Reply):
+    """Search hits, best first."""
+
+    hits: list[HitView]
+
+
+class ArticleReply(Reply):
+    """One article."""
+
+    article: ArticleView
+
+
+class ArticleSearch(QueryString):
+    """Words to look for, and in which category."""
+
+    q: Annotated[str, msgspec.Meta(max_length=MAX_QUERY_CHARS, description="the words")] = ""
+    category: Category | None = None
+    limit: Annotated[int, msgspec.Meta(ge=1, le=MAX_HITS, description="at most so many hits")] = 10
 
 
 def _editor(agent: Agent) -> Editor:
     return Editor(agent.id, reviewer=agent.role is not Role.AGENT)
 
 
-def _article_id(request: web.Request) -> int:
-    # The route only matches up to 18 digits, so this always fits a bigint.
-    return int(request.match_info["id"])
+class ArticleBody(JsonBody):
+    """An article's content; the model lists every rule it breaks (InvalidArticleError)."""
+
+    title: Annotated[str, msgspec.Meta(max_length=MAX_TITLE_CHARS * 2)] = ""
+    body: Annotated[str, msgspec.Meta(max_length=MAX_BODY_CHARS * 2)] = ""
+    category: Category = ""
+    tags: Terms = msgspec.field(default_factory=list)
+    synonyms: Annotated[
+        list[Annotated[str, msgspec.Meta(max_length=200)]], msgspec.Meta(max_length=MAX_TERMS)
+    ] = msgspec.field(default_factory=list)
+    language: Annotated[str, msgspec.Meta(max_length=20, description="vi when blank")] = "vi"
+    visibility: Visibility = Visibility.PUBLIC
+    sound_file: (
+        Annotated[
+            str,
+            one_line(MAX_SOUND_FILE_CHARS * 2),
+        ]
+        | None
+    ) = None
+
+    def draft(self) -> ArticleDraft:
+        """The content as the model takes it."""
+        return ArticleDraft.create(
+            title=self.title,
+            body=self.body,
+            category=self.category,
+            tags=self.tags,
+            synonyms=self.synonyms,
+            language=self.language or "vi",
+            visibility=self.visibility,
+            sound_file=stripped(self.sound_file),
+        )
 
 
-def _draft(fields: Fields) -> ArticleDraft:
-    """The article content of a body; the model lists every rule it breaks (InvalidArticleError)."""
-    title = fields.text("title", max_len=MAX_TITLE_CHARS * 2)
-    body = fields.text("body", max_len=MAX_BODY_CHARS * 2)
-    category = fields.text("category", max_len=40)
-    tags = fields.strings("tags", max_items=MAX_TERMS, max_len=100) if fields.given("tags") else []
-    synonyms = (
-        fields.strings("synonyms", max_items=MAX_TERMS, max_len=200) if fields.given("synonyms") else []
+class ArticleEditBody(ArticleBody):
+    """An article's new content, and the version read."""
+
+    version: Version | None = None
+
+
+class VersionBody(JsonBody):
+    """The version read (optional: without it the change applies to any version)."""
+
+    version: Version | None = None
+
+
+class VersionQuery(QueryString):
+    """The version read."""
+
+    version: Version | None = None
+
+
+class ArticleFilter(QueryString):
+    """Filters and a page of the editing page's list."""
+
+    status: ArticleStatus | None = None
+    category: Category | None = None
+    visibility: Visibility | None = None
+    limit: Annotated[int, msgspec.Meta(ge=1, le=MAX_PAGE)] = 50
+    offset: Annotated[int, msgspec.Meta(ge=0, le=MAX_ID)] = 0
+
+
+class ArticlePage(Reply):
+    """One page of articles, and how many there are in all."""
+
+    articles: list[ArticleView]
+    total: int
+
+
+@ROUTES.get("/api/kb/articles", roles=ANY_ROLE)
+async def list_articles(request: web.Request, agent: Agent, *, query: ArticleFilter) -> ArticlePage:
+    """Articles in any state for the editing page, most recently changed first."""
+    search = ArticleQuery(
+        status=query.status,
+        category=stripped(query.category),
+        visibility=query.visibility,
+        limit=query.limit,
+        offset=query.offset,
     )
-    language = fields.text("language", max_len=20) or "vi"
-    visibility = fields.choice("visibility", Visibility) or Visibility.PUBLIC
-    sound_file = fields.optional_text("sound_file", max_len=MAX_SOUND_FILE_CHARS * 2)
-    fields.check()
-    return ArticleDraft.create(
-        title=title,
-        body=body,
-        category=category,
-        tags=tags,
-        synonyms=synonyms,
-        language=language,
-        visibility=visibility,
-        sound_file=sound_file,
+    page = await request.app[KNOWLEDGE_BASE].articles(search)
+    return ArticlePage([ArticleView.of(a) for a in page.articles], page.total)
+
+
+@ROUTES.get("/api/kb/search", roles=ANY_ROLE)
+async def search_articles(request: web.Request, agent: Agent, *, query: ArticleSearch) -> HitList:
+    """Search published articles, internal ones too (agents), best first."""
+    hits = await request.app[KNOWLEDGE_BASE].agent_search(
+        query.q, category=stripped(query.category), limit=query.limit
     )
+    return HitList([HitView.of(h) for h in hits])
 
 
-async def _version(request: web.Request) -> int | None:
-    """The optional `version` the client read, from a JSON body (or none sent at all)."""
-    if not request.can_read_body:
-        return None
-    fields = Fields(await json_object(request))
-    version = fields.integer("version", low=1, high=MAX_VERSION)
-    fields.check()
-    return version
+@ROUTES.get("/api/kb/articles/{id}", roles=ANY_ROLE, errors=("kb.not_found",))
+async def get_article(request: web.Request, agent: Agent, *, path: IdPath) -> ArticleReply:
+    """One article in any state."""
+    return ArticleReply(ArticleView.of(await request.app[KNOWLEDGE_BASE].get(path.id)))
 
 
-@require(*ANY_ROLE)
-async def list_articles(request: web.Request, agent: Agent) -> web.Response:
-    """GET /api/kb/articles?status=&category=&visibility=&limit=&offset=: articles in any state."""
-    fields = Fields(request.query, query=True)
-    query = ArticleQuery(
-        status=fields.choice("status", ArticleStatus),
-        category=fields.optional_text("category", max_len=40),
-        visibility=fields.choice("visibility", Visibility),
-        limit=fields.integer("limit", low=1, high=MAX_PAGE, default=50) or 50,
-        offset=fields.integer("offset", low=0, high=MAX_ID, default=0) or 0,
-    )
-    fields.check()
-    page = await request.app[KNOWLEDGE_BASE].articles(query)
-    return web.json_response({"articles": [article_json(a) for a in page.articles], "total": page.total})
+@ROUTES.post("/api/kb/articles", roles=ANY_ROLE, status=201)
+async def create_article(request: web.Request, agent: Agent, *, body: ArticleBody) -> ArticleReply:
+    """Write a new article (saved as a draft; any signed-in role)."""
+    article = await request.app[KNOWLEDGE_BASE].create(body.draft(), _editor(agent))
+    return ArticleReply(ArticleView.of(article))
 
 
-@require(*ANY_ROLE)
-async def search_articles(request: web.Request, agent: Agent) -> web.Response:
-    """GET /api/kb/search?q=&category=&limit=: published articles, internal ones too, best first."""
-    text, category, limit = search_fields(request)
-    hits = await request.app[KNOWLEDGE_BASE].agent_search(text, category=category, limit=limit)
-    return web.json_response({"hits": [hit_json(h) for h in hits]})
-
-
-@require(*ANY_ROLE)
-async def get_article(request: web.Request, agent: Agent) -> web.Response:
-    """GET /api/kb/articles/{id}: one article in any state."""
-    article = await request.app[KNOWLEDGE_BASE].get(_article_id(request))
-    return web.json_response({"article": article_json(article)})
-
-
-@require(*ANY_ROLE)
-async def create_article(request: web.Request, agent: Agent) -> web.Response:
-    """POST /api/kb/articles {title, body, category, tags?, synonyms?, language?, visibility?, sound_file?}."""
-    draft = _draft(Fields(await json_object(request)))
-    article = await request.app[KNOWLEDGE_BASE].create(draft, _editor(agent))
-    return web.json_response({"article": article_json(article)}, status=201)
-
-
-@require(*ANY_ROLE)
-async def edit_article(request: web.Request, agent: Agent) -> web.Response:
-    """PUT /api/kb/articles/{id} {…the article, version?}: replace its text (live text: reviewers only)."""
-    fields = Fields(await json_object(request))
-    version = fields.integer("version", low=1, high=MAX_VERSION)
-    draft = _draft(fields)
+@ROUTES.put("/api/kb/articles/{id}", roles=ANY_ROLE, errors=(*_EDIT, "kb.review_required"))
+async def edit_article(
+    request: web.Request, agent: Agent, *, path: IdPath, body: ArticleEditBody
+) -> ArticleReply:
+    """Replace an article's text (a published article's: supervisors and admins only)."""
     article = await request.app[KNOWLEDGE_BASE].edit(
-        _article_id(request), draft, _editor(agent), expected_version=version
+        path.id, body.draft(), _editor(agent), expected_version=body.version
     )
-    return web.json_response({"article": article_json(article)})
+    return ArticleReply(ArticleView.of(article))
 
 
-@require(*SUPERVISORS)
-async def publish_article(request: web.Request, agent: Agent) -> web.Response:
-    """POST /api/kb/articles/{id}/publish {version?}: make it searchable (portal and IVR too, if public)."""
-    version = await _version(request)
+@ROUTES.post("/api/kb/articles/{id}/publish", roles=SUPERVISORS, errors=_EDIT, body_optional=True)
+async def publish_article(
+    request: web.Request, agent: Agent, *, path: IdPath, body: VersionBody
+) -> ArticleReply:
+    """Publish: searchable by agents, and by the portal and IVR if public."""
     kb = request.app[KNOWLEDGE_BASE]
-    article = await kb.publish(_article_id(request), _editor(agent), expected_version=version)
-    return web.json_response({"article": article_json(article)})
+    article = await kb.publish(path.id, _editor(agent), expected_version=body.version)
+    return ArticleReply(ArticleView.of(article))
 
 
-@require(*SUPERVISORS)
-async def unpublish_article(request: web.Request, agent: Agent) -> web.Response:
-    """POST /api/kb/articles/{id}/unpublish {version?}: take it back to draft."""
-    version = await _version(request)
+@ROUTES.post("/api/kb/articles/{id}/unpublish", roles=SUPERVISORS, errors=_EDIT, body_optional=True)
+async def unpublish_article(
+    request: web.Request, agent: Agent, *, path: IdPath, body: VersionBody
+) -> ArticleReply:
+    """Take back to draft: nobody finds it until published again."""
     kb = request.app[KNOWLEDGE_BASE]
-    article = await kb.unpublish(_article_id(request), _editor(agent), expected_version=version)
-    return web.json_response({"article": article_json(article)})
+    article = await kb.unpublish(path.id, _editor(agent), expected_version=body.version)
+    return ArticleReply(ArticleView.of(article))
 
 
-@require(*SUPERVISORS)
-async def delete_article(request: web.Request, agent: Agent) -> web.Response:
-    """DELETE /api/kb/articles/{id}?version=: remove it for good."""
-    fields = Fields(request.query, query=True)
-    version = fields.integer("version", low=1, high=MAX_VERSION)
-    fields.check()
-    await request.app[KNOWLEDGE_BASE].delete(_article_id(request), _editor(agent), expected_version=version)
-    return web.Response(status=204)
+@ROUTES.delete("/api/kb/articles/{id}", roles=SUPERVISORS, status=204, errors=_EDIT)
+async def delete_article(request: web.Request, agent: Agent, *, path: IdPath, query: VersionQuery) -> None:
+    """Delete an article for good."""
+    await request.app[KNOWLEDGE_BASE].delete(path.id, _editor(agent), expected_version=query.version)
 
 
-@require(*ANY_ROLE)
-async def article_viewed(request: web.Request, agent: Agent) -> web.Response:
-    """POST /api/kb/articles/{id}/viewed: an agent opened the answer (it counts towards popularity)."""
-    await request.app[KNOWLEDGE_BASE].record_view(_article_id(request))
-    return web.Response(status=204)
+@ROUTES.post("/api/kb/articles/{id}/viewed", roles=ANY_ROLE, status=204, errors=("kb.not_found",))
+async def article_viewed(request: web.Request, agent: Agent, *, path: IdPath) -> None:
+    """An agent opened the answer (counts towards its popularity)."""
+    await request.app[KNOWLEDGE_BASE].record_view(path.id)
 
 
 async def kb_page(request: web.Request) -> web.FileResponse:
@@ -233,14 +306,5 @@ async def kb_page(request: web.Request) -> web.FileResponse:
 def add_kb_routes(app: web.Application, kb: KnowledgeBase) -> None:
     """Register the knowledge-base endpoints and its editing page on the application."""
     app[KNOWLEDGE_BASE] = kb
-    router = app.router
-    router.add_get("/api/kb/articles", list_articles)
-    router.add_post("/api/kb/articles", create_article)
-    router.add_get("/api/kb/search", search_articles)
-    router.add_get(f"/api/kb/articles/{_ARTICLE_ID}", get_article)
-    router.add_put(f"/api/kb/articles/{_ARTICLE_ID}", edit_article)
-    router.add_delete(f"/api/kb/articles/{_ARTICLE_ID}", delete_article)
-    router.add_post(f"/api/kb/articles/{_ARTICLE_ID}/publish", publish_article)
-    router.add_post(f"/api/kb/articles/{_ARTICLE_ID}/unpublish", unpublish_article)
-    router.add_post(f"/api/kb/articles/{_ARTICLE_ID}/viewed", article_viewed)
-    router.add_get("/kb", kb_page)
+    ROUTES.add_to(app)
+    app.router.add_get("/kb", kb_page)

@@ -11,8 +11,9 @@ from __future__ import annotations
 import logging
 import time
 from dataclasses import dataclass
-from typing import Any
+from typing import Annotated
 
+import msgspec
 from aiohttp import web
 
 from knowledge_base import KnowledgeBase
@@ -25,14 +26,26 @@ from tickets import (
     TicketLookupFailedError,
     TicketStatus,
 )
-from web_agent.api import MAX_ID, SERVICES, Fields, json_object
+from web_agent.api import MAX_BODY_BYTES, SERVICES
 from web_agent.app import STATIC_DIR
-from web_agent.errors import RateLimitedError
-from web_agent.kb_api import KNOWLEDGE_BASE, hit_json, search_fields
+from web_agent.errors import RateLimitedError, ValidationFailedError
+from web_agent.kb_api import KNOWLEDGE_BASE, ArticleSearch, HitList, HitView
 from web_agent.ratelimit import AttemptLimiter
+from web_agent.routes import (
+    DATABASE_ERRORS,
+    PUBLIC,
+    IdPath,
+    Instant,
+    JsonBody,
+    Reply,
+    Routes,
+    one_line,
+    stripped,
+)
 
 log = logging.getLogger(__name__)
 
+ROUTES = Routes("portal")
 POPULAR_PER_CATEGORY = 3
 MAX_CONTACT_CHARS = 254
 
@@ -92,20 +105,38 @@ def _count(limiter: AttemptLimiter, request: web.Request) -> None:
     limiter.fail(_key(request), time.monotonic())
 
 
-def customer_ticket_json(ticket: Ticket) -> dict[str, Any]:
+class CustomerTicketView(Reply):
     """What a customer may see of their ticket: no handler, notes or deadlines."""
-    return {
-        "number": ticket.number,
-        "subject": ticket.subject,
-        "category": ticket.category,
-        "status": ticket.status.value,
-        "status_text": _STATUS_TEXT[ticket.status],
-        "opened_at": ticket.created_at.isoformat(),
-        "updated_at": ticket.updated_at.isoformat(),
-        "resolution": ticket.resolution
-        if ticket.status in (TicketStatus.RESOLVED, TicketStatus.CLOSED)
-        else None,
-    }
+
+    number: str
+    subject: str
+    category: str
+    status: TicketStatus
+    status_text: str
+    opened_at: Instant
+    updated_at: Instant
+    resolution: str | None
+
+    @classmethod
+    def of(cls, ticket: Ticket) -> CustomerTicketView:
+        """The customer's view of a ticket (the resolution once there is one to confirm)."""
+        done = ticket.status in (TicketStatus.RESOLVED, TicketStatus.CLOSED)
+        return cls(
+            number=ticket.number,
+            subject=ticket.subject,
+            category=ticket.category,
+            status=ticket.status,
+            status_text=_STATUS_TEXT[ticket.status],
+            opened_at=ticket.created_at.isoformat(),
+            updated_at=ticket.updated_at.isoformat(),
+            resolution=ticket.resolution if done else None,
+        )
+
+
+class CustomerTicketReply(Reply):
+    """A ticket as its customer sees it."""
+
+    ticket: CustomerTicketView
 
 
 async def portal_page(request: web.Request) -> web.FileResponse:
@@ -113,88 +144,140 @@ async def portal_page(request: web.Request) -> web.FileResponse:
     return web.FileResponse(STATIC_DIR / "portal.html", headers={"Cache-Control": "no-cache"})
 
 
-async def portal_meta(request: web.Request) -> web.Response:
-    """GET /api/portal/meta: the request categories and the most read answers of each."""
+class PortalMeta(Reply):
+    """The request categories and the most read answers of each."""
+
+    categories: list[str]
+    popular: list[HitView]
+
+
+@ROUTES.get("/api/portal/meta", roles=PUBLIC, errors=DATABASE_ERRORS)
+async def portal_meta(request: web.Request) -> PortalMeta:
+    """The portal's request categories and the most read public answers of each (no login)."""
     categories = request.app[SERVICES].tickets.categories
     kb = request.app[KNOWLEDGE_BASE]
     popular = [h for c in categories for h in await kb.top_articles(c, limit=POPULAR_PER_CATEGORY)]
-    return web.json_response({"categories": list(categories), "popular": [hit_json(h) for h in popular]})
+    return PortalMeta(list(categories), [HitView.of(h) for h in popular])
 
 
-async def portal_faq(request: web.Request) -> web.Response:
-    """GET /api/portal/faq?q=&category=&limit=: published public answers matching the words."""
+@ROUTES.get("/api/portal/faq", roles=PUBLIC, errors=("auth.rate_limited", *DATABASE_ERRORS))
+async def portal_faq(request: web.Request, *, query: ArticleSearch) -> HitList:
+    """Search the published public answers (no login, rate-limited per address)."""
     limiter = request.app[PORTAL_LIMITS].searches
     _check(limiter, request)
     _count(limiter, request)
-    text, category, limit = search_fields(request)
-    hits = await request.app[KNOWLEDGE_BASE].search(text, category=category, limit=limit)
-    return web.json_response({"hits": [hit_json(h) for h in hits]})
-
-
-async def portal_article(request: web.Request) -> web.Response:
-    """GET /api/portal/faq/{id}: one published public answer (counted as read)."""
-    limiter = request.app[PORTAL_LIMITS].searches
-    _check(limiter, request)
-    _count(limiter, request)
-    article = await request.app[KNOWLEDGE_BASE].public_article(int(request.match_info["id"]))
-    content = article.content
-    return web.json_response(
-        {
-            "article": {
-                "article_id": article.id,
-                "title": content.title,
-                "body": content.body,
-                "category": content.category,
-            }
-        }
+    hits = await request.app[KNOWLEDGE_BASE].search(
+        query.q, category=stripped(query.category), limit=query.limit
     )
+    return HitList([HitView.of(h) for h in hits])
 
 
-async def portal_status(request: web.Request) -> web.Response:
-    """POST /api/portal/status {ticket, contact}: the ticket's status, if the contact is the ticket's."""
+class PublicArticle(Reply):
+    """A published public answer."""
+
+    article_id: int
+    title: str
+    body: str
+    category: str
+
+
+class PublicArticleReply(Reply):
+    """One published public answer."""
+
+    article: PublicArticle
+
+
+@ROUTES.get(
+    "/api/portal/faq/{id}", roles=PUBLIC, errors=("kb.not_found", "auth.rate_limited", *DATABASE_ERRORS)
+)
+async def portal_article(request: web.Request, *, path: IdPath) -> PublicArticleReply:
+    """One published public answer, counted as read (no login, rate-limited per address)."""
+    limiter = request.app[PORTAL_LIMITS].searches
+    _check(limiter, request)
+    _count(limiter, request)
+    article = await request.app[KNOWLEDGE_BASE].public_article(path.id)
+    content = article.content
+    return PublicArticleReply(PublicArticle(article.id, content.title, content.body, content.category))
+
+
+class StatusBody(JsonBody):
+    """Which ticket, and the email or phone on it."""
+
+    ticket: Annotated[
+        str,
+        msgspec.Meta(
+            max_length=40,
+            pattern=r"^\s*#?[0-9]{1,18}\s*$",
+            extra={"expected": "the ticket number from our message, digits only (e.g. 1042)"},
+        ),
+    ]
+    contact: Annotated[
+        str,
+        msgspec.Meta(
+            max_length=MAX_CONTACT_CHARS,
+            pattern=r"^(?=.*\S)[^\x00-\x1f\x7f-\x9f]*$",
+            extra={"expected": "the email or phone number you gave us, on one line"},
+        ),
+    ]
+
+
+@ROUTES.post(
+    "/api/portal/status",
+    roles=PUBLIC,
+    errors=("portal.ticket_not_found", "auth.rate_limited", *DATABASE_ERRORS),
+)
+async def portal_status(request: web.Request, *, body: StatusBody) -> CustomerTicketReply:
+    """A ticket's status, given its number and the email or phone on it (no login, failures rate-limited).
+
+    A wrong pair gets the same 404 portal.ticket_not_found as a missing ticket.
+    """
     limiter = request.app[PORTAL_LIMITS].lookups
     _check(limiter, request)
-    fields = Fields(await json_object(request))
-    raw_number = fields.text("ticket", max_len=40, line=True).strip().lstrip("#")
-    contact = fields.text("contact", max_len=MAX_CONTACT_CHARS, line=True).strip()
-    if not raw_number:
-        fields.problems["ticket"] = "required: the ticket number from our message"
-    elif not raw_number.isascii() or not raw_number.isdigit() or int(raw_number) > MAX_ID:
-        fields.problems["ticket"] = "digits only, as in our message (e.g. 1042)"
-    if not contact:
-        fields.problems["contact"] = "required: the email or phone number you gave us"
-    fields.check()
+    number = int(body.ticket.strip().lstrip("#"))
     try:
-        ticket = await request.app[SERVICES].tickets.status_for_contact(int(raw_number), contact)
+        ticket = await request.app[SERVICES].tickets.status_for_contact(number, body.contact.strip())
     except TicketLookupFailedError:
         # Wrong pairs and unknown numbers count alike: guessing numbers is slowed down the same way.
         _count(limiter, request)
         log.info("portal status lookup failed from %s", request.remote)
         raise
-    return web.json_response({"ticket": customer_ticket_json(ticket)})
+    return CustomerTicketReply(CustomerTicketView.of(ticket))
 
 
-async def portal_request(request: web.Request) -> web.Response:
-    """POST /api/portal/requests {name, email?, phone?, subject, description, category}: open a ticket."""
+class RequestBody(JsonBody):
+    """A customer's request; name and an email or a phone to answer them on are required."""
+
+    name: Annotated[str, one_line(200)] = ""
+    email: Annotated[str, one_line(MAX_CONTACT_CHARS)] | None = None
+    phone: Annotated[str, one_line(40)] | None = None
+    subject: Annotated[str, msgspec.Meta(max_length=400)] = ""
+    description: Annotated[str, msgspec.Meta(max_length=MAX_BODY_BYTES)] = ""
+    category: Annotated[str, msgspec.Meta(max_length=40)] = ""
+
+
+@ROUTES.post(
+    "/api/portal/requests",
+    roles=PUBLIC,
+    status=201,
+    errors=("auth.rate_limited", "tickets.conflict", "service.retry", *DATABASE_ERRORS),
+)
+async def portal_request(request: web.Request, *, body: RequestBody) -> CustomerTicketReply:
+    """Open a request (a ticket on channel portal; no login, rate-limited per address)."""
     limiter = request.app[PORTAL_LIMITS].requests
     _check(limiter, request)
-    fields = Fields(await json_object(request))
-    name = fields.text("name", max_len=200, line=True).strip()
-    email = fields.optional_text("email", max_len=MAX_CONTACT_CHARS)
-    phone = fields.optional_text("phone", max_len=40)
-    subject = fields.text("subject", max_len=400)
-    description = fields.text("description")
-    category = fields.text("category", max_len=40)
+    name, email, phone = body.name.strip(), stripped(body.email), stripped(body.phone)
+    # One answer listing every problem: the portal's own, and the intake's in the form's words.
+    problems: dict[str, str] = {}
     if not name:
-        fields.problems["name"] = "required: how we should address you"
+        problems["name"] = "required: how we should address you"
     if email is None and phone is None:
-        fields.problems["email"] = "give an email or a phone number so we can answer you"
+        problems["email"] = "give an email or a phone number so we can answer you"
     services = request.app[SERVICES]
     try:
         new = NewTicket.create(
-            subject=subject,
-            description=description,
-            category=category,
+            subject=body.subject,
+            description=body.description,
+            category=body.category,
             channel=Channel.PORTAL,
             categories=services.tickets.categories,
             contact_name=name,
@@ -202,28 +285,24 @@ async def portal_request(request: web.Request) -> web.Response:
             contact_phone=phone,
         )
     except InvalidTicketError as exc:
-        # One answer listing every problem; "no customer" is the portal's "email" problem above.
         for field, problem in exc.problems.items():
             portal_field = _PORTAL_FIELD.get(field, field)
             if portal_field is not None:
-                fields.problems.setdefault(portal_field, problem)
-        fields.check()
+                problems.setdefault(portal_field, problem)
+        if problems:
+            raise ValidationFailedError(problems) from None
         raise
-    fields.check()
+    if problems:
+        raise ValidationFailedError(problems)
     _count(limiter, request)
     ticket = await services.tickets.open(new, CUSTOMER, auto_assign=True)
     log.info("portal request from %s opened ticket %d", request.remote, ticket.id)
-    return web.json_response({"ticket": customer_ticket_json(ticket)}, status=201)
+    return CustomerTicketReply(CustomerTicketView.of(ticket))
 
 
 def add_portal_routes(app: web.Application, kb: KnowledgeBase, limits: PortalLimits | None = None) -> None:
     """Register the portal page and its endpoints (no login) on the application."""
     app[KNOWLEDGE_BASE] = kb
     app[PORTAL_LIMITS] = limits or PortalLimits.default()
-    router = app.router
-    router.add_get("/portal", portal_page)
-    router.add_get("/api/portal/meta", portal_meta)
-    router.add_get("/api/portal/faq", portal_faq)
-    router.add_get(r"/api/portal/faq/{id:\d{1,18}}", portal_article)
-    router.add_post("/api/portal/status", portal_status)
-    router.add_post("/api/portal/requests", portal_request)
+    ROUTES.add_to(app)
+    app.router.add_get("/portal", portal_page)

@@ -1,24 +1,27 @@
 """HTTP for the service flow: /api/tickets, handlers, the reopen report, the customer page, confirm links.
 
-Handlers only translate. They check the shape of what comes in (types, that an id is a number),
-call TicketService and turn what comes back into the JSON of web_agent.ticket_json. Every rule
-(who may act, which transition is allowed, what a note may hold) is the service's; its errors
-become HTTP in app.py's one error table.
+Handlers only translate. The route layer decodes what comes in into the types below (shapes,
+ranges, one line where a header or an AMI field is at stake); the handler calls TicketService and
+answers with the views of web_agent.ticket_json. Every rule (who may act, which transition is
+allowed, what a note may hold) is the service's; its errors become HTTP in app.py's one error table.
 """
 
 from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Awaitable, Callable, Iterable
+from collections.abc import Iterable
 from datetime import timedelta
+from typing import Annotated
 
+import msgspec
 from aiohttp import web
-from aiohttp.typedefs import Handler
 
 from agents import Agent, Role
 from tickets import (
     MAX_PAGE,
+    MAX_SUBJECT_CHARS,
+    MAX_TEXT_CHARS,
     Actor,
     Channel,
     ConfirmationInvalidError,
@@ -26,44 +29,58 @@ from tickets import (
     Priority,
     Ticket,
     TicketQuery,
-    TicketService,
     TicketStatus,
 )
-from web_agent.api import (
-    ANY_ROLE,
-    MAX_BODY_BYTES,
-    MAX_ID,
-    MAX_VERSION,
-    SERVICES,
-    SUPERVISORS,
-    json_object,
-    require,
-)
-from web_agent.api import Fields as _Fields
-from web_agent.customer_json import customer_json
+from web_agent.api import ANY_ROLE, MAX_BODY_BYTES, MAX_ID, MAX_QUERY_CHARS, SERVICES, SUPERVISORS
 from web_agent.errors import RateLimitedError, ValidationFailedError
 from web_agent.ratelimit import AttemptLimiter
-from web_agent.ticket_json import department_json, entry_json, handler_json, notice_json, ticket_json
+from web_agent.routes import (
+    DATABASE_ERRORS,
+    PUBLIC,
+    Id,
+    IdPath,
+    Instant,
+    JsonBody,
+    PathId,
+    PathParams,
+    QueryString,
+    Reply,
+    Routes,
+    Version,
+    iso,
+    one_line,
+    stripped,
+)
+from web_agent.shapes import CustomerView, InteractionView, Person, person
+from web_agent.ticket_json import DepartmentView, EntryView, HandlerView, NoticeView, TicketView
 
 log = logging.getLogger(__name__)
 
+ROUTES = Routes("tickets")
 CONFIRM_LIMITER = web.AppKey("confirm_limiter", AttemptLimiter)
 CONFIRM_FAILURES_PER_5MIN = 20
-MAX_QUERY_CHARS = 200
 MAX_REPORT_DAYS = 366
 DEFAULT_PAGE = 50
-# Free text the service checks itself (notes, subject, description): the body limit bounds it here.
-_SERVICE_CHECKED = MAX_BODY_BYTES
-_TICKET_ID = r"{id:\d{1,18}}"
+# What any ticket route can meet: a missing ticket, a tickets error without an id of its own, and two
+# requests that locked rows in opposite orders.
+_WRITE = ("tickets.not_found", "tickets.conflict", "service.retry")
+_TRANSITION = (*_WRITE, "tickets.illegal_transition", "tickets.version_conflict", "tickets.not_yours")
+
+# The service measures text once blanks are folded and lists what is too long: the edge only bounds it.
+Note = Annotated[
+    str,
+    msgspec.Meta(
+        max_length=MAX_TEXT_CHARS * 2,
+        description=f"at most {MAX_TEXT_CHARS} characters once blanks are folded",
+    ),
+]
+Category = Annotated[str, msgspec.Meta(max_length=100)]
+# Free text the service checks itself (a call id): the body limit bounds it here.
+ServiceLine = Annotated[str, one_line(MAX_BODY_BYTES)]
 
 
 def _actor(agent: Agent) -> Actor:
     return Actor.agent(agent.id, supervisor=agent.role is not Role.AGENT)
-
-
-def _ticket_id(request: web.Request) -> int:
-    # The route only matches up to 18 digits, so this always fits a bigint.
-    return int(request.match_info["id"])
 
 
 async def _names(request: web.Request, ids: Iterable[int | None]) -> dict[int, str]:
@@ -75,311 +92,446 @@ def _people(ticket: Ticket) -> tuple[int | None, ...]:
     return (ticket.assignee_id, ticket.created_by)
 
 
-async def _ticket_response(request: web.Request, ticket: Ticket, status: int = 200) -> web.Response:
-    names = await _names(request, _people(ticket))
-    return web.json_response({"ticket": ticket_json(ticket, names)}, status=status)
+class TicketReply(Reply):
+    """One ticket."""
+
+    ticket: TicketView
 
 
-async def _body(request: web.Request) -> _Fields:
-    return _Fields(await json_object(request))
-
-
-def _version(fields: _Fields) -> int | None:
-    return fields.integer("version", low=1, high=MAX_VERSION)
+async def _ticket_reply(request: web.Request, ticket: Ticket) -> TicketReply:
+    return TicketReply(TicketView.of(ticket, await _names(request, _people(ticket))))
 
 
 # --- tickets -------------------------------------------------------------------------------
 
 
-@require(*ANY_ROLE)
-async def ticket_meta(request: web.Request, agent: Agent) -> web.Response:
-    """GET /api/tickets/meta: the values a ticket's fields can take, for the desktop's forms."""
-    return web.json_response(
-        {
-            "categories": list(request.app[SERVICES].tickets.categories),
-            "priorities": [p.value for p in Priority],
-            "channels": [c.value for c in Channel],
-            "statuses": [s.value for s in TicketStatus],
-        }
+class TicketMeta(Reply):
+    """The values a ticket's fields can take."""
+
+    categories: list[str]
+    priorities: list[Priority]
+    channels: list[Channel]
+    statuses: list[TicketStatus]
+
+
+@ROUTES.get("/api/tickets/meta", roles=ANY_ROLE)
+async def ticket_meta(request: web.Request, agent: Agent) -> TicketMeta:
+    """The values ticket fields can take, for the desktop's forms."""
+    return TicketMeta(
+        categories=list(request.app[SERVICES].tickets.categories),
+        priorities=list(Priority),
+        channels=list(Channel),
+        statuses=list(TicketStatus),
     )
 
 
-@require(*ANY_ROLE)
-async def create_ticket(request: web.Request, agent: Agent) -> web.Response:
-    """POST /api/tickets: take in a request (from a pop, the phone or the API), optionally assigned."""
+class NewTicketBody(JsonBody):
+    """A request taken in: from a pop (with its call and customer), the phone or the API."""
+
+    subject: Annotated[
+        str,
+        msgspec.Meta(
+            max_length=MAX_SUBJECT_CHARS * 2,
+            description=f"at most {MAX_SUBJECT_CHARS} characters once blanks are folded",
+        ),
+    ] = ""
+    description: Note = ""
+    category: Category = ""
+    priority: Priority = Priority.NORMAL
+    channel: Channel = Channel.PHONE
+    customer_id: Id | None = None
+    contact_name: Annotated[str, one_line(200)] | None = None
+    contact_email: Annotated[str, one_line(254)] | None = None
+    contact_phone: Annotated[str, one_line(40)] | None = None
+    call_id: ServiceLine | None = None
+    assignee_id: Annotated[Id | None, msgspec.Meta(description="assign to this agent")] = None
+    auto_assign: Annotated[bool, msgspec.Meta(description="assign to the best handler with room")] = False
+
+
+@ROUTES.post(
+    "/api/tickets",
+    roles=ANY_ROLE,
+    status=201,
+    errors=("tickets.unknown_handler", "tickets.no_handler_available", "tickets.conflict", "service.retry"),
+)
+async def create_ticket(request: web.Request, agent: Agent, *, body: NewTicketBody) -> TicketReply:
+    """Take in a request; optionally assign it to someone, or to the best handler."""
     service = request.app[SERVICES].tickets
-    body = await _body(request)
-    subject = body.text("subject")
-    description = body.text("description")
-    category = body.text("category", max_len=100)
-    priority = body.choice("priority", Priority) or Priority.NORMAL
-    channel = body.choice("channel", Channel) or Channel.PHONE
-    customer_id = body.identifier("customer_id")
-    contact_name = body.text("contact_name", max_len=200, line=True)
-    contact_email = body.optional_text("contact_email", max_len=254)
-    contact_phone = body.optional_text("contact_phone", max_len=40)
-    call_id = body.optional_text("call_id", max_len=_SERVICE_CHECKED)
-    assignee_id = body.identifier("assignee_id")
-    auto_assign = body.boolean("auto_assign")
-    body.check()
     new = NewTicket.create(
-        subject=subject,
-        description=description,
-        category=category,
-        channel=channel,
-        priority=priority,
+        subject=body.subject,
+        description=body.description,
+        category=body.category,
+        channel=body.channel,
+        priority=body.priority,
         categories=service.categories,
-        customer_id=customer_id,
-        contact_name=contact_name,
-        contact_email=contact_email,
-        contact_phone=contact_phone,
-        call_id=call_id,
+        customer_id=body.customer_id,
+        contact_name=body.contact_name or "",
+        contact_email=stripped(body.contact_email),
+        contact_phone=stripped(body.contact_phone),
+        call_id=stripped(body.call_id),
     )
-    ticket = await service.open(new, _actor(agent), assignee_id=assignee_id, auto_assign=auto_assign)
-    return await _ticket_response(request, ticket, status=201)
+    ticket = await service.open(
+        new, _actor(agent), assignee_id=body.assignee_id, auto_assign=body.auto_assign
+    )
+    return await _ticket_reply(request, ticket)
 
 
-@require(*ANY_ROLE)
-async def list_tickets(request: web.Request, agent: Agent) -> web.Response:
-    """GET /api/tickets: a work list with filters and paging, top-tier customers first."""
-    fields = _Fields(request.query, query=True)
-    mine = fields.boolean("mine")
-    assignee_id = fields.identifier("assignee_id")
-    if mine and assignee_id is not None and assignee_id != agent.id:
-        fields.problems["assignee_id"] = "give mine=1 or assignee_id, not both"
-    limit = fields.integer("limit", low=1, high=MAX_PAGE, default=DEFAULT_PAGE)
-    offset = fields.integer("offset", low=0, high=MAX_ID, default=0)
-    query = TicketQuery(
-        statuses=fields.choices("status", TicketStatus),
-        open_only=fields.boolean("open"),
-        assignee_id=agent.id if mine else assignee_id,
-        unassigned=fields.boolean("unassigned"),
-        customer_id=fields.identifier("customer_id"),
-        category=fields.optional_text("category", max_len=100),
-        priority=fields.choice("priority", Priority),
-        top_tier_only=fields.boolean("top_tier"),
-        text=fields.optional_text("q", max_len=MAX_QUERY_CHARS),
-        limit=limit or DEFAULT_PAGE,
-        offset=offset or 0,
+_STATUSES = "|".join(s.value for s in TicketStatus)
+
+
+class TicketFilter(QueryString):
+    """The filters and the page of a work list."""
+
+    mine: Annotated[bool, msgspec.Meta(description="1: assigned to me")] = False
+    assignee_id: Annotated[Id | None, msgspec.Meta(description="assigned to this agent")] = None
+    unassigned: Annotated[bool, msgspec.Meta(description="1: nobody has it yet")] = False
+    status: Annotated[
+        str,
+        msgspec.Meta(
+            pattern=rf"^\s*(?:(?:{_STATUSES})\s*)?(?:,\s*(?:(?:{_STATUSES})\s*)?)*$",
+            description="comma-separated statuses",
+            extra={"expected": f"comma-separated, each one of {', '.join(s.value for s in TicketStatus)}"},
+        ),
+    ] = ""
+    open: Annotated[bool, msgspec.Meta(description="1: not resolved or closed")] = False
+    customer_id: Annotated[Id | None, msgspec.Meta(description="of this customer")] = None
+    category: Annotated[
+        Annotated[str, one_line(100)] | None, msgspec.Meta(description="of this category")
+    ] = None
+    priority: Annotated[Priority | None, msgspec.Meta(description="of this priority")] = None
+    top_tier: Annotated[bool, msgspec.Meta(description="1: only top-tier customers")] = False
+    q: Annotated[
+        str,
+        msgspec.Meta(
+            max_length=MAX_QUERY_CHARS, description="words of the subject or customer name, or a number"
+        ),
+    ] = ""
+    limit: Annotated[int, msgspec.Meta(ge=1, le=MAX_PAGE, description="page size")] = DEFAULT_PAGE
+    offset: Annotated[int, msgspec.Meta(ge=0, le=MAX_ID, description="tickets to skip")] = 0
+
+
+class TicketPage(Reply):
+    """One page of a work list, and how many tickets the whole list has."""
+
+    tickets: list[TicketView]
+    total: int
+    limit: int
+    offset: int
+
+
+@ROUTES.get("/api/tickets", roles=ANY_ROLE)
+async def list_tickets(request: web.Request, agent: Agent, *, query: TicketFilter) -> TicketPage:
+    """A work list: top-tier customers first, then priority, then the nearest deadline."""
+    if query.mine and query.assignee_id is not None and query.assignee_id != agent.id:
+        raise ValidationFailedError({"assignee_id": "give mine=1 or assignee_id, not both"})
+    search = TicketQuery(
+        statuses=tuple(TicketStatus(s.strip()) for s in query.status.split(",") if s.strip()),
+        open_only=query.open,
+        assignee_id=agent.id if query.mine else query.assignee_id,
+        unassigned=query.unassigned,
+        customer_id=query.customer_id,
+        category=stripped(query.category),
+        priority=query.priority,
+        top_tier_only=query.top_tier,
+        text=stripped(query.q),
+        limit=query.limit,
+        offset=query.offset,
     )
-    fields.check()
-    page = await request.app[SERVICES].tickets.search(query)
+    page = await request.app[SERVICES].tickets.search(search)
     names = await _names(request, (i for t in page.tickets for i in _people(t)))
-    return web.json_response(
-        {
-            "tickets": [ticket_json(t, names) for t in page.tickets],
-            "total": page.total,
-            "limit": query.limit,
-            "offset": query.offset,
-        }
+    return TicketPage(
+        tickets=[TicketView.of(t, names) for t in page.tickets],
+        total=page.total,
+        limit=search.limit,
+        offset=search.offset,
     )
 
 
-@require(*ANY_ROLE)
-async def get_ticket(request: web.Request, agent: Agent) -> web.Response:
-    """GET /api/tickets/{id}: the ticket, its audited timeline and its notices to the customer."""
-    detail = await request.app[SERVICES].tickets.detail(_ticket_id(request))
+class TicketDetail(Reply):
+    """A ticket, its audited timeline and its notices to the customer."""
+
+    ticket: TicketView
+    entries: list[EntryView]
+    notices: list[NoticeView]
+
+
+@ROUTES.get("/api/tickets/{id}", roles=ANY_ROLE, errors=_WRITE)
+async def get_ticket(request: web.Request, agent: Agent, *, path: IdPath) -> TicketDetail:
+    """A ticket with its audited timeline and its notices."""
+    detail = await request.app[SERVICES].tickets.detail(path.id)
     names = await _names(request, (*_people(detail.ticket), *(e.actor_id for e in detail.entries)))
-    return web.json_response(
-        {
-            "ticket": ticket_json(detail.ticket, names),
-            "entries": [entry_json(e, names) for e in detail.entries],
-            "notices": [notice_json(n) for n in detail.notices],
-        }
+    return TicketDetail(
+        ticket=TicketView.of(detail.ticket, names),
+        entries=[EntryView.of(e, names) for e in detail.entries],
+        notices=[NoticeView.of(n) for n in detail.notices],
     )
 
 
-@require(*ANY_ROLE)
-async def assign_ticket(request: web.Request, agent: Agent) -> web.Response:
-    """POST /api/tickets/{id}/assign: to `assignee_id`, or with none to the best handler with room."""
-    body = await _body(request)
-    assignee_id, note, version = body.identifier("assignee_id"), body.text("note"), _version(body)
-    body.check()
+class AssignBody(JsonBody):
+    """To whom (none: the best handler with room), why, and the version read."""
+
+    assignee_id: Id | None = None
+    note: Note = ""
+    version: Version | None = None
+
+
+@ROUTES.post(
+    "/api/tickets/{id}/assign",
+    roles=ANY_ROLE,
+    errors=(*_TRANSITION, "tickets.unknown_handler", "tickets.no_handler_available"),
+)
+async def assign_ticket(request: web.Request, agent: Agent, *, path: IdPath, body: AssignBody) -> TicketReply:
+    """Assign to assignee_id, or with none to the best handler with room (history is kept)."""
     ticket = await request.app[SERVICES].tickets.assign(
-        _ticket_id(request), _actor(agent), assignee_id=assignee_id, note=note, expected_version=version
+        path.id, _actor(agent), assignee_id=body.assignee_id, note=body.note, expected_version=body.version
     )
-    return await _ticket_response(request, ticket)
+    return await _ticket_reply(request, ticket)
 
 
-# One step of the flow that takes one text field (and the `version` read): the service method
-# it calls, the field, and what it does (the handler's docstring).
-_Step = Callable[[TicketService, int, Actor, str, int | None], Awaitable[Ticket]]
-_STEPS: dict[str, tuple[str, _Step, str]] = {
-    "respond": (
-        "note",
-        lambda s, i, a, t, v: s.respond(i, a, t, expected_version=v),
-        "the first response to the customer (customer-visible)",
-    ),
-    "wait": (
-        "note",
-        lambda s, i, a, t, v: s.wait_on_customer(i, a, t, expected_version=v),
-        "waiting on the customer; the resolution clock stops",
-    ),
-    "resume": (
-        "note",
-        lambda s, i, a, t, v: s.resume(i, a, t, expected_version=v),
-        "the customer came back; the clock runs again",
-    ),
-    "resolve": (
-        "resolution",
-        lambda s, i, a, t, v: s.resolve(i, a, t, expected_version=v),
-        "record the solution; the customer is notified",
-    ),
-    "confirm": (
-        "note",
-        lambda s, i, a, t, v: s.confirm(i, a, t, expected_version=v),
-        "an agent records that the customer accepts the solution",
-    ),
-    "reopen": (
-        "note",
-        lambda s, i, a, t, v: s.reopen(i, a, t, expected_version=v),
-        "the customer has further needs; back to the handler",
-    ),
-}
+class NoteBody(JsonBody):
+    """A step of the flow: its note (the service says when one is required) and the version read."""
+
+    note: Note = ""
+    version: Version | None = None
 
 
-def _step_handler(action: str) -> Handler:
-    field, call, does = _STEPS[action]
+class ResolutionBody(JsonBody):
+    """The solution the customer is told about, and the version read."""
 
-    @require(*ANY_ROLE)
-    async def step(request: web.Request, agent: Agent) -> web.Response:
-        body = await _body(request)
-        value, version = body.text(field), _version(body)
-        body.check()
-        ticket = await call(request.app[SERVICES].tickets, _ticket_id(request), _actor(agent), value, version)
-        return await _ticket_response(request, ticket)
-
-    step.__doc__ = f"POST /api/tickets/{{id}}/{action}: {does}."
-    return step
+    resolution: Note = ""
+    version: Version | None = None
 
 
-@require(*ANY_ROLE)
-async def comment_ticket(request: web.Request, agent: Agent) -> web.Response:
-    """POST /api/tickets/{id}/comments: a note on the timeline, internal unless customer_visible."""
-    body = await _body(request)
-    text, visible = body.text("body"), body.boolean("customer_visible")
-    body.check()
+@ROUTES.post("/api/tickets/{id}/respond", roles=ANY_ROLE, errors=_TRANSITION)
+async def respond(request: web.Request, agent: Agent, *, path: IdPath, body: NoteBody) -> TicketReply:
+    """The first response to the customer (customer-visible)."""
+    service = request.app[SERVICES].tickets
+    ticket = await service.respond(path.id, _actor(agent), body.note, expected_version=body.version)
+    return await _ticket_reply(request, ticket)
+
+
+@ROUTES.post("/api/tickets/{id}/wait", roles=ANY_ROLE, errors=_TRANSITION)
+async def wait(request: web.Request, agent: Agent, *, path: IdPath, body: NoteBody) -> TicketReply:
+    """Waiting on the customer: the resolution clock stops."""
+    service = request.app[SERVICES].tickets
+    ticket = await service.wait_on_customer(path.id, _actor(agent), body.note, expected_version=body.version)
+    return await _ticket_reply(request, ticket)
+
+
+@ROUTES.post("/api/tickets/{id}/resume", roles=ANY_ROLE, errors=_TRANSITION)
+async def resume(request: web.Request, agent: Agent, *, path: IdPath, body: NoteBody) -> TicketReply:
+    """The customer came back: the resolution clock runs again."""
+    service = request.app[SERVICES].tickets
+    ticket = await service.resume(path.id, _actor(agent), body.note, expected_version=body.version)
+    return await _ticket_reply(request, ticket)
+
+
+@ROUTES.post("/api/tickets/{id}/resolve", roles=ANY_ROLE, errors=_TRANSITION)
+async def resolve(request: web.Request, agent: Agent, *, path: IdPath, body: ResolutionBody) -> TicketReply:
+    """Record the solution; the customer is notified and asked to confirm."""
+    service = request.app[SERVICES].tickets
+    ticket = await service.resolve(path.id, _actor(agent), body.resolution, expected_version=body.version)
+    return await _ticket_reply(request, ticket)
+
+
+@ROUTES.post("/api/tickets/{id}/confirm", roles=ANY_ROLE, errors=_TRANSITION)
+async def confirm(request: web.Request, agent: Agent, *, path: IdPath, body: NoteBody) -> TicketReply:
+    """Record the customer's acceptance (e.g. on the phone): closed."""
+    service = request.app[SERVICES].tickets
+    ticket = await service.confirm(path.id, _actor(agent), body.note, expected_version=body.version)
+    return await _ticket_reply(request, ticket)
+
+
+@ROUTES.post("/api/tickets/{id}/reopen", roles=ANY_ROLE, errors=_TRANSITION)
+async def reopen(request: web.Request, agent: Agent, *, path: IdPath, body: NoteBody) -> TicketReply:
+    """The customer has further needs: reopened, back to the handler."""
+    service = request.app[SERVICES].tickets
+    ticket = await service.reopen(path.id, _actor(agent), body.note, expected_version=body.version)
+    return await _ticket_reply(request, ticket)
+
+
+class CommentBody(JsonBody):
+    """A note on the timeline."""
+
+    body: Note = ""
+    customer_visible: bool = False
+
+
+class EntryReply(Reply):
+    """One timeline entry."""
+
+    entry: EntryView
+
+
+@ROUTES.post("/api/tickets/{id}/comments", roles=ANY_ROLE, status=201, errors=_WRITE)
+async def comment_ticket(
+    request: web.Request, agent: Agent, *, path: IdPath, body: CommentBody
+) -> EntryReply:
+    """Add a note to the timeline (internal unless customer_visible)."""
     entry = await request.app[SERVICES].tickets.comment(
-        _ticket_id(request), _actor(agent), text, customer_visible=visible
+        path.id, _actor(agent), body.body, customer_visible=body.customer_visible
     )
-    names = await _names(request, (entry.actor_id,))
-    return web.json_response({"entry": entry_json(entry, names)}, status=201)
+    return EntryReply(EntryView.of(entry, await _names(request, (entry.actor_id,))))
 
 
-@require(*ANY_ROLE)
-async def suggestions(request: web.Request, agent: Agent) -> web.Response:
-    """GET /api/tickets/suggestions?category=X: who can take it, with workloads, and the best one."""
-    fields = _Fields(request.query, query=True)
-    category = fields.text("category", max_len=100)
-    fields.check()
-    options = await request.app[SERVICES].tickets.options(category)
+class SuggestionQuery(QueryString):
+    """The category of the ticket to place."""
+
+    category: Annotated[str, msgspec.Meta(max_length=100, description="the ticket's category")]
+
+
+class Suggestions(Reply):
+    """Who can take a ticket of a category, with their open workload, and the best one."""
+
+    category: str
+    best: HandlerView | None
+    handlers: list[HandlerView]
+    departments: list[DepartmentView]
+
+
+@ROUTES.get("/api/tickets/suggestions", roles=ANY_ROLE)
+async def suggestions(request: web.Request, agent: Agent, *, query: SuggestionQuery) -> Suggestions:
+    """Who can take a ticket of a category, with their open workload, and the best one."""
+    options = await request.app[SERVICES].tickets.options(query.category)
     names = await _names(request, (h.agent_id for h in options.handlers))
-    return web.json_response(
-        {
-            "category": options.category,
-            "best": None if options.best is None else handler_json(options.best, names),
-            "handlers": [handler_json(h, names) for h in options.handlers],
-            "departments": [department_json(d) for d in options.departments],
-        }
+    return Suggestions(
+        category=options.category,
+        best=None if options.best is None else HandlerView.of(options.best, names),
+        handlers=[HandlerView.of(h, names) for h in options.handlers],
+        departments=[DepartmentView.of(d) for d in options.departments],
     )
 
 
 # --- handlers and reports (supervisors) ----------------------------------------------------
 
 
-@require(*SUPERVISORS)
-async def list_handlers(request: web.Request, agent: Agent) -> web.Response:
-    """GET /api/handlers: every handler's department, skills, capacity and open workload."""
+class HandlerList(Reply):
+    """Every handler."""
+
+    handlers: list[HandlerView]
+
+
+@ROUTES.get("/api/handlers", roles=SUPERVISORS)
+async def list_handlers(request: web.Request, agent: Agent) -> HandlerList:
+    """Every handler with department, skills, capacity and open workload."""
     loads = await request.app[SERVICES].tickets.handlers()
     names = await _names(request, (h.agent_id for h in loads))
-    return web.json_response({"handlers": [handler_json(h, names) for h in loads]})
+    return HandlerList([HandlerView.of(h, names) for h in loads])
 
 
-@require(*SUPERVISORS)
-async def put_handler(request: web.Request, agent: Agent) -> web.Response:
-    """PUT /api/handlers/{agent_id}: set who handles what (department, skills, capacity)."""
+class HandlerPath(PathParams):
+    """The agent whose handler profile is set."""
+
+    agent_id: PathId
+
+
+class HandlerBody(JsonBody):
+    """Who handles what: the service says which departments, skills and capacities make sense."""
+
+    skills: Annotated[list[Annotated[str, msgspec.Meta(max_length=100)]], msgspec.Meta(max_length=100)]
+    capacity: Annotated[int, msgspec.Meta(ge=-MAX_ID, le=MAX_ID, extra={"expected": "a whole number"})]
+    department: Annotated[str, msgspec.Meta(max_length=MAX_BODY_BYTES)] = ""
+
+
+@ROUTES.put("/api/handlers/{agent_id}", roles=SUPERVISORS, status=204)
+async def put_handler(request: web.Request, agent: Agent, *, path: HandlerPath, body: HandlerBody) -> None:
+    """Set an agent's handler profile: department, skills (categories) and capacity."""
     services = request.app[SERVICES]
-    agent_id = int(request.match_info["agent_id"])
-    body = await _body(request)
-    department = body.text("department", max_len=_SERVICE_CHECKED)
-    skills = body.strings("skills", max_items=100, max_len=100)
-    # The service says which capacities make sense; here only that it is a number.
-    capacity = body.integer("capacity", low=-MAX_ID, high=MAX_ID, what="a whole number")
-    if capacity is None and "capacity" not in body.problems:
-        body.problems["capacity"] = "required"
-    body.check()
-    assert capacity is not None
     # Accounts are this layer's own records: whether the agent exists is for it to say.
-    if agent_id not in await services.accounts.display_names({agent_id}):
-        raise ValidationFailedError({"agent_id": f"there is no agent {agent_id}"})
-    await services.tickets.set_handler(agent_id, department=department, skills=skills, capacity=capacity)
-    log.info("handler profile of agent %d set by %s", agent_id, agent.username)
-    return web.Response(status=204)
+    if path.agent_id not in await services.accounts.display_names({path.agent_id}):
+        raise ValidationFailedError({"agent_id": f"there is no agent {path.agent_id}"})
+    await services.tickets.set_handler(
+        path.agent_id, department=body.department, skills=body.skills, capacity=body.capacity
+    )
+    log.info("handler profile of agent %d set by %s", path.agent_id, agent.username)
 
 
-@require(*SUPERVISORS)
-async def reopen_report(request: web.Request, agent: Agent) -> web.Response:
-    """GET /api/reports/reopens?days=30: resolutions and reopens per handler and category."""
+class ReopenQuery(QueryString):
+    """The report's span."""
+
+    days: Annotated[int, msgspec.Meta(ge=1, le=MAX_REPORT_DAYS, description="the last so many days")] = 30
+
+
+class ReopenRow(Reply):
+    """One handler's resolutions and reopens in one category."""
+
+    assignee: Person | None
+    category: str
+    resolved: int
+    reopened: int
+    reopen_rate: float | None
+
+
+class ReopenReport(Reply):
+    """Resolutions and reopens per handler and category since a time."""
+
+    since: Instant
+    rows: list[ReopenRow]
+
+
+@ROUTES.get("/api/reports/reopens", roles=SUPERVISORS)
+async def reopen_report(request: web.Request, agent: Agent, *, query: ReopenQuery) -> ReopenReport:
+    """Resolutions and reopens per handler and category."""
     services = request.app[SERVICES]
-    fields = _Fields(request.query, query=True)
-    days = fields.integer("days", low=1, high=MAX_REPORT_DAYS, default=30)
-    fields.check()
-    since = services.now() - timedelta(days=days or 30)
+    since = services.now() - timedelta(days=query.days)
     counts = await services.tickets.reopen_counts(since)
     names = await _names(request, (c.assignee_id for c in counts))
-    return web.json_response(
-        {
-            "since": since.isoformat(),
-            "rows": [
-                {
-                    "assignee": None
-                    if c.assignee_id is None
-                    else {"id": c.assignee_id, "name": names.get(c.assignee_id)},
-                    "category": c.category,
-                    "resolved": c.resolved,
-                    "reopened": c.reopened,
-                    "reopen_rate": round(c.reopened / c.resolved, 4) if c.resolved else None,
-                }
-                for c in counts
-            ],
-        }
+    return ReopenReport(
+        since=since.isoformat(),
+        rows=[
+            ReopenRow(
+                assignee=person(c.assignee_id, names),
+                category=c.category,
+                resolved=c.resolved,
+                reopened=c.reopened,
+                reopen_rate=round(c.reopened / c.resolved, 4) if c.resolved else None,
+            )
+            for c in counts
+        ],
     )
 
 
 # --- the customer page ---------------------------------------------------------------------
 
 
-@require(*ANY_ROLE)
-async def customer_page(request: web.Request, agent: Agent) -> web.Response:
-    """GET /api/customers/{id}: the customer, their timeline (newest first) and tickets (open first)."""
+class CustomerPage(Reply):
+    """The customer, their timeline (newest first) and their tickets (open first)."""
+
+    customer: CustomerView
+    timeline: list[InteractionView]
+    tickets: list[TicketView]
+
+
+@ROUTES.get("/api/customers/{id}", roles=ANY_ROLE, errors=("customers.not_found",))
+async def customer_page(request: web.Request, agent: Agent, *, path: IdPath) -> CustomerPage:
+    """The customer page: the customer, their timeline (newest first) and tickets (open first)."""
     services = request.app[SERVICES]
-    customer_id = int(request.match_info["id"])
-    customer = await services.customers.get(customer_id)
-    timeline = await services.customers.timeline(customer_id)
+    customer = await services.customers.get(path.id)
+    timeline = await services.customers.timeline(path.id)
     open_page = await services.tickets.search(
-        TicketQuery(customer_id=customer_id, open_only=True, limit=MAX_PAGE)
+        TicketQuery(customer_id=path.id, open_only=True, limit=MAX_PAGE)
     )
     done_page = await services.tickets.search(
         TicketQuery(
-            customer_id=customer_id, statuses=(TicketStatus.RESOLVED, TicketStatus.CLOSED), limit=MAX_PAGE
+            customer_id=path.id, statuses=(TicketStatus.RESOLVED, TicketStatus.CLOSED), limit=MAX_PAGE
         )
     )
     done = sorted(done_page.tickets, key=lambda t: (t.updated_at, t.id), reverse=True)
     tickets = (*open_page.tickets, *done)
     names = await _names(request, (i for t in tickets for i in _people(t)))
-    return web.json_response(
-        {
-            "customer": customer_json(customer),
-            "timeline": [
-                {"occurred_at": i.occurred_at.isoformat(), "channel": i.channel, "summary": i.summary}
-                for i in timeline
-            ],
-            "tickets": [ticket_json(t, names) for t in tickets],
-        }
+    return CustomerPage(
+        customer=CustomerView.of(customer),
+        timeline=[InteractionView.of(i) for i in timeline],
+        tickets=[TicketView.of(t, names) for t in tickets],
     )
 
 
 # --- the customer's confirm link (no login) ------------------------------------------------
+
+_CONFIRM_ERRORS = ("tickets.confirmation_invalid", "auth.rate_limited", *DATABASE_ERRORS)
+ConfirmToken = Annotated[
+    str, msgspec.Meta(max_length=MAX_BODY_BYTES, description="from the link's #fragment")
+]
 
 
 def _confirm_key(request: web.Request) -> str:
@@ -398,66 +550,81 @@ def _count_failure(request: web.Request) -> None:
     log.info("invalid confirm link from %s", request.remote)
 
 
-def _token(body: _Fields) -> str:
-    token = body.text("token", max_len=_SERVICE_CHECKED)
-    body.check()
-    return token
+class ConfirmLookupBody(JsonBody):
+    """The token of a confirm link."""
+
+    token: ConfirmToken
 
 
-async def confirm_lookup(request: web.Request) -> web.Response:
-    """POST /api/confirm/lookup {token}: what the customer is asked to confirm, and nothing internal."""
+class ConfirmView(Reply):
+    """What the customer is asked to confirm, and nothing internal."""
+
+    number: str
+    subject: str
+    resolution: str | None
+    customer_name: str
+    resolved_at: Instant | None
+
+
+class ConfirmLookupReply(Reply):
+    """The resolved ticket of a confirm link."""
+
+    ticket: ConfirmView
+
+
+@ROUTES.post("/api/confirm/lookup", roles=PUBLIC, errors=_CONFIRM_ERRORS)
+async def confirm_lookup(request: web.Request, *, body: ConfirmLookupBody) -> ConfirmLookupReply:
+    """The customer's confirm link: what they are asked to confirm (no login, rate-limited)."""
     _check_rate(request)
-    token = _token(await _body(request))
-    service = request.app[SERVICES].tickets
     try:
-        ticket = await service.confirmation(token)
+        ticket = await request.app[SERVICES].tickets.confirmation(body.token)
     except ConfirmationInvalidError:
         _count_failure(request)
         raise
-    return web.json_response(
-        {
-            "ticket": {
-                "number": ticket.number,
-                "subject": ticket.subject,
-                "resolution": ticket.resolution,
-                "customer_name": ticket.customer_name,
-                "resolved_at": None if ticket.resolved_at is None else ticket.resolved_at.isoformat(),
-            }
-        }
+    return ConfirmLookupReply(
+        ConfirmView(
+            number=ticket.number,
+            subject=ticket.subject,
+            resolution=ticket.resolution,
+            customer_name=ticket.customer_name,
+            resolved_at=iso(ticket.resolved_at),
+        )
     )
 
 
-async def confirm_answer(request: web.Request) -> web.Response:
-    """POST /api/confirm {token, accepted, note?}: the customer accepts (closed) or reopens."""
+class ConfirmAnswerBody(JsonBody):
+    """The customer's answer: accepted (closed), or not, with what is still wrong."""
+
+    token: ConfirmToken
+    accepted: bool
+    note: Note = ""
+
+
+class ConfirmAnswerReply(Reply):
+    """The ticket's status after the answer."""
+
+    status: TicketStatus
+
+
+@ROUTES.post(
+    "/api/confirm",
+    roles=PUBLIC,
+    errors=(*_CONFIRM_ERRORS, "tickets.illegal_transition", "tickets.conflict", "service.retry"),
+)
+async def confirm_answer(request: web.Request, *, body: ConfirmAnswerBody) -> ConfirmAnswerReply:
+    """The customer accepts the solution (closed) or reopens with a note (no login, rate-limited)."""
     _check_rate(request)
-    body = await _body(request)
-    accepted = body.boolean("accepted", default=None)
-    note = body.text("note")
-    token = _token(body)
     try:
-        ticket = await request.app[SERVICES].tickets.answer(token, accepted=accepted, note=note)
+        ticket = await request.app[SERVICES].tickets.answer(
+            body.token, accepted=body.accepted, note=body.note
+        )
     except ConfirmationInvalidError:
         _count_failure(request)
         raise
-    return web.json_response({"status": ticket.status.value})
+    return ConfirmAnswerReply(ticket.status)
 
 
 def add_ticket_routes(app: web.Application) -> None:
     """Register the service flow's routes (and the confirm-link limiter) on the application."""
     app[CONFIRM_LIMITER] = AttemptLimiter(limit=CONFIRM_FAILURES_PER_5MIN, window_s=300)
-    router = app.router
-    router.add_get("/api/tickets/meta", ticket_meta)
-    router.add_get("/api/tickets/suggestions", suggestions)
-    router.add_post("/api/tickets", create_ticket)
-    router.add_get("/api/tickets", list_tickets)
-    router.add_get(f"/api/tickets/{_TICKET_ID}", get_ticket)
-    router.add_post(f"/api/tickets/{_TICKET_ID}/assign", assign_ticket)
-    for action in _STEPS:
-        router.add_post(f"/api/tickets/{_TICKET_ID}/{action}", _step_handler(action))
-    router.add_post(f"/api/tickets/{_TICKET_ID}/comments", comment_ticket)
-    router.add_get("/api/handlers", list_handlers)
-    router.add_put(r"/api/handlers/{agent_id:\d{1,18}}", put_handler)
-    router.add_get("/api/reports/reopens", reopen_report)
-    router.add_get(r"/api/customers/{id:\d{1,18}}", customer_page)
-    router.add_post("/api/confirm/lookup", confirm_lookup)
-    router.add_post("/api/confirm", confirm_answer)
+    ROUTES.add_to(app)

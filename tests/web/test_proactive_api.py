@@ -10,11 +10,12 @@ from typing import Any
 
 import asyncpg
 import pytest
-from aiohttp.test_utils import TestClient, TestServer
+from aiohttp.test_utils import TestServer
 
 from agents import Role
 from hotline.app import build_web_app
 from hotline.settings import load_settings
+from tests.api_contract import CheckedClient
 from tests.app_fixtures import FAST_HASHER, Web
 from tests.conftest import eventually
 from tests.db.test_report_store import seed_known_tickets
@@ -46,7 +47,7 @@ class Proactive:
 async def proactive(pool: asyncpg.Pool) -> AsyncIterator[Proactive]:
     clock = Clock(NOW)
     app = build_web_app(load_settings(None, {}), pool, ami=None, hasher=FAST_HASHER, clock=clock)
-    client = TestClient(TestServer(app))
+    client = CheckedClient(TestServer(app))
     await client.start_server()
     try:
         web = Web(client, pool, app[SERVICES].accounts)
@@ -269,7 +270,7 @@ async def test_the_scheduler_started_with_the_app_pops_callbacks_that_are_due(po
         app = build_web_app(load_settings(None, {}), pool, ami=None, hasher=FAST_HASHER, run_jobs=True)
         callbacks = app[PROACTIVE].callbacks
         callback = await callbacks.request_callback(None, "0901234567", None, "", "api")
-        client = TestClient(TestServer(app))
+        client = CheckedClient(TestServer(app))
         await client.start_server()
         try:
             # The job runs once at start-up; no agent exists, so it is kept for the team.

@@ -9,13 +9,14 @@ from typing import Any, cast
 import asyncpg
 import pytest
 from aiohttp import ClientWebSocketResponse, web
-from aiohttp.test_utils import TestClient, TestServer
+from aiohttp.test_utils import TestServer
 
 from agents import Agent, Role
 from cti.events import CallAnswered, OfferRetracted, RetractReason
 from cti.screen_pop import ScreenPop
 from hotline.app import SCREEN_POPS, build_web_app
 from hotline.settings import load_settings
+from tests.api_contract import CheckedClient
 from tests.app_fixtures import FAST_HASHER, Web
 from tests.conftest import eventually
 from web_agent.api import SUPERVISORS
@@ -33,7 +34,7 @@ async def small_buffer_web(pool: asyncpg.Pool) -> AsyncIterator[Web]:
     """The web application with a resume buffer of 3 frames."""
     settings = load_settings(None, {"HOTLINE_SERVER_WS_RESUME_BUFFER": "3"})
     app = build_web_app(settings, pool, ami=None, hasher=FAST_HASHER)
-    client = TestClient(TestServer(app))
+    client = CheckedClient(TestServer(app))
     await client.start_server()
     try:
         yield Web(client, pool, app[SERVICES].accounts)
