@@ -186,7 +186,10 @@ class AmiParser:
         if len(complete) <= self._max_message_bytes:
             # Every complete message at once: one decode, one split and a few scans, in C. The
             # terminators are ASCII, so decoding the whole equals decoding each block on its own.
-            text = complete.decode("utf-8", "replace")
+            try:
+                text = complete.decode()
+            except UnicodeDecodeError:
+                text = complete.decode("utf-8", "replace")
             if "\r\n:" not in text:
                 blocks = text.split("\r\n\r\n")
                 blocks.pop()
