@@ -53,7 +53,7 @@ class AmiMessage:
         """Every header as (key, value), in wire order."""
         headers = self._headers
         if headers is None:
-            headers = self._headers = tuple(_header_pairs(self._text))
+            headers = self._headers = tuple(_header_pairs(self._text.removesuffix("\r\n\r\n")))
         return headers
 
     @property
@@ -66,24 +66,22 @@ class AmiMessage:
 
     def get(self, key: str, default: str = "") -> str:
         """The value of header `key`, or `default` when it is absent."""
-        if self._fields is not None:
-            return self._fields.get(key, default)
+        fields = self._fields
+        if fields is not None:
+            return fields.get(key, default)
+        # The text holds only `Key:value` lines joined by CRLF (and, for a message read whole,
+        # its blank line), so the last line that starts with `key:` is exactly the one whose
+        # value `fields` would keep.
+        text = self._text
+        _, found, rest = text.rpartition(f"\r\n{key}:")
+        if not found:
+            if not text.startswith(f"{key}:"):
+                return default
+            rest = text[len(key) + 1 :]
         if ":" in key:
             return default  # no header name holds a colon
-        # The text holds only `Key:value` lines joined by CRLF, so the last line that starts
-        # with `key:` is exactly the one whose value `fields` would keep.
-        text = self._text
-        at = text.rfind("\r\n" + key + ":")
-        if at >= 0:
-            start = at + len(key) + 3
-        elif text.startswith(key + ":"):
-            start = len(key) + 1
-        else:
-            return default
-        if text.startswith(" ", start):
-            start += 1
-        end = text.find("\r\n", start)
-        return text[start:] if end < 0 else text[start:end]
+        value = rest.partition("\r\n")[0]
+        return value[1:] if value[:1] == " " else value
 
     def has(self, key: str, value: str) -> bool:
         """Whether `get(key) == value`; cheap when the value appears nowhere in the message."""
@@ -129,50 +127,92 @@ class AmiParser:
         self._buffer = bytearray()
         self._expect_banner = True
         self._max_message_bytes = max_message_bytes
+        # The banner is read and nothing is buffered, so a read may be one message on its own.
+        self._idle = False
 
     def feed(self, data: bytes) -> list[AmiMessage]:
         """Add bytes from the socket; return every message they complete."""
-        buf = self._buffer
-        fits = len(data) <= self._max_message_bytes
-        if not buf and fits and data.endswith(_TERMINATOR) and not self._expect_banner:
-            # The usual read when Asterisk is not flooding us: whole messages, nothing pending.
-            text = data.decode("utf-8", "replace")
-            blocks = text.split("\r\n\r\n")
-            blocks.pop()
-            if _all_lines_keyed(data, text, len(blocks)):
+        if self._idle and data[-4:] == _TERMINATOR and len(data) <= self._max_message_bytes:
+            # What a quiet PBX sends: each read one message, whole, as Asterisk wrote it. The
+            # shape (see `_NOT_COLON_OR_LF`) ends in its only LF pair: one block, every line
+            # with a colon. Anything else goes the general way, which decides exactly.
+            shape = data.translate(None, _NOT_COLON_OR_LF)
+            if not shape.partition(b"\n\n")[2]:
                 try:
-                    return _messages_from_blocks(blocks)
-                except AmiProtocolError:
-                    buf += data  # leave the buffer as the general path would
-                    raise
-        buf += data
+                    text = data.decode()
+                except UnicodeDecodeError:
+                    text = data.decode("utf-8", "replace")
+                if "\r\n:" not in text:
+                    key, _, name = text.partition("\r\n")[0].partition(": ")
+                    if key == "Event" or key == "Response":
+                        message = _new_message(AmiMessage)
+                        message.kind = _EVENT if key == "Event" else _RESPONSE
+                        message.name = name
+                        message._headers = None
+                        message._fields = None
+                        message._text = text
+                        return [message]
+        return self._feed(data)
+
+    def _feed(self, data: bytes) -> list[AmiMessage]:
+        """Any other read: several messages, parts of them, the banner, or something odd."""
+        buf = self._buffer
+        self._idle = False  # until this read leaves nothing behind
         messages: list[AmiMessage] = []
         start = 0
-        if self._expect_banner:
-            end = buf.find(b"\r\n")
-            if end < 0:
+        if not buf and not self._expect_banner and data[-4:] == _TERMINATOR:
+            # Whole messages and nothing pending, as when Asterisk is not flooding us: no copy.
+            complete: bytes | bytearray = data
+            last = len(data) - 4
+        else:
+            buf += data
+            if self._expect_banner:
+                end = buf.find(b"\r\n")
+                if end < 0:
+                    self._check_size(len(buf))
+                    return messages
+                messages.append(_parse_banner(bytes(buf[:end])))
+                self._expect_banner = False
+                start = end + 2
+            last = buf.rfind(_TERMINATOR, start)
+            if last < 0:
+                if start:
+                    del buf[:start]
                 self._check_size(len(buf))
+                self._idle = not buf
                 return messages
-            messages.append(_parse_banner(bytes(buf[:end])))
-            self._expect_banner = False
-            start = end + 2
-        last = buf.rfind(_TERMINATOR, start)
-        if last >= 0:
             complete = buf[start : last + 4]
-            # Every complete message at once: one decode and one split, in C. The terminators
-            # are ASCII, so decoding the whole equals decoding each block on its own.
-            text = complete.decode("utf-8", "replace")
-            blocks = text.split("\r\n\r\n")
-            blocks.pop()
-            if len(complete) <= self._max_message_bytes and _all_lines_keyed(complete, text, len(blocks)):
+        blocks: list[str] = []
+        if len(complete) <= self._max_message_bytes:
+            # Every complete message at once: one decode, one split and a few scans, in C. The
+            # terminators are ASCII, so decoding the whole equals decoding each block on its own.
+            try:
+                text = complete.decode()
+            except UnicodeDecodeError:
+                text = complete.decode("utf-8", "replace")
+            if "\r\n:" not in text:
+                blocks = text.split("\r\n\r\n")
+                blocks.pop()
+                shape = complete.translate(None, _NOT_COLON_OR_LF)
+                if shape.count(b"\n\n") != len(blocks) or shape.find(b"\n\n\n") >= 0:
+                    blocks = []
+        if blocks:
+            try:
                 messages += _messages_from_blocks(blocks)
-                start = last + 4
-            else:
-                start = self._feed_one_by_one(messages, start)
+            except AmiProtocolError:
+                if complete is data:
+                    buf += data  # leave the buffer as the general path would
+                raise
+            start = last + 4
+        else:
+            if complete is data:
+                buf += data
+            start = self._feed_one_by_one(messages, start)
         if start:
             del buf[:start]
         if len(buf) > self._max_message_bytes:
             self._check_size(len(buf))
+        self._idle = not buf
         return messages
 
     def _feed_one_by_one(self, messages: list[AmiMessage], start: int) -> int:
@@ -201,26 +241,15 @@ class AmiParser:
             )
 
 
-# Every byte but ':' and LF: deleting them leaves one run of colons plus an LF per line.
+# Every byte but ':' and LF. Deleting them leaves a read's shape: per line its colons and an LF,
+# per blank line (the end of a message) one more LF. A line without a colon leaves two LFs in a
+# row where no message ends, or three at the end of one, or an LF first; a bare LF inside a
+# value only ever adds LFs, so it can make a check refuse a good line but never accept a bad
+# one. A refused read takes the exact path (`_parse_block` per message), which decides. A line
+# with an empty key (`: value`) has its colon and is found by looking for CRLF-colon; only a
+# message's first line escapes both, and that one must read `Event: ` or `Response: ` to be
+# taken as is.
 _NOT_COLON_OR_LF = bytes(b for b in range(256) if b not in b":\n")
-
-
-def _all_lines_keyed(complete: bytes | bytearray, text: str, blocks: int) -> bool:
-    """True when every line of these `blocks` CRLF-CRLF-ended blocks has a key and a colon.
-
-    `text` is `complete` decoded. A few C-level scans over the whole read replace a Python loop
-    per line. False means "look closer", not "malformed": the exact path then decides, so an
-    odd block gets the same treatment (and the same error) as ever.
-    """
-    # Only a block's very first line can lack a key unseen here; it then never starts with
-    # `Event: ` or `Response: `, so `_parse_block` gets it and raises as it always did.
-    if "\r\n:" in text:
-        return False
-    # Lines become colon runs ended by LF and each terminator adds one more LF. A line without
-    # a colon would add an LF-LF pair elsewhere or make three LFs in a row; a bare LF inside a
-    # value only ever adds LFs, so it can make this refuse but never accept a bad line.
-    shape = complete.translate(None, _NOT_COLON_OR_LF)
-    return shape[:1] != b"\n" and shape.find(b"\n\n\n") < 0 and shape.count(b"\n\n") == blocks
 
 
 def _parse_banner(line: bytes) -> AmiMessage:
@@ -259,37 +288,29 @@ _RESPONSE = MessageKind.RESPONSE
 
 
 def _messages_from_blocks(blocks: list[str]) -> list[AmiMessage]:
-    """Messages over blocks `_all_lines_keyed` accepted; only each first line is split now."""
+    """Messages over blocks whose shape was checked; only each first line is split now."""
     messages: list[AmiMessage] = []
     append = messages.append
     new = _new_message
     for block in blocks:
-        # Asterisk always writes `Event: `; responses and odd spellings take the general path.
-        if not block.startswith("Event: "):
-            append(_message_from_block(block))
+        # Asterisk writes `Event: <name>` or `Response: <status>` first; anything else, and
+        # odd spellings of those, take the exact path.
+        key, _, name = block.partition("\r\n")[0].partition(": ")
+        if key == "Event":
+            kind = _EVENT
+        elif key == "Response":
+            kind = _RESPONSE
+        else:
+            append(_parse_block(block))
             continue
-        end = block.find("\r\n", 7)
         message = new(AmiMessage)
-        message.kind = _EVENT
-        message.name = block[7:] if end < 0 else block[7:end]
+        message.kind = kind
+        message.name = name
         message._headers = None
         message._fields = None
         message._text = block
         append(message)
     return messages
-
-
-def _message_from_block(block: str) -> AmiMessage:
-    if not block.startswith("Response: "):
-        return _parse_block(block)
-    end = block.find("\r\n", 10)
-    message = _new_message(AmiMessage)
-    message.kind = _RESPONSE
-    message.name = block[10:] if end < 0 else block[10:end]
-    message._headers = None
-    message._fields = None
-    message._text = block
-    return message
 
 
 _new_message = AmiMessage.__new__

@@ -166,7 +166,7 @@ class ArticleIndex:
         if cached is None:
             readable = (e for e in map(self._entries.__getitem__, ids) if audience.may_read(_visibility(e)))
             best = heapq.nlargest(limit, readable, key=lambda e: (e.views, -e.article.id))
-            cached = self._top_lists[key] = [_hit(e, 100.0 + self._popularity(e)) for e in best]
+            cached = self._top_lists[key] = [_hit(e, 100.0 + self._popularity(e.views)) for e in best]
         return list(cached)
 
     def search(
@@ -183,35 +183,32 @@ class ArticleIndex:
         total_weight = sum(weights)
         hidden = self._internal if audience is Audience.CUSTOMER else set()
         allowed = self._by_category.get(category, set()) if category is not None else None
-        candidates = self._candidates(resolved, holders, hidden, allowed)
+        candidates, hold_every_word = self._candidates(resolved, holders, hidden, allowed)
         coverage = dict.fromkeys(candidates, 0.0)
         for terms, weight in zip(resolved, weights, strict=True):
-            for article_id, quality in self._qualities(terms, candidates).items():
-                coverage[article_id] += weight * quality
-        threshold = MIN_COVERAGE * total_weight
+            self._cover(coverage, candidates, terms, weight, held=hold_every_word)
+        # The best FUZZY_SHORTLIST by (coverage, views, id) among those covering enough: every one
+        # covering more than the FUZZY_SHORTLIST-th best value, then the ties at that value.
+        least = MIN_COVERAGE * total_weight
+        if len(coverage) > FUZZY_SHORTLIST:
+            least = max(least, sorted(coverage.values(), reverse=True)[FUZZY_SHORTLIST - 1])
         entries = self._entries
         shortlist = [
             (covered / total_weight, views, article_id)
-            for covered, views, article_id in heapq.nlargest(
-                FUZZY_SHORTLIST,
-                ((c, entries[a].views, a) for a, c in coverage.items() if c >= threshold),
-            )
+            for covered, views, article_id in sorted(
+                ((c, entries[a].views, a) for a, c in coverage.items() if c >= least), reverse=True
+            )[:FUZZY_SHORTLIST]
         ]
         if not shortlist:
             return []
-        headings = {article_id: self._entries[article_id].heading for _, _, article_id in shortlist}
+        headings = {article_id: entries[article_id].heading for _, _, article_id in shortlist}
         ratios = {
             key: ratio
             for _, ratio, key in process.extract(query, headings, scorer=fuzz.token_set_ratio, limit=None)
         }
         scored = [
-            (
-                65.0 * share
-                + 0.35 * ratios.get(article_id, 0.0)
-                + self._popularity(self._entries[article_id]),
-                article_id,
-            )
-            for share, _, article_id in shortlist
+            (65.0 * share + 0.35 * ratios.get(article_id, 0.0) + self._popularity(views), article_id)
+            for share, views, article_id in shortlist
         ]
         best = heapq.nlargest(limit, scored)
         return [_hit(self._entries[article_id], round(score, 2)) for score, article_id in best]
@@ -222,28 +219,32 @@ class ArticleIndex:
         holders: list[set[int]],
         hidden: set[int],
         allowed: set[int] | None,
-    ) -> set[int]:
-        """The articles worth scoring (not `hidden`, within `allowed`), at most CANDIDATES_CAP of them.
+    ) -> tuple[set[int], bool]:
+        """The articles worth scoring (not `hidden`, within `allowed`), at most CANDIDATES_CAP of them,
+        and whether each of them holds every query word found in the index.
 
         Best first: articles holding every word in their title, then holding every word anywhere,
         then (a word misspelt beyond repair, or absent) those holding the rarer words.
         """
         present = sorted((h for h in holders if h), key=len)
         if not present:
-            return set()
+            return set(), True
         everywhere = _within(set.intersection(*present) if len(present) > 1 else present[0], hidden, allowed)
         if len(everywhere) > CANDIDATES_CAP:
             titled = sorted((self._union(t, self._title_postings) for t in resolved if t), key=len)
             in_titles = set.intersection(*titled) & everywhere
             if len(in_titles) >= CANDIDATES_CAP:
-                return set(itertools.islice(in_titles, CANDIDATES_CAP))
-            return in_titles | set(itertools.islice(everywhere - in_titles, CANDIDATES_CAP - len(in_titles)))
+                return set(itertools.islice(in_titles, CANDIDATES_CAP)), True
+            more = set(itertools.islice(everywhere - in_titles, CANDIDATES_CAP - len(in_titles)))
+            return in_titles | more, True
         chosen = set(everywhere)
         for found in present:
             if len(found) > CANDIDATES_CAP - len(chosen):
                 break
             chosen |= found
-        return _within(chosen, hidden, allowed)
+        candidates = _within(chosen, hidden, allowed)
+        # `chosen` holds `everywhere`, which is already within: the same size means nothing more.
+        return candidates, len(candidates) == len(everywhere)
 
     def _resolve(self, word: str, *, last: bool) -> dict[str, float]:
         """The vocabulary terms a query word stands for, each with how well it matches (0..1)."""
@@ -281,23 +282,47 @@ class ArticleIndex:
         count = len(self._entries) or 1
         return math.log(1.0 + count / (1 + min(holders, count))) + 0.1
 
-    def _qualities(self, terms: dict[str, float], candidates: set[int]) -> dict[int, float]:
-        """How well each candidate holds the word: in its title, else in its body (less)."""
-        best: dict[int, float] = {}
-        for term, quality in terms.items():
-            body_quality = quality * BODY_WORD_FACTOR
-            for article_id in self._postings[term] & candidates:
-                if best.get(article_id, 0.0) < body_quality:
-                    best[article_id] = body_quality
-            for article_id in self._title_postings.get(term, set()) & candidates:
-                if best[article_id] < quality:
-                    best[article_id] = quality
-        return best
+    def _cover(
+        self,
+        coverage: dict[int, float],
+        candidates: set[int],
+        terms: dict[str, float],
+        weight: float,
+        *,
+        held: bool,
+    ) -> None:
+        """Add to each candidate's coverage how well it holds one query word, times the word's weight.
 
-    def _popularity(self, entry: _Entry) -> float:
+        How well: the best of the word's terms it holds, a term in its title counting fully and one
+        only in its body less. Candidates are grouped by that quality first, best first, so each
+        gets one addition per word, in C-built sets rather than a Python test per term. `held`:
+        every candidate holds the word (in the index), so a word of one term needs no lookup for it.
+        """
+        found_at: dict[float, set[int]] = {}
+        for term, quality in terms.items():
+            in_title = self._title_postings.get(term)
+            if in_title is not None:
+                _gather(found_at, quality, in_title & candidates)
+            in_body = candidates if held and len(terms) == 1 else self._postings[term] & candidates
+            _gather(found_at, quality * BODY_WORD_FACTOR, in_body)
+        counted: set[int] = set()
+        for quality in sorted(found_at, reverse=True):
+            found = found_at[quality] - counted
+            share = weight * quality
+            for article_id in found:
+                coverage[article_id] += share
+            counted |= found
+
+    def _popularity(self, views: int) -> float:
         if self._max_views <= 0:
             return 0.0
-        return POPULARITY_POINTS * math.log1p(entry.views) / math.log1p(self._max_views)
+        return POPULARITY_POINTS * math.log1p(views) / math.log1p(self._max_views)
+
+
+def _gather(found_at: dict[float, set[int]], quality: float, found: set[int]) -> None:
+    """Add `found` to the candidates holding a term of this quality."""
+    known = found_at.get(quality)
+    found_at[quality] = found if known is None else known | found
 
 
 def _within(ids: set[int], hidden: set[int], allowed: set[int] | None) -> set[int]:

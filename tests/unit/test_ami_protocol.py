@@ -93,6 +93,30 @@ def test_byte_by_byte_feeding_gives_the_same_messages() -> None:
     assert feed_in_chunks(stream, [1]) == AmiParser().feed(stream)
 
 
+@pytest.mark.parametrize(("name", "conn"), STREAMS, ids=STREAM_IDS)
+def test_one_message_per_read_gives_the_same_messages(name: str, conn: int) -> None:
+    recorded = server_records(name, conn)
+    parser = AmiParser()
+
+    messages = feed_each(parser, recorded)
+
+    assert messages == AmiParser().feed(b"".join(recorded))
+    assert parser.buffered_bytes == 0
+
+
+@pytest.mark.parametrize(("name", "conn"), STREAMS, ids=STREAM_IDS)
+def test_get_answers_as_the_fields_do(name: str, conn: int) -> None:
+    recorded = server_records(name, conn)
+    odd_keys = ["", " ", "Nope", "Event:", "A:B", "Privilege: call", "\r\n"]
+
+    for messages in (feed_each(AmiParser(), recorded), AmiParser().feed(b"".join(recorded))):
+        for message in messages:
+            fields = dict(message.headers)
+            for key in [*fields, *odd_keys]:
+                assert message.get(key, "<absent>") == fields.get(key, "<absent>"), (message, key)
+            assert message.action_id == fields.get("ActionID")
+
+
 def _utf8_split_points() -> list[int]:
     """Offsets inside the UTF-8 name where a read would cut a multi-byte character in two."""
     encoded = UTF8_NAME.encode()
@@ -190,6 +214,42 @@ def _banner() -> bytes:
 def test_malformed_streams_raise_protocol_error(stream: Any, match: str) -> None:
     with pytest.raises(AmiProtocolError, match=match):
         AmiParser().feed(stream())
+
+
+_ODD_MESSAGES = [
+    pytest.param(b"Privilege: ", b"Privilege ", "without 'Key:'", id="header-without-colon"),
+    pytest.param(b"\r\nPrivilege: ", b"\r\n: ", "without 'Key:'", id="header-without-key"),
+    pytest.param(b"\r\n\r\n", b"\r\nLast\r\n\r\n", "without 'Key:'", id="last-header-without-colon"),
+    pytest.param(b"Event: ", b"Channel: ", "not Event or Response", id="neither-event-nor-response"),
+    pytest.param(
+        b"\r\n\r\n", b"\r\nA: b\nc\r\n\r\n", ("SuccessfulAuth", "A", "b\nc"), id="bare-lf-in-a-value"
+    ),
+    pytest.param(b"\r\n\r\n", b"\r\nA:\r\n\r\n", ("SuccessfulAuth", "A", ""), id="empty-value"),
+    pytest.param(b"Event: ", b"Event:", ("SuccessfulAuth", "Service", "AMI"), id="event-without-space"),
+    pytest.param(b"Service: ", b"Service:  ", ("SuccessfulAuth", "Service", " AMI"), id="two-spaces"),
+]
+
+
+@pytest.mark.parametrize(("old", "new", "expected"), _ODD_MESSAGES)
+@pytest.mark.parametrize("alone", [True, False], ids=["alone-in-its-read", "with-the-banner"])
+def test_odd_messages_get_the_same_treatment_in_any_read(
+    old: bytes, new: bytes, expected: str | tuple[str, str, str], alone: bool
+) -> None:
+    event = _recorded_event().replace(old, new, 1)
+    reads = [_banner(), event] if alone else [_banner() + event]
+
+    if isinstance(expected, str):
+        with pytest.raises(AmiProtocolError, match=expected):
+            feed_each(AmiParser(), reads)
+        return
+    [_, message] = feed_each(AmiParser(), reads)
+    name, key, value = expected
+    assert (message.kind, message.name, message.get(key), message.fields[key]) == (
+        MessageKind.EVENT,
+        name,
+        value,
+        value,
+    )
 
 
 @pytest.mark.parametrize(
