@@ -124,7 +124,7 @@ class AmiParser:
     """
 
     def __init__(self, *, max_message_bytes: int = DEFAULT_MAX_MESSAGE_BYTES) -> None:
-        self._buffer = bytearray()
+        self._buffer = b""
         self._expect_banner = True
         self._max_message_bytes = max_message_bytes
         # The banner is read and nothing is buffered, so a read may be one message on its own.
@@ -156,32 +156,25 @@ class AmiParser:
 
     def _feed(self, data: bytes) -> list[AmiMessage]:
         """Any other read: several messages, parts of them, the banner, or something odd."""
-        buf = self._buffer
         self._idle = False  # until this read leaves nothing behind
+        # What waits is kept as bytes: joining it to a read is one copy, and `bytes` scans faster
+        # than `bytearray`; the size limit keeps the copies of a message that arrives in pieces small.
+        buf = self._buffer + data if self._buffer else data
         messages: list[AmiMessage] = []
         start = 0
-        if not buf and not self._expect_banner and data[-4:] == _TERMINATOR:
-            # Whole messages and nothing pending, as when Asterisk is not flooding us: no copy.
-            complete: bytes | bytearray = data
-            last = len(data) - 4
-        else:
-            buf += data
-            if self._expect_banner:
-                end = buf.find(b"\r\n")
-                if end < 0:
-                    self._check_size(len(buf))
-                    return messages
-                messages.append(_parse_banner(bytes(buf[:end])))
-                self._expect_banner = False
-                start = end + 2
-            last = buf.rfind(_TERMINATOR, start)
-            if last < 0:
-                if start:
-                    del buf[:start]
-                self._check_size(len(buf))
-                self._idle = not buf
+        if self._expect_banner:
+            end = buf.find(b"\r\n")
+            if end < 0:
+                self._keep(buf)
                 return messages
-            complete = buf[start : last + 4]
+            messages.append(_parse_banner(buf[:end]))
+            self._expect_banner = False
+            start = end + 2
+        last = buf.rfind(_TERMINATOR, start)
+        if last < 0:
+            self._keep(buf[start:])
+            return messages
+        complete = buf[start : last + 4] if start or last + 4 < len(buf) else buf
         blocks: list[str] = []
         if len(complete) <= self._max_message_bytes:
             # Every complete message at once: one decode, one split and a few scans, in C. The
@@ -196,28 +189,26 @@ class AmiParser:
                 shape = complete.translate(None, _NOT_COLON_OR_LF)
                 if shape.count(b"\n\n") != len(blocks) or shape.find(b"\n\n\n") >= 0:
                     blocks = []
+        self._buffer = buf[start:]  # what stays when a message is refused below
         if blocks:
-            try:
+            if messages:
                 messages += _messages_from_blocks(blocks)
-            except AmiProtocolError:
-                if complete is data:
-                    buf += data  # leave the buffer as the general path would
-                raise
-            start = last + 4
+            else:
+                messages = _messages_from_blocks(blocks)
+            rest = buf[last + 4 :]
         else:
-            if complete is data:
-                buf += data
-            start = self._feed_one_by_one(messages, start)
-        if start:
-            del buf[:start]
-        if len(buf) > self._max_message_bytes:
-            self._check_size(len(buf))
-        self._idle = not buf
+            rest = buf[self._feed_one_by_one(buf, messages, start) :]
+        self._keep(rest)
         return messages
 
-    def _feed_one_by_one(self, messages: list[AmiMessage], start: int) -> int:
+    def _keep(self, rest: bytes) -> None:
+        """Hold the start of a message until the rest arrives."""
+        self._buffer = rest
+        self._idle = not rest
+        self._check_size(len(rest))
+
+    def _feed_one_by_one(self, buf: bytes, messages: list[AmiMessage], start: int) -> int:
         """The exact path for blocks the bulk check refused: each is sized, split and reported."""
-        buf = self._buffer
         find = buf.find
         while True:
             end = find(_TERMINATOR, start)
