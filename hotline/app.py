@@ -162,13 +162,15 @@ def build_web_app(
             yield
         await cti.pops.close()
 
-    async def notices(app: web.Application) -> AsyncIterator[None]:
-        async with _running(tickets.notices.run(poll_s=notice_poll_s), "notices"):
-            yield
-
-    async def alarms(app: web.Application) -> AsyncIterator[None]:
-        jobs.start()
-        async with _running(alarm_work.dispatcher.run(poll_s=notice_poll_s), "alerts"):
+    async def background(app: web.Application) -> AsyncIterator[None]:
+        # Caught up before the first request: the jobs' first runs, then what they queued is sent.
+        await jobs.start()
+        await alarm_work.dispatcher.run_once()
+        await tickets.notices.run_once()
+        async with (
+            _running(tickets.notices.run(poll_s=notice_poll_s), "notices"),
+            _running(alarm_work.dispatcher.run(poll_s=notice_poll_s), "alerts"),
+        ):
             yield
             jobs.stop()
 
@@ -176,8 +178,7 @@ def build_web_app(
     # Before the AMI starts: the first pop may already want suggestions from a loaded index.
     app.cleanup_ctx.append(knowledge_index)
     app.cleanup_ctx.append(calls)
-    app.cleanup_ctx.append(notices)
-    app.cleanup_ctx.append(alarms)
+    app.cleanup_ctx.append(background)
     if settings.ivr.enabled:
         ivr_server = wire_ivr(
             settings,

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import secrets
+from collections.abc import Iterator
 from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
@@ -522,14 +524,51 @@ async def run_demo(settings: Settings, *, calls_per_minute: float) -> None:
         ami = AmiSettings(host="127.0.0.1", port=simulator.port, username="hotline", secret=secret)
 
         async def prepare(pool: asyncpg.Pool) -> None:
-            seeded = await seed(pool, settings)
-            log.info("demo data %s", "seeded" if seeded else "already present")
+            with _details_at_debug():
+                seeded = await seed(pool, settings)
+            if seeded:
+                log.info(
+                    "demo data seeded: %d agents, %d customers, tickets, a month of calls, "
+                    "a campaign, a promised callback and %d answers in the knowledge base",
+                    len(DEMO_AGENTS),
+                    len(DEMO_CUSTOMERS),
+                    len(DEMO_ARTICLES),
+                )
+            else:
+                log.info("demo data already present in var/; delete var/ to start again from scratch")
 
         await app.serve(settings, ami, _announce_demo, prepare=prepare)
     finally:
         traffic.cancel()
         await asyncio.gather(traffic, return_exceptions=True)
         await simulator.close()
+
+
+class _InfoAsDebug(logging.Filter):
+    """Shows INFO records as DEBUG, and drops them unless DEBUG is logged (`threshold`)."""
+
+    def __init__(self, threshold: int) -> None:
+        super().__init__()
+        self._threshold = threshold
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if record.levelno == logging.INFO:
+            record.levelno, record.levelname = logging.DEBUG, "DEBUG"
+        return record.levelno >= self._threshold
+
+
+@contextlib.contextmanager
+def _details_at_debug() -> Iterator[None]:
+    """While the demo seeds, the features' INFO lines (a ticket opened, an alert raised) are details."""
+    root = logging.getLogger()
+    filters = [(handler, _InfoAsDebug(max(handler.level, root.level))) for handler in root.handlers]
+    for handler, info_as_debug in filters:
+        handler.addFilter(info_as_debug)
+    try:
+        yield
+    finally:
+        for handler, info_as_debug in filters:
+            handler.removeFilter(info_as_debug)
 
 
 def _announce_demo(url: str) -> None:

@@ -30,28 +30,30 @@ class PeriodicJob:
 
 
 class PeriodicJobs:
-    """Named jobs, each run at start-up and then every so many seconds; a failed run is logged."""
+    """Named jobs, each run once at start-up and then every so many seconds; a failed run is logged."""
 
     def __init__(self) -> None:
         # The scheduler keeps wall-clock time; the jobs themselves read the injected clock.
         self._scheduler = AsyncIOScheduler(timezone=UTC)
+        self._first_runs: list[Callable[[], Awaitable[None]]] = []
 
     def add(self, name: str, job: Callable[[], Awaitable[int]], every_s: float) -> PeriodicJob:
-        """Run `job` at start-up and every `every_s`; a run still going is never doubled."""
+        """Run `job` at start-up and every `every_s` after; a run still going is never doubled."""
+        run = _logged(name, job)
+        self._first_runs.append(run)
         self._scheduler.add_job(
-            _logged(name, job),
-            "interval",
-            seconds=every_s,
-            id=name,
-            name=name,
-            next_run_time=datetime.now(UTC),
-            coalesce=True,
-            max_instances=1,
+            run, "interval", seconds=every_s, id=name, name=name, coalesce=True, max_instances=1
         )
         return PeriodicJob(self._scheduler, name)
 
-    def start(self) -> None:
-        """Start the jobs on the running event loop."""
+    async def start(self) -> None:
+        """Run every job once, in the order added, then start the schedule on the running loop.
+
+        Start-up waits for the first runs, so a node says it is ready once it has caught up with
+        what fell due while it was down.
+        """
+        for run in self._first_runs:
+            await run()
         self._scheduler.start()
 
     def stop(self) -> None:

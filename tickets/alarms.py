@@ -270,7 +270,17 @@ class EscalationSweeper:
                         alert.ticket_id, alert.id, alert.level, alert.role or "", alert.recipient_name
                     )
                 )
-            log.info("alert %d raised: %s", alert.id, alert.title)
+            log.debug("alert %d raised: %s", alert.id, alert.title)
+        if len(stored) == 1:
+            log.info("alert %d raised: %s", stored[0].id, stored[0].title)
+        elif stored:
+            # A sweep after downtime raises many at once: one line, the details at DEBUG.
+            tickets = sorted({f"#{a.ticket_id}" for a in stored if a.ticket_id is not None})
+            log.info(
+                "%d alerts raised (tickets %s); the supervisor page lists them",
+                len(stored),
+                ", ".join(tickets),
+            )
         if stored:
             self._raised()
 

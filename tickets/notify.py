@@ -84,13 +84,13 @@ class LoggedEmailChannel:
         return email
 
     async def deliver(self, notice: Notice) -> None:
-        """Print the notice instead of sending it."""
+        """Log the notice instead of sending it: a line at INFO, the whole text at DEBUG."""
         log.info(
-            "email to %s (no SMTP server configured, so printed here):\nSubject: %s\n\n%s",
+            "email to %s not sent (no SMTP server is configured; the text is logged at DEBUG): %s",
             notice.recipient,
             notice.subject,
-            notice.body,
         )
+        log.debug("email to %s:\nSubject: %s\n\n%s", notice.recipient, notice.subject, notice.body)
 
 
 class OutboxLimits(TypedDict, total=False):
@@ -243,7 +243,7 @@ class NoticeDispatcher(OutboxDispatcher[Notice]):
     async def _sent(self, item: Notice, at: datetime) -> None:
         await self._store.notice_sent(item.id, at)
         self._events.publish(_attempted(item, None, at))
-        log.info("notice %d sent by %s to %s (%s)", item.id, item.channel, item.recipient, _about(item))
+        log.debug("notice %d sent by %s to %s (%s)", item.id, item.channel, item.recipient, _about(item))
 
 
 def _about(notice: Notice) -> str:

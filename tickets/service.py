@@ -179,7 +179,7 @@ class TicketService:
                     published.append(assigned)
                     ticket = assigned.ticket
         self._publish(published)
-        log.info(
+        log.debug(
             "ticket %d opened (%s, %s) by %s", ticket.id, ticket.category, ticket.priority.value, _who(actor)
         )
         return ticket
@@ -496,7 +496,9 @@ class TicketService:
             _check_may_work(ticket, actor, action)
             event = await self._apply(unit, ticket, actor, action, note, change, customer_visible, after, now)
         self._publish([event])
-        log.info("ticket %d: %s by %s -> %s", ticket_id, action.value, _who(actor), event.ticket.status.value)
+        log.debug(
+            "ticket %d: %s by %s -> %s", ticket_id, action.value, _who(actor), event.ticket.status.value
+        )
         return event.ticket
 
     async def _apply(
