@@ -1,9 +1,14 @@
 """Tickets in PostgreSQL: the tickets, their audited timeline, handler profiles and the notice outbox.
 
 Every change runs in a `TicketUnit` (one transaction): the ticket row is locked with
-`FOR UPDATE`, so two people changing one ticket are serialised and the second sees the first's
+`FOR NO KEY UPDATE`, so two people changing one ticket are serialised and the second sees the first's
 result; the row's `version` is bumped by every write, so a client holding an older version is
 told instead of overwriting.
+
+Lock order: a change takes its ticket, then (by the trigger of migration 0009) the ticket's
+escalation row. The escalation sweep takes escalation rows and stores alarms whose foreign key
+takes `FOR KEY SHARE` on their tickets; `NO KEY UPDATE` does not conflict with that, so the
+sweep never waits for a ticket being changed and the two cannot wait for each other.
 """
 
 from __future__ import annotations
@@ -281,7 +286,7 @@ class TicketUnit:
     async def lock(self, ticket_id: int) -> Ticket:
         """The ticket, locked until the unit ends; TicketNotFoundError if there is none."""
         row = await self._conn.fetchrow(
-            f"SELECT {_TICKET_COLUMNS} FROM tickets t WHERE t.id = $1 FOR UPDATE", ticket_id
+            f"SELECT {_TICKET_COLUMNS} FROM tickets t WHERE t.id = $1 FOR NO KEY UPDATE", ticket_id
         )
         if row is None:
             raise TicketNotFoundError(ticket_id)
@@ -378,7 +383,7 @@ class TicketUnit:
             f"""
             SELECT {_TICKET_COLUMNS} FROM tickets t
             WHERE t.confirm_token_hash = $1 AND t.confirm_expires_at > $2
-            FOR UPDATE
+            FOR NO KEY UPDATE
             """,
             token_hash,
             now,
