@@ -20,7 +20,13 @@ from customers.service import CustomerService
 from customers.store import CustomerStore
 from hotline.settings import CONFIG_DIR
 from tests.app_fixtures import FAST_HASHER
-from tests.db.test_ticket_service import Inbox, inbox  # noqa: F401 (the SMTP server fixture)
+from tests.db.test_ticket_service import (  # noqa: F401 (the SMTP server and ticket flow fixtures)
+    Flow,
+    Inbox,
+    flow,
+    inbox,
+    loads_match_open_tickets,
+)
 from tickets.alarms import (
     AlarmService,
     AlertDispatcher,
@@ -31,7 +37,7 @@ from tickets.alarms import (
 from tickets.escalation import load_escalation_policy
 from tickets.escalation_store import EscalationStore
 from tickets.events import AlertDeliveryAttempted, AlertRaised, TicketEscalated
-from tickets.model import TicketStatus
+from tickets.model import CUSTOMER, Actor, TicketStatus
 from tickets.sla import load_sla_policy
 from tickets.smtp import SmtpChannel, SmtpSettings
 from tickets.store import TicketStore
@@ -410,6 +416,31 @@ async def test_a_sweep_and_a_ticket_change_take_their_locks_in_one_order(pool: a
     assert (
         await pool.fetchval("SELECT check_at FROM ticket_escalations WHERE ticket_id = $1", ticket_id) == T0
     )
+
+
+async def test_intake_transitions_and_sweeps_at_once_are_never_refused(flow: Flow) -> None:  # noqa: F811
+    """Auto-assigned intakes, crosswise reassignments, transitions and sweeps storing alarms for the
+    same tickets, all at once: nobody waits for another in a circle (a deadlock would raise here)."""
+    alice, bob = Actor.agent(flow.alice), Actor.agent(flow.bob)
+    boss = Actor.agent(flow.carol, supervisor=True)
+    sink = Sink()
+    async with asyncio.timeout(TIMEOUT_S):
+        held = [
+            await flow.service.open(flow.new(), alice, assignee_id=who)
+            for who in (flow.alice, flow.bob, flow.alice, flow.bob)
+        ]
+        # A week after the intake (T0): every ticket's deadlines passed, so each sweep stores alarms.
+        await asyncio.gather(
+            *(flow.service.open(flow.new(), CUSTOMER, auto_assign=True) for _ in range(8)),
+            flow.service.assign(held[0].id, boss, assignee_id=flow.bob),
+            flow.service.assign(held[1].id, boss, assignee_id=flow.alice),
+            flow.service.respond(held[2].id, alice, "Looking into it"),
+            flow.service.resolve(held[3].id, bob, "Refunded"),
+            *(sweeper(flow.pool, Clock(), sink).run_once() for _ in range(3)),
+        )
+    await loads_match_open_tickets(flow.pool)
+    assert all(h.open_count <= h.capacity for h in await flow.service.handlers())
+    assert sink.of(AlertRaised)
 
 
 # --------------------------------------------------------------------------------------- delivery
