@@ -170,22 +170,22 @@ class TicketService:
             contact_email=new.contact_email or (contact.email if contact else None),
             contact_phone=new.contact_phone or (contact.phones[0] if contact and contact.phones else None),
         )
-        async with self._store.unit() as unit:
-            if auto_assign and assignee_id is None:
-                # The usual intake: one statement when a free handler has room.
-                taken = await unit.insert_auto_assigned(
-                    new, row, actor_kind=actor.kind, actor_id=actor.id, assign_note=_AUTO_ASSIGN_NOTE
+        if auto_assign and assignee_id is None:
+            # The usual intake: one statement when a free handler has room.
+            taken = await self._store.insert_auto_assigned(
+                new, row, actor_kind=actor.kind, actor_id=actor.id, assign_note=_AUTO_ASSIGN_NOTE
+            )
+            if taken is not None:
+                ticket = taken.ticket
+                opened = replace(
+                    ticket, status=TicketStatus.NEW, version=1, assignee_id=None, department=None
                 )
-                if taken is not None:
-                    ticket = taken.ticket
-                    opened = replace(
-                        ticket, status=TicketStatus.NEW, version=1, assignee_id=None, department=None
-                    )
-                    published += [
-                        TicketOpened(opened, taken.opened),
-                        TicketAssigned(ticket, taken.assigned, None),
-                    ]
-                    return self._opened(published, ticket, actor)
+                published += [
+                    TicketOpened(opened, taken.opened),
+                    TicketAssigned(ticket, taken.assigned, None),
+                ]
+                return self._opened(published, ticket, actor)
+        async with self._store.unit() as unit:
             ticket = await unit.insert(new, row)
             entry = await self._entry(unit, ticket, actor, "open", None, ticket.status, new.description, now)
             published.append(TicketOpened(ticket, entry))

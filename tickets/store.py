@@ -459,30 +459,6 @@ class TicketUnit:
             "SELECT 1 FROM ticket_handler_loads WHERE agent_id = $1 FOR UPDATE", agent_id
         )
 
-    async def insert_auto_assigned(
-        self, new: NewTicket, row: TicketRow, *, actor_kind: ActorKind, actor_id: int | None, assign_note: str
-    ) -> AutoAssigned | None:
-        """Store a new ticket already given to the best free handler with room, with both its entries.
-
-        `assign_note` is a format() string of the handler's department and open count. None, and
-        nothing stored, when every skilled handler with room is full or being assigned by another unit.
-        """
-        rows = await self._conn.fetch(
-            _INTAKE_AUTO_ASSIGNED, *_intake_arguments(new, row), actor_kind.value, actor_id, assign_note
-        )
-        if not rows:
-            return None
-        opened, assigned = rows
-        ticket = _ticket(assigned)
-        handler = HandlerLoad(
-            agent_id=ticket.assignee_id or 0,
-            department=ticket.department or "",
-            skills=tuple(assigned["handler_skills"]),
-            capacity=assigned["handler_capacity"],
-            open_count=assigned["handler_open_count"],
-        )
-        return AutoAssigned(ticket, handler, _intake_entry(opened), _intake_entry(assigned))
-
     async def set_confirm_token(
         self, ticket_id: int, token_hash: bytes | None, expires_at: datetime | None
     ) -> None:
@@ -546,6 +522,32 @@ class TicketStore:
         """A transaction: committed when the block ends normally, rolled back on any error."""
         async with self._pool.acquire() as conn, conn.transaction():
             yield TicketUnit(conn)
+
+    async def insert_auto_assigned(
+        self, new: NewTicket, row: TicketRow, *, actor_kind: ActorKind, actor_id: int | None, assign_note: str
+    ) -> AutoAssigned | None:
+        """Store a new ticket already given to the best free handler with room, with both its entries.
+
+        One statement, so all of it or nothing without a transaction of its own.
+
+        `assign_note` is a format() string of the handler's department and open count. None, and
+        nothing stored, when every skilled handler with room is full or being assigned by another unit.
+        """
+        rows = await self._pool.fetch(
+            _INTAKE_AUTO_ASSIGNED, *_intake_arguments(new, row), actor_kind.value, actor_id, assign_note
+        )
+        if not rows:
+            return None
+        opened, assigned = rows
+        ticket = _ticket(assigned)
+        handler = HandlerLoad(
+            agent_id=ticket.assignee_id or 0,
+            department=ticket.department or "",
+            skills=tuple(assigned["handler_skills"]),
+            capacity=assigned["handler_capacity"],
+            open_count=assigned["handler_open_count"],
+        )
+        return AutoAssigned(ticket, handler, _intake_entry(opened), _intake_entry(assigned))
 
     async def get(self, ticket_id: int) -> Ticket:
         """The ticket, or TicketNotFoundError."""
