@@ -20,13 +20,46 @@ log = logging.getLogger(__name__)
 class PeriodicJob:
     """One job of the scheduler, to bring forward when something makes it due at once."""
 
-    def __init__(self, scheduler: AsyncIOScheduler, name: str) -> None:
+    def __init__(self, scheduler: AsyncIOScheduler, name: str, job: Callable[[], Awaitable[int]]) -> None:
         self._scheduler = scheduler
         self.name = name
+        self._job = job
+        self._running = False
+        self._again = False
 
     def run_soon(self, _cause: object = None) -> None:
-        """Bring the next run forward to now (a bus subscriber: the event that asks is its cause)."""
-        self._scheduler.modify_job(self.name, next_run_time=datetime.now(UTC))
+        """Bring the next run forward to now (a bus subscriber: the event that asks is its cause).
+
+        While a run is going, the asks are remembered and one more run follows at once: the
+        scheduler is not woken for each (it would only skip them and say so in the log).
+        """
+        if self._running:
+            self._again = True
+        else:
+            self._scheduler.modify_job(self.name, next_run_time=datetime.now(UTC))
+
+    async def run(self) -> None:
+        """Run the job, and again while it was asked for during the run; a failed run is logged."""
+        self._running = True
+        try:
+            while True:
+                self._again = False
+                await self._run_once()
+                if not self._again:
+                    return
+        finally:
+            self._running = False
+
+    async def _run_once(self) -> None:
+        try:
+            done = await self._job()
+        except asyncio.CancelledError:
+            raise
+        except Exception:
+            log.exception("the %s job failed; it runs again at its next time", self.name)
+            return
+        if done:
+            log.debug("the %s job did %d items", self.name, done)
 
 
 class PeriodicJobs:
@@ -38,8 +71,9 @@ class PeriodicJobs:
 
     def add(self, name: str, job: Callable[[], Awaitable[int]], every_s: float) -> PeriodicJob:
         """Run `job` at start-up and every `every_s`; a run still going is never doubled."""
+        periodic = PeriodicJob(self._scheduler, name, job)
         self._scheduler.add_job(
-            _logged(name, job),
+            periodic.run,
             "interval",
             seconds=every_s,
             id=name,
@@ -48,7 +82,7 @@ class PeriodicJobs:
             coalesce=True,
             max_instances=1,
         )
-        return PeriodicJob(self._scheduler, name)
+        return periodic
 
     def start(self) -> None:
         """Start the jobs on the running event loop."""
@@ -57,18 +91,3 @@ class PeriodicJobs:
     def stop(self) -> None:
         """Stop the jobs; a run in flight is cancelled (its rows' leases make that safe)."""
         self._scheduler.shutdown(wait=False)
-
-
-def _logged(name: str, job: Callable[[], Awaitable[int]]) -> Callable[[], Awaitable[None]]:
-    async def run() -> None:
-        try:
-            done = await job()
-        except asyncio.CancelledError:
-            raise
-        except Exception:
-            log.exception("the %s job failed; it runs again at its next time", name)
-            return
-        if done:
-            log.debug("the %s job did %d items", name, done)
-
-    return run
