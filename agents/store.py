@@ -87,15 +87,15 @@ class AccountStore:
             expires_at,
         )
 
-    async def agent_for_token(self, token_hash: bytes, now: datetime) -> Agent | None:
-        """The agent behind an unexpired token."""
+    async def agent_for_token(self, token_hash: bytes, now: datetime) -> tuple[Agent, datetime] | None:
+        """The agent behind an unexpired token, and when the token expires."""
         row = await self._db.fetchrow(
-            f"SELECT {_AGENT_COLUMNS} FROM auth_tokens t JOIN agents a ON a.id = t.agent_id"
+            f"SELECT {_AGENT_COLUMNS}, t.expires_at FROM auth_tokens t JOIN agents a ON a.id = t.agent_id"
             " WHERE t.token_hash = $1 AND t.expires_at > $2",
             token_hash,
             now,
         )
-        return _agent(row) if row else None
+        return (_agent(row), row["expires_at"]) if row else None
 
     async def delete_token(self, token_hash: bytes) -> None:
         """Revoke a token."""

@@ -5,7 +5,7 @@ Two measurements, each against a baseline run in the same process on the same da
 1. Service flow. `--workers` concurrent workers on one pool (`hotline.db.create_pool`, the
    production size) each take a ticket through TicketService as agents do: `open(...,
    auto_assign=True)` (customer looked up, SLA deadlines from config/sla.toml and
-   config/calendar.toml, handler rows locked and their workload counted, two audit entries),
+   config/calendar.toml, the best free handler's workload row locked, two audit entries),
    `respond` (the first response) and `resolve` (confirm link issued, the service-completed
    email queued in the outbox, all in the transaction). Baseline: the same rows, the ticket as
    it ends up, its four audit entries and its outbox notice, written with bare asyncpg INSERTs
@@ -792,7 +792,7 @@ async def measure_http(
             for phase, one in posters:
                 await timed_round(phase, part, load.clients, one, watch)
             # Hotline's tickets stay open, as a queue grows during the day; the floor's would sit in
-            # the same open-ticket indexes Hotline counts workloads with, so they go (untimed).
+            # the same open-ticket indexes Hotline's work lists read, so they go (untimed).
             await remove_bare_tickets(pool)
     return ours, floor
 
@@ -806,7 +806,7 @@ async def remove_bare_tickets(pool: asyncpg.Pool) -> None:
 
 
 async def handler_workload_query(pool: asyncpg.Pool, category: str) -> str:
-    """What auto-assignment's workload count costs now: the store's own statement, timed and explained."""
+    """What reading the handlers' workloads costs now: the store's own statement, timed and explained."""
     store = TicketStore(pool)
     took_s = []
     for _ in range(20):
@@ -815,13 +815,11 @@ async def handler_workload_query(pool: asyncpg.Pool, category: str) -> str:
         took_s.append(time.perf_counter() - started)
     open_now = await pool.fetchval("SELECT count(*) FROM tickets WHERE status NOT IN ('resolved', 'closed')")
     total = await pool.fetchval("SELECT count(*) FROM tickets")
-    # The snapshot auto-assignment ranks its candidates from: which index counts the open tickets?
+    # The handlers and their workloads as options() and a reassignment read them: which scans?
     plan = await pool.fetch(
         "EXPLAIN (ANALYZE, COSTS OFF, TIMING OFF) " + ticket_store_module._HANDLERS, category
     )
-    scans = sorted(
-        {line[0].strip().removeprefix("->").strip() for line in plan if " on tickets w" in line[0]}
-    )
+    scans = sorted({line[0].strip().removeprefix("->").strip() for line in plan if " Scan " in line[0]})
     return (
         f"handler_loads({category!r}) median {sorted(took_s)[len(took_s) // 2] * 1000:.2f} ms with "
         f"{open_now} open of {total} tickets; plan: {'; '.join(scans) or '?'}"

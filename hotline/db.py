@@ -38,6 +38,7 @@ TABLE_OWNERS: Mapping[str, str] = MappingProxyType(
         "ticket_events": "tickets",
         "ticket_notices": "tickets",
         "ticket_handlers": "tickets",
+        "ticket_handler_loads": "tickets",
         "ticket_escalations": "tickets",
         "alerts": "tickets",
         "alert_deliveries": "tickets",

@@ -20,13 +20,46 @@ log = logging.getLogger(__name__)
 class PeriodicJob:
     """One job of the scheduler, to bring forward when something makes it due at once."""
 
-    def __init__(self, scheduler: AsyncIOScheduler, name: str) -> None:
+    def __init__(self, scheduler: AsyncIOScheduler, name: str, job: Callable[[], Awaitable[int]]) -> None:
         self._scheduler = scheduler
         self.name = name
+        self._job = job
+        self._running = False
+        self._again = False
 
     def run_soon(self, _cause: object = None) -> None:
-        """Bring the next run forward to now (a bus subscriber: the event that asks is its cause)."""
-        self._scheduler.modify_job(self.name, next_run_time=datetime.now(UTC))
+        """Bring the next run forward to now (a bus subscriber: the event that asks is its cause).
+
+        While a run is going, the asks are remembered and one more run follows at once: the
+        scheduler is not woken for each (it would only skip them and say so in the log).
+        """
+        if self._running:
+            self._again = True
+        else:
+            self._scheduler.modify_job(self.name, next_run_time=datetime.now(UTC))
+
+    async def run(self) -> None:
+        """Run the job, and again while it was asked for during the run; a failed run is logged."""
+        self._running = True
+        try:
+            while True:
+                self._again = False
+                await self._run_once()
+                if not self._again:
+                    return
+        finally:
+            self._running = False
+
+    async def _run_once(self) -> None:
+        try:
+            done = await self._job()
+        except asyncio.CancelledError:
+            raise
+        except Exception:
+            log.exception("the %s job failed; it runs again at its next time", self.name)
+            return
+        if done:
+            log.debug("the %s job did %d items", self.name, done)
 
 
 class PeriodicJobs:
@@ -35,16 +68,16 @@ class PeriodicJobs:
     def __init__(self) -> None:
         # The scheduler keeps wall-clock time; the jobs themselves read the injected clock.
         self._scheduler = AsyncIOScheduler(timezone=UTC)
-        self._first_runs: list[Callable[[], Awaitable[None]]] = []
+        self._jobs: list[PeriodicJob] = []
 
     def add(self, name: str, job: Callable[[], Awaitable[int]], every_s: float) -> PeriodicJob:
         """Run `job` at start-up and every `every_s` after; a run still going is never doubled."""
-        run = _logged(name, job)
-        self._first_runs.append(run)
+        periodic = PeriodicJob(self._scheduler, name, job)
+        self._jobs.append(periodic)
         self._scheduler.add_job(
-            run, "interval", seconds=every_s, id=name, name=name, coalesce=True, max_instances=1
+            periodic.run, "interval", seconds=every_s, id=name, name=name, coalesce=True, max_instances=1
         )
-        return PeriodicJob(self._scheduler, name)
+        return periodic
 
     async def start(self) -> None:
         """Run every job once, in the order added, then start the schedule on the running loop.
@@ -52,25 +85,10 @@ class PeriodicJobs:
         Start-up waits for the first runs, so a node says it is ready once it has caught up with
         what fell due while it was down.
         """
-        for run in self._first_runs:
-            await run()
+        for periodic in self._jobs:
+            await periodic.run()
         self._scheduler.start()
 
     def stop(self) -> None:
         """Stop the jobs; a run in flight is cancelled (its rows' leases make that safe)."""
         self._scheduler.shutdown(wait=False)
-
-
-def _logged(name: str, job: Callable[[], Awaitable[int]]) -> Callable[[], Awaitable[None]]:
-    async def run() -> None:
-        try:
-            done = await job()
-        except asyncio.CancelledError:
-            raise
-        except Exception:
-            log.exception("the %s job failed; it runs again at its next time", name)
-            return
-        if done:
-            log.debug("the %s job did %d items", name, done)
-
-    return run

@@ -29,7 +29,7 @@ ALICE, BOB = "Local/1001@agents", "Local/1002@agents"
 FAST_HASHER = PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)
 TABLES = (
     "kb_articles, callbacks, alert_deliveries, alerts, watched_customers, ticket_escalations, "
-    "ticket_notices, ticket_events, tickets, ticket_handlers, agent_state_periods, "
+    "ticket_notices, ticket_events, tickets, ticket_handler_loads, ticket_handlers, agent_state_periods, "
     "do_not_call, dial_attempts, leads, campaigns, "
     "auth_tokens, agent_interfaces, agents, ivr_visits, call_log, interactions, customer_phones, customers"
 )

@@ -25,6 +25,9 @@ from tickets.errors import IllegalTransitionError, InvalidTicketError
 MAX_SUBJECT_CHARS = 200
 _EMAIL = re.compile(r"[^@\s]{1,64}@[^@\s.]{1,63}(\.[^@\s.]{1,63})+")
 _PHONE = re.compile(r"\+?[0-9 ()-]{3,40}")
+# Unicode category Cc is exactly C0, DEL and C1; free text keeps its newlines and tabs. A lone CR
+# is dropped too, after CRLF became LF.
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]+")
 MAX_TEXT_CHARS = 10_000
 
 
@@ -272,5 +275,4 @@ class NewTicket:
 
 def clean_text(text: str) -> str:
     """Free text as stored: NFC, no control characters but newlines and tabs, trimmed."""
-    normal = unicodedata.normalize("NFC", text).replace("\r\n", "\n")
-    return "".join(c for c in normal if c in "\n\t" or unicodedata.category(c) != "Cc").strip()
+    return _CONTROL.sub("", unicodedata.normalize("NFC", text).replace("\r\n", "\n")).strip()

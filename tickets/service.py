@@ -66,6 +66,7 @@ from tickets.store import (
     ReopenCount,
     TicketPage,
     TicketQuery,
+    TicketRow,
     TicketStore,
     TicketUnit,
 )
@@ -77,6 +78,10 @@ MAX_NOTE_CHARS = 10_000
 MAX_TICKET_ID = 2**63 - 1
 CONFIRM_TOKEN_MAX_CHARS = 128
 _PHONE_LIKE = re.compile(r"\+?[0-9 ().-]{8,40}")
+# The assign entry's note: how, the handler's department and their open tickets before this one.
+_ASSIGN_NOTE = "{} ({}, {} open before)"
+# The same for the one-statement intake, as PostgreSQL's format() takes it.
+_AUTO_ASSIGN_NOTE = _ASSIGN_NOTE.format("auto-assigned", "%s", "%s")
 
 
 @dataclass(frozen=True)
@@ -153,21 +158,35 @@ class TicketService:
         now = self._clock()
         due = self._policy.deadlines(now, new.priority, tier)
         published: list[TicketEvent] = []
-        async with self._store.unit() as unit:
-            ticket = await unit.insert(
-                new,
-                customer_name=(contact.name if contact else new.contact_name),
-                customer_tier=tier,
-                tier_rank=self._policy.tier_rank(tier),
-                top_tier=self._policy.is_top_tier(tier),
-                created_by=actor.id if actor.kind is ActorKind.AGENT else None,
-                at=now,
-                first_response_due=due.first_response_due,
-                resolution_due=due.resolution_due,
-                contact_email=new.contact_email or (contact.email if contact else None),
-                contact_phone=new.contact_phone
-                or (contact.phones[0] if contact and contact.phones else None),
+        row = TicketRow(
+            customer_name=(contact.name if contact else new.contact_name),
+            customer_tier=tier,
+            tier_rank=self._policy.tier_rank(tier),
+            top_tier=self._policy.is_top_tier(tier),
+            created_by=actor.id if actor.kind is ActorKind.AGENT else None,
+            at=now,
+            first_response_due=due.first_response_due,
+            resolution_due=due.resolution_due,
+            contact_email=new.contact_email or (contact.email if contact else None),
+            contact_phone=new.contact_phone or (contact.phones[0] if contact and contact.phones else None),
+        )
+        if auto_assign and assignee_id is None:
+            # The usual intake: one statement when a free handler has room.
+            taken = await self._store.insert_auto_assigned(
+                new, row, actor_kind=actor.kind, actor_id=actor.id, assign_note=_AUTO_ASSIGN_NOTE
             )
+            if taken is not None:
+                ticket = taken.ticket
+                opened = replace(
+                    ticket, status=TicketStatus.NEW, version=1, assignee_id=None, department=None
+                )
+                published += [
+                    TicketOpened(opened, taken.opened),
+                    TicketAssigned(ticket, taken.assigned, None),
+                ]
+                return self._opened(published, ticket, actor)
+        async with self._store.unit() as unit:
+            ticket = await unit.insert(new, row)
             entry = await self._entry(unit, ticket, actor, "open", None, ticket.status, new.description, now)
             published.append(TicketOpened(ticket, entry))
             if assignee_id is not None or auto_assign:
@@ -178,6 +197,9 @@ class TicketService:
                 else:
                     published.append(assigned)
                     ticket = assigned.ticket
+        return self._opened(published, ticket, actor)
+
+    def _opened(self, published: list[TicketEvent], ticket: Ticket, actor: Actor) -> Ticket:
         self._publish(published)
         log.debug(
             "ticket %d opened (%s, %s) by %s", ticket.id, ticket.category, ticket.priority.value, _who(actor)
@@ -532,10 +554,18 @@ class TicketService:
         now: datetime,
     ) -> TicketAssigned:
         status = next_status(ticket.id, ticket.status, TicketAction.ASSIGN)
+        previous = ticket.assignee_id
+        # The previous handler's load row is written too: load rows are taken lowest agent id first
+        # (a named handler), or the previous one first (the best free one is only ever skipped or
+        # waited for after it), so two reassignments the opposite way round cannot wait for each other.
+        if previous is not None and (assignee_id is None or previous < assignee_id):
+            await unit.lock_load(previous)
         if assignee_id is None:
             chosen = await self._claim_best_handler(unit, ticket.category)
         else:
             found = await unit.lock_handler(assignee_id)
+            if previous is not None and previous > assignee_id:
+                await unit.lock_load(previous)
             if found is None:
                 raise UnknownHandlerError(assignee_id)
             chosen = found
@@ -561,7 +591,7 @@ class TicketService:
             )
         )
         how = "auto-assigned" if assignee_id is None else "assigned"
-        text = f"{how} ({chosen.department}, {chosen.open_count} open before)" + (f": {note}" if note else "")
+        text = _ASSIGN_NOTE.format(how, chosen.department, chosen.open_count) + (f": {note}" if note else "")
         entry = await self._entry(unit, saved, actor, "assign", ticket.status, status, text, now)
         return TicketAssigned(saved, entry, ticket.assignee_id)
 
@@ -575,8 +605,8 @@ class TicketService:
         candidates = [h for h in rank_handlers(await unit.handler_loads(category)) if h.room > 0]
         for skip_locked in (True, False):
             for candidate in candidates:
-                locked = await unit.lock_handler(candidate.agent_id, skip_locked=skip_locked)
-                if locked is not None and locked.room > 0:
+                locked = await unit.lock_handler_with_room(candidate.agent_id, skip_locked=skip_locked)
+                if locked is not None:
                     return locked
         raise NoHandlerAvailableError(category)
 

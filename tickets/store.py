@@ -1,9 +1,14 @@
 """Tickets in PostgreSQL: the tickets, their audited timeline, handler profiles and the notice outbox.
 
 Every change runs in a `TicketUnit` (one transaction): the ticket row is locked with
-`FOR UPDATE`, so two people changing one ticket are serialised and the second sees the first's
+`FOR NO KEY UPDATE`, so two people changing one ticket are serialised and the second sees the first's
 result; the row's `version` is bumped by every write, so a client holding an older version is
 told instead of overwriting.
+
+Lock order: a change takes its ticket, then (by the trigger of migration 0009) the ticket's
+escalation row. The escalation sweep takes escalation rows and stores alarms whose foreign key
+takes `FOR KEY SHARE` on their tickets; `NO KEY UPDATE` does not conflict with that, so the
+sweep never waits for a ticket being changed and the two cannot wait for each other.
 """
 
 from __future__ import annotations
@@ -71,15 +76,59 @@ _ADD_ENTRY = """
     RETURNING id, ticket_id, at, actor_kind, actor_id, action, from_status, to_status, note, customer_visible
 """
 
-# Open tickets are named by the same literal predicate as the partial indexes, so the planner
-# can always count a handler's workload from tickets_open_by_assignee.
+# Open tickets are named by the same literal predicate as the partial indexes.
 _IS_OPEN = "status NOT IN ('resolved', 'closed')"
-_HANDLER_LOAD = f"""
-    SELECT h.agent_id, h.department, h.skills, h.capacity,
-           (SELECT count(*) FROM tickets w WHERE w.assignee_id = h.agent_id AND w.{_IS_OPEN}) AS open_count
-    FROM ticket_handlers h
+# A handler's workload is kept in ticket_handler_loads by a trigger on tickets (migration 0011).
+_HANDLERS = """
+    SELECT h.agent_id, h.department, h.skills, h.capacity, COALESCE(l.open_count, 0) AS open_count
+    FROM ticket_handlers h LEFT JOIN ticket_handler_loads l ON l.agent_id = h.agent_id
+    WHERE $1::text IS NULL OR $1 = ANY(h.skills)
+    ORDER BY h.agent_id
 """
-_HANDLERS = _HANDLER_LOAD + " WHERE $1::text IS NULL OR $1 = ANY(h.skills) ORDER BY h.agent_id"
+# Locking the load row serialises assignments to one handler; the locked row's count is the
+# current one (a row changed since the statement began is read again once locked).
+_HANDLER = """
+    SELECT h.agent_id, h.department, h.skills, h.capacity, l.open_count
+    FROM ticket_handlers h JOIN ticket_handler_loads l ON l.agent_id = h.agent_id
+    WHERE h.agent_id = $1
+"""
+# Intake with auto-assignment in one statement: the best skilled handler with room whose load row
+# nobody else holds (as `rank_handlers` orders them), locked; the ticket stored already assigned
+# (version 2, as after its assignment); its "open" and "assign" entries, in that order.
+_INTAKE_AUTO_ASSIGNED = f"""
+    WITH chosen AS (
+        SELECT h.agent_id, h.department, h.skills, h.capacity, l.open_count
+        FROM ticket_handlers h JOIN ticket_handler_loads l ON l.agent_id = h.agent_id
+        WHERE $3 = ANY(h.skills) AND l.open_count < h.capacity
+        ORDER BY l.open_count::float8 / h.capacity, l.open_count, h.agent_id
+        LIMIT 1
+        FOR UPDATE OF l SKIP LOCKED
+    ), ticket AS (
+        INSERT INTO tickets AS t (status, version, assignee_id, department, subject, description, category,
+                                  channel, priority, priority_rank, customer_id, customer_name, customer_tier,
+                                  tier_rank, top_tier, contact_email, contact_phone, call_id, created_by,
+                                  created_at, updated_at, first_response_due, resolution_due)
+        SELECT 'assigned', 2, c.agent_id, c.department, $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12,
+               $13, $14, $15, $16, $16, $17, $18
+        FROM chosen c
+        RETURNING {_TICKET_COLUMNS}
+    ), entries AS (
+        INSERT INTO ticket_events (ticket_id, at, actor_kind, actor_id, action, from_status, to_status,
+                                   assignee_id, note, customer_visible)
+        SELECT t.id, $16, $19, $20, e.action, e.from_status, e.to_status, e.assignee_id, e.note, false
+        FROM ticket t, chosen c,
+             LATERAL (VALUES (1, 'open', NULL, 'new', NULL, $2),
+                             (2, 'assign', 'new', 'assigned', c.agent_id, format($21, c.department, c.open_count)))
+             AS e(n, action, from_status, to_status, assignee_id, note)
+        ORDER BY e.n
+        RETURNING id, ticket_id, at, actor_kind, actor_id, action, from_status, to_status, note, customer_visible
+    )
+    SELECT {_TICKET_COLUMNS}, c.skills AS handler_skills, c.capacity AS handler_capacity,
+           c.open_count AS handler_open_count, e.id AS entry_id, e.at AS entry_at, e.actor_kind, e.actor_id,
+           e.action, e.from_status, e.to_status, e.note, e.customer_visible
+    FROM ticket t, chosen c, entries e
+    ORDER BY e.id
+"""
 
 # The outboxes (customer notices, alert deliveries) share their columns and their status rules.
 OutboxTable: TypeAlias = Literal["ticket_notices", "alert_deliveries"]
@@ -174,6 +223,32 @@ class NoticeStatus:
     sent_at: datetime | None
 
 
+@dataclass(frozen=True, slots=True)
+class TicketRow:
+    """What intake stores beside the request: the customer as they are now, the creator and the deadlines."""
+
+    customer_name: str
+    customer_tier: str
+    tier_rank: int
+    top_tier: bool
+    contact_email: str | None
+    contact_phone: str | None
+    created_by: int | None
+    at: datetime
+    first_response_due: datetime
+    resolution_due: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class AutoAssigned:
+    """A ticket taken in and auto-assigned in one statement: as stored, its handler and its two entries."""
+
+    ticket: Ticket
+    handler: HandlerLoad
+    opened: TicketEntry
+    assigned: TicketEntry
+
+
 def _ticket(row: asyncpg.Record) -> Ticket:
     return Ticket(
         id=row["id"],
@@ -222,6 +297,45 @@ def _entry(row: asyncpg.Record) -> TicketEntry:
     )
 
 
+def _intake_arguments(new: NewTicket, row: TicketRow) -> tuple[Any, ...]:
+    """The parameters $1-$18 of `_INSERT` and `_INTAKE_AUTO_ASSIGNED`."""
+    return (
+        new.subject,
+        new.description,
+        new.category,
+        new.channel.value,
+        new.priority.value,
+        new.priority.rank,
+        new.customer_id,
+        row.customer_name,
+        row.customer_tier,
+        row.tier_rank,
+        row.top_tier,
+        row.contact_email,
+        row.contact_phone,
+        new.call_id,
+        row.created_by,
+        row.at,
+        row.first_response_due,
+        row.resolution_due,
+    )
+
+
+def _intake_entry(row: asyncpg.Record) -> TicketEntry:
+    return TicketEntry(
+        id=row["entry_id"],
+        ticket_id=row["id"],
+        at=row["entry_at"],
+        actor_kind=ActorKind(row["actor_kind"]),
+        actor_id=row["actor_id"],
+        action=row["action"],
+        from_status=None if row["from_status"] is None else TicketStatus(row["from_status"]),
+        to_status=TicketStatus(row["to_status"]),
+        note=row["note"],
+        customer_visible=row["customer_visible"],
+    )
+
+
 def _load(row: asyncpg.Record) -> HandlerLoad:
     return HandlerLoad(
         agent_id=row["agent_id"],
@@ -238,50 +352,16 @@ class TicketUnit:
     def __init__(self, conn: Connection) -> None:
         self._conn = conn
 
-    async def insert(
-        self,
-        new: NewTicket,
-        *,
-        customer_name: str,
-        customer_tier: str,
-        tier_rank: int,
-        top_tier: bool,
-        contact_email: str | None,
-        contact_phone: str | None,
-        created_by: int | None,
-        at: datetime,
-        first_response_due: datetime,
-        resolution_due: datetime,
-    ) -> Ticket:
+    async def insert(self, new: NewTicket, row: TicketRow) -> Ticket:
         """Store a new ticket in status NEW."""
-        row = await self._conn.fetchrow(
-            _INSERT,
-            new.subject,
-            new.description,
-            new.category,
-            new.channel.value,
-            new.priority.value,
-            new.priority.rank,
-            new.customer_id,
-            customer_name,
-            customer_tier,
-            tier_rank,
-            top_tier,
-            contact_email,
-            contact_phone,
-            new.call_id,
-            created_by,
-            at,
-            first_response_due,
-            resolution_due,
-        )
-        assert row is not None
-        return _ticket(row)
+        stored = await self._conn.fetchrow(_INSERT, *_intake_arguments(new, row))
+        assert stored is not None
+        return _ticket(stored)
 
     async def lock(self, ticket_id: int) -> Ticket:
         """The ticket, locked until the unit ends; TicketNotFoundError if there is none."""
         row = await self._conn.fetchrow(
-            f"SELECT {_TICKET_COLUMNS} FROM tickets t WHERE t.id = $1 FOR UPDATE", ticket_id
+            f"SELECT {_TICKET_COLUMNS} FROM tickets t WHERE t.id = $1 FOR NO KEY UPDATE", ticket_id
         )
         if row is None:
             raise TicketNotFoundError(ticket_id)
@@ -345,21 +425,39 @@ class TicketUnit:
         rows = await self._conn.fetch(_HANDLERS, category)
         return [_load(row) for row in rows]
 
-    async def lock_handler(self, agent_id: int, *, skip_locked: bool = False) -> HandlerLoad | None:
-        """One handler and their workload counted after the lock, held until the unit ends.
+    async def lock_handler(self, agent_id: int) -> HandlerLoad | None:
+        """One handler and their current workload, their load row locked until the unit ends.
 
-        None if the agent has no handler profile, or with `skip_locked` if another unit holds it.
-        Locking the handler row serialises assignments to one person, so capacity is never overbooked.
+        None if the agent has no handler profile. Locking the load row serialises assignments to
+        one person, so capacity is never overbooked.
+        """
+        row = await self._conn.fetchrow(_HANDLER + " FOR UPDATE OF l", agent_id)
+        return None if row is None else _load(row)
+
+    async def lock_handler_with_room(self, agent_id: int, *, skip_locked: bool) -> HandlerLoad | None:
+        """Like `lock_handler`, but only a handler with room is kept locked; None otherwise, and with
+        `skip_locked` when another unit holds them.
+
+        A handler found full is let go at once (the lock is taken in a savepoint that is rolled back),
+        so a unit looking for room holds no row but the one it takes and cannot be part of a circle.
         """
         wait = " SKIP LOCKED" if skip_locked else ""
-        locked = await self._conn.fetchval(
-            f"SELECT agent_id FROM ticket_handlers WHERE agent_id = $1 FOR UPDATE{wait}", agent_id
+        attempt = self._conn.transaction()
+        await attempt.start()
+        row = await self._conn.fetchrow(
+            _HANDLER + " AND l.open_count < h.capacity FOR UPDATE OF l" + wait, agent_id
         )
-        if locked is None:
+        if row is None:
+            await attempt.rollback()
             return None
-        # Counted in a statement of its own, after the lock: it sees every assignment committed before.
-        row = await self._conn.fetchrow(_HANDLER_LOAD + " WHERE h.agent_id = $1", agent_id)
-        return None if row is None else _load(row)
+        await attempt.commit()
+        return _load(row)
+
+    async def lock_load(self, agent_id: int) -> None:
+        """Hold an agent's load row until the unit ends (the one a ticket leaving them will write)."""
+        await self._conn.execute(
+            "SELECT 1 FROM ticket_handler_loads WHERE agent_id = $1 FOR UPDATE", agent_id
+        )
 
     async def set_confirm_token(
         self, ticket_id: int, token_hash: bytes | None, expires_at: datetime | None
@@ -378,7 +476,7 @@ class TicketUnit:
             f"""
             SELECT {_TICKET_COLUMNS} FROM tickets t
             WHERE t.confirm_token_hash = $1 AND t.confirm_expires_at > $2
-            FOR UPDATE
+            FOR NO KEY UPDATE
             """,
             token_hash,
             now,
@@ -424,6 +522,32 @@ class TicketStore:
         """A transaction: committed when the block ends normally, rolled back on any error."""
         async with self._pool.acquire() as conn, conn.transaction():
             yield TicketUnit(conn)
+
+    async def insert_auto_assigned(
+        self, new: NewTicket, row: TicketRow, *, actor_kind: ActorKind, actor_id: int | None, assign_note: str
+    ) -> AutoAssigned | None:
+        """Store a new ticket already given to the best free handler with room, with both its entries.
+
+        One statement, so all of it or nothing without a transaction of its own.
+
+        `assign_note` is a format() string of the handler's department and open count. None, and
+        nothing stored, when every skilled handler with room is full or being assigned by another unit.
+        """
+        rows = await self._pool.fetch(
+            _INTAKE_AUTO_ASSIGNED, *_intake_arguments(new, row), actor_kind.value, actor_id, assign_note
+        )
+        if not rows:
+            return None
+        opened, assigned = rows
+        ticket = _ticket(assigned)
+        handler = HandlerLoad(
+            agent_id=ticket.assignee_id or 0,
+            department=ticket.department or "",
+            skills=tuple(assigned["handler_skills"]),
+            capacity=assigned["handler_capacity"],
+            open_count=assigned["handler_open_count"],
+        )
+        return AutoAssigned(ticket, handler, _intake_entry(opened), _intake_entry(assigned))
 
     async def get(self, ticket_id: int) -> Ticket:
         """The ticket, or TicketNotFoundError."""

@@ -17,6 +17,7 @@ from agents import (
     Role,
 )
 from agents.model import hash_token
+from agents.service import NAME_CACHE_S, TOKEN_CACHE_S
 from agents.store import AccountStore
 
 pytestmark = pytest.mark.db
@@ -166,3 +167,56 @@ async def test_other_features_learn_who_is_who_from_the_agents(db: asyncpg.Conne
     assert await accounts.interfaces_of(999) == []
     assert await accounts.agent_named("carol") == carol
     assert await accounts.agent_named("nobody") is None
+
+
+async def test_a_token_is_remembered_briefly_and_a_sign_out_here_ends_it_at_once(
+    db: asyncpg.Connection,
+) -> None:
+    accounts = service(db)
+    await accounts.create_agent(
+        username="dana", display_name="Dana", password="long-enough-pw", role=Role.AGENT, interfaces=[]
+    )
+    # Signing in drops the agent's tokens expired by the database's clock: tokens of today.
+    now = datetime.now(UTC)
+    first = await accounts.sign_in("dana", "long-enough-pw", now)
+    second = await accounts.sign_in("dana", "long-enough-pw", now)
+    assert (await accounts.agent_for_token(first.token, now)).username == "dana"
+    assert (await accounts.agent_for_token(second.token, now)).username == "dana"
+    # Revoked by another node (its row deleted): this node still knows it for a moment, no longer.
+    await db.execute("DELETE FROM auth_tokens WHERE token_hash = $1", hash_token(first.token))
+    soon = now + timedelta(seconds=TOKEN_CACHE_S / 2)
+    assert (await accounts.agent_for_token(first.token, soon)).username == "dana"
+    with pytest.raises(AuthenticationRequiredError):
+        await accounts.agent_for_token(first.token, now + timedelta(seconds=TOKEN_CACHE_S))
+    # Signed out here: refused at once, though it was just resolved.
+    await accounts.sign_out(second.token)
+    with pytest.raises(AuthenticationRequiredError):
+        await accounts.agent_for_token(second.token, now)
+    # A remembered token still expires when it expires.
+    third = await accounts.sign_in("dana", "long-enough-pw", now)
+    assert (
+        await accounts.agent_for_token(third.token, third.expires_at - timedelta(seconds=1))
+    ).username == "dana"
+    with pytest.raises(AuthenticationRequiredError, match="expired"):
+        await accounts.agent_for_token(third.token, third.expires_at)
+
+
+async def test_display_names_are_remembered_and_new_accounts_are_known_at_once(
+    db: asyncpg.Connection,
+) -> None:
+    seconds = [0.0]
+    accounts = AccountService(AccountStore(db), token_ttl_s=3600, hasher=FAST, monotonic=lambda: seconds[0])
+    erin = await accounts.create_agent(
+        username="erin", display_name="Erin", password="long-enough-pw", role=Role.AGENT, interfaces=[]
+    )
+    assert await accounts.display_names([erin.id, 999]) == {erin.id: "Erin"}
+    frank = await accounts.create_agent(
+        username="frank", display_name="Frank", password="long-enough-pw", role=Role.AGENT, interfaces=[]
+    )
+    assert await accounts.display_names([erin.id, frank.id]) == {erin.id: "Erin", frank.id: "Frank"}
+    # Read from memory (the rows say otherwise now) until the names age out.
+    await db.execute("UPDATE agents SET display_name = upper(display_name)")
+    seconds[0] = NAME_CACHE_S - 1
+    assert await accounts.display_names([erin.id, frank.id]) == {erin.id: "Erin", frank.id: "Frank"}
+    seconds[0] = NAME_CACHE_S
+    assert await accounts.display_names([erin.id, frank.id]) == {erin.id: "ERIN", frank.id: "FRANK"}

@@ -6,7 +6,7 @@ from __future__ import annotations
 import asyncio
 import hmac
 from collections.abc import AsyncIterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -20,7 +20,13 @@ from customers.service import CustomerService
 from customers.store import CustomerStore
 from hotline.settings import CONFIG_DIR
 from tests.app_fixtures import FAST_HASHER
-from tests.db.test_ticket_service import Inbox, inbox  # noqa: F401 (the SMTP server fixture)
+from tests.db.test_ticket_service import (  # noqa: F401 (the SMTP server and ticket flow fixtures)
+    Flow,
+    Inbox,
+    flow,
+    inbox,
+    loads_match_open_tickets,
+)
 from tickets.alarms import (
     AlarmService,
     AlertDispatcher,
@@ -31,12 +37,16 @@ from tickets.alarms import (
 from tickets.escalation import load_escalation_policy
 from tickets.escalation_store import EscalationStore
 from tickets.events import AlertDeliveryAttempted, AlertRaised, TicketEscalated
+from tickets.model import CUSTOMER, Actor, TicketStatus
 from tickets.sla import load_sla_policy
 from tickets.smtp import SmtpChannel, SmtpSettings
+from tickets.store import TicketStore
 from tickets.webhook import SIGNATURE_HEADER, WebhookAlertChannel, WebhookSettings, sign
 
 pytestmark = pytest.mark.db
 TIMEOUT_S = 30
+# Far longer than the sweep of one ticket takes; a sweep blocked by a lock never ends.
+SWEEP_WHILE_LOCKED_S = 5
 SLA = load_sla_policy(
     CONFIG_DIR / "sla.toml", CONFIG_DIR / "calendar.toml", tiers=("vip", "gold", "standard")
 )
@@ -386,6 +396,51 @@ async def test_a_new_ticket_of_a_watched_customer_alerts_the_owner(pool: asyncpg
     assert raised.kind == "customer_ticket"
     assert raised.agent_id == olivia
     assert "Jane Doe" in raised.title
+
+
+async def test_a_sweep_and_a_ticket_change_take_their_locks_in_one_order(pool: asyncpg.Pool) -> None:
+    """A change holds its ticket while it writes the ticket's escalation row; the sweep writes that row and
+    stores alarms that reference the ticket. If the sweep had to wait for the ticket, each would wait
+    for the other (PostgreSQL reports a deadlock and the change answers service.retry)."""
+    await breached_tickets(pool, 1)
+    ticket_id = await pool.fetchval("SELECT id FROM tickets")
+    clock, sink = Clock(), Sink()
+    async with asyncio.timeout(TIMEOUT_S), TicketStore(pool).unit() as unit:
+        ticket = await unit.lock(ticket_id)
+        # The sweep stores the ticket's alarms while the change holds the ticket: it does not wait.
+        assert await asyncio.wait_for(sweeper(pool, clock, sink).run_once(), SWEEP_WHILE_LOCKED_S) == 1
+        # The change then writes the escalation row the sweep wrote, and commits.
+        saved = await unit.save(replace(ticket, status=TicketStatus.ASSIGNED, updated_at=T0))
+    assert saved.version == ticket.version + 1
+    assert {a.kind for a in sink.of(AlertRaised)} == {"breach", "overdue", "escalation"}
+    assert (
+        await pool.fetchval("SELECT check_at FROM ticket_escalations WHERE ticket_id = $1", ticket_id) == T0
+    )
+
+
+async def test_intake_transitions_and_sweeps_at_once_are_never_refused(flow: Flow) -> None:  # noqa: F811
+    """Auto-assigned intakes, crosswise reassignments, transitions and sweeps storing alarms for the
+    same tickets, all at once: nobody waits for another in a circle (a deadlock would raise here)."""
+    alice, bob = Actor.agent(flow.alice), Actor.agent(flow.bob)
+    boss = Actor.agent(flow.carol, supervisor=True)
+    sink = Sink()
+    async with asyncio.timeout(TIMEOUT_S):
+        held = [
+            await flow.service.open(flow.new(), alice, assignee_id=who)
+            for who in (flow.alice, flow.bob, flow.alice, flow.bob)
+        ]
+        # A week after the intake (T0): every ticket's deadlines passed, so each sweep stores alarms.
+        await asyncio.gather(
+            *(flow.service.open(flow.new(), CUSTOMER, auto_assign=True) for _ in range(8)),
+            flow.service.assign(held[0].id, boss, assignee_id=flow.bob),
+            flow.service.assign(held[1].id, boss, assignee_id=flow.alice),
+            flow.service.respond(held[2].id, alice, "Looking into it"),
+            flow.service.resolve(held[3].id, bob, "Refunded"),
+            *(sweeper(flow.pool, Clock(), sink).run_once() for _ in range(3)),
+        )
+    await loads_match_open_tickets(flow.pool)
+    assert all(h.open_count <= h.capacity for h in await flow.service.handlers())
+    assert sink.of(AlertRaised)
 
 
 # --------------------------------------------------------------------------------------- delivery

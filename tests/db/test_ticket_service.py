@@ -6,7 +6,7 @@ import asyncio
 import email
 import email.policy
 from collections.abc import AsyncIterator, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -623,3 +623,69 @@ async def test_a_customer_with_a_ticket_past_its_deadline_counts_as_escalated(fl
         assert await flow.service.has_overdue_ticket(flow.jane) is False
         await flow.service.resolve(ticket.id, alice, "Done")
         assert not await flow.service.has_overdue_ticket(flow.jane)
+
+
+async def loads_match_open_tickets(pool: asyncpg.Pool) -> None:
+    """The workloads the trigger keeps are the open tickets each agent holds, counted."""
+    kept = await pool.fetch(
+        "SELECT agent_id, open_count FROM ticket_handler_loads WHERE open_count <> 0 ORDER BY agent_id"
+    )
+    counted = await pool.fetch(
+        """
+        SELECT assignee_id AS agent_id, count(*) AS open_count FROM tickets
+        WHERE assignee_id IS NOT NULL AND status NOT IN ('resolved', 'closed')
+        GROUP BY assignee_id ORDER BY assignee_id
+        """
+    )
+    assert [tuple(r) for r in kept] == [tuple(r) for r in counted]
+
+
+async def test_the_kept_workloads_follow_every_change(flow: Flow) -> None:
+    boss = Actor.agent(flow.carol, supervisor=True)
+    async with asyncio.timeout(TIMEOUT_S):
+        first = await flow.service.open(flow.new(), Actor.agent(flow.alice), auto_assign=True)
+        second = await flow.service.open(flow.new(), Actor.agent(flow.alice), assignee_id=flow.bob)
+        await loads_match_open_tickets(flow.pool)
+        assert {h.agent_id: h.open_count for h in await flow.service.handlers()} == {
+            flow.alice: 1,
+            flow.bob: 1,
+        }
+        await flow.service.assign(first.id, boss, assignee_id=flow.bob)
+        await loads_match_open_tickets(flow.pool)
+        await flow.service.resolve(second.id, Actor.agent(flow.bob), "Refunded")
+        await loads_match_open_tickets(flow.pool)
+        await flow.service.reopen(second.id, Actor.agent(flow.alice), "Still charged")
+        await loads_match_open_tickets(flow.pool)
+        await flow.service.resolve(second.id, Actor.agent(flow.bob), "Refunded again")
+        await flow.service.confirm(second.id, Actor.agent(flow.alice))
+        await loads_match_open_tickets(flow.pool)
+        assert {h.agent_id: h.open_count for h in await flow.service.handlers()} == {
+            flow.alice: 0,
+            flow.bob: 1,
+        }
+        await flow.pool.execute("DELETE FROM tickets WHERE id = $1", first.id)
+        await loads_match_open_tickets(flow.pool)
+        assert {h.agent_id: h.open_count for h in await flow.service.handlers()} == {
+            flow.alice: 0,
+            flow.bob: 0,
+        }
+
+
+async def test_an_auto_assigned_intake_is_stored_as_opened_then_assigned(flow: Flow) -> None:
+    async with asyncio.timeout(TIMEOUT_S):
+        ticket = await flow.service.open(flow.new(), Actor.agent(flow.alice), auto_assign=True)
+    opened, assigned = flow.sink.events
+    assert isinstance(opened, TicketOpened)
+    assert isinstance(assigned, TicketAssigned)
+    assert (opened.ticket.status, opened.ticket.version, opened.ticket.assignee_id) == (
+        TicketStatus.NEW,
+        1,
+        None,
+    )
+    assert opened.ticket == replace(
+        ticket, status=TicketStatus.NEW, version=1, assignee_id=None, department=None
+    )
+    assert assigned.ticket == ticket == await flow.service.get(ticket.id)
+    detail = await flow.service.detail(ticket.id)
+    assert list(detail.entries) == [opened.entry, assigned.entry]
+    assert opened.entry.id < assigned.entry.id

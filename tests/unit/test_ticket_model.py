@@ -3,12 +3,21 @@
 from __future__ import annotations
 
 import itertools
+import unicodedata
 
 import pytest
 
 from tickets.assignment import HandlerLoad, best_handler, departments, rank_handlers
 from tickets.errors import IllegalTransitionError, InvalidTicketError
-from tickets.model import Channel, NewTicket, Priority, TicketAction, TicketStatus, next_status
+from tickets.model import (
+    Channel,
+    NewTicket,
+    Priority,
+    TicketAction,
+    TicketStatus,
+    clean_text,
+    next_status,
+)
 
 S, A = TicketStatus, TicketAction
 
@@ -162,3 +171,24 @@ def test_departments_sum_their_handlers() -> None:
         ("support", 2, 3, 10, 7),
         ("billing", 1, 9, 10, 1),
     ]
+
+
+@pytest.mark.parametrize(
+    ("text", "stored"),
+    [
+        ("  Line one\r\nLine two\t(tab)  ", "Line one\nLine two\t(tab)"),
+        ("bell\x07 nul\x00 esc\x1b del\x7f c1\x85\x9f cr\ronly", "bell nul esc del c1 cronly"),
+        ("Nguyê\u0303n", "Nguyễn"),
+        ("\x00\x01 \n", ""),
+    ],
+)
+def test_free_text_is_stored_without_control_characters(text: str, stored: str) -> None:
+    assert clean_text(text) == stored
+
+
+def test_free_text_drops_exactly_the_control_characters() -> None:
+    # Every character of the Basic Multilingual Plane but the surrogates: only category Cc goes,
+    # newlines and tabs stay.
+    text = "<" + "".join(chr(c) for c in range(0x10000) if not 0xD800 <= c <= 0xDFFF) + ">"
+    normal = unicodedata.normalize("NFC", text)
+    assert clean_text(text) == "".join(c for c in normal if c in "\n\t" or unicodedata.category(c) != "Cc")
