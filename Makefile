@@ -15,7 +15,9 @@ PG_INITDB := $(firstword $(wildcard /usr/lib/postgresql/*/bin/initdb))
 UV_VERSION := 0.13.10
 LOCK_TOOLS := var/lock-tools
 LOCK := $(LOCK_TOOLS)/bin/uv pip compile --quiet --universal --python-version 3.11 --generate-hashes
-PIP_LOCKED := $(BIN)/pip install -q --disable-pip-version-check --require-hashes --no-deps
+# Without -q: pip names each package it fetches and installs, the first install's progress.
+PIP_LOCKED := $(BIN)/pip install --disable-pip-version-check --require-hashes --no-deps
+PIP_SELF := $(BIN)/pip install -q --disable-pip-version-check --no-deps --no-build-isolation -e .
 
 .PHONY: run test check system-deps bench clean lock lock-upgrade
 
@@ -45,21 +47,26 @@ system-deps:
 	fi
 
 $(VENV)/bin/python:
+	@echo "creating the virtual environment in $(VENV)"
 	$(PYTHON) -m venv $(VENV)
 
 # Hotline itself goes in editable, built with the locked setuptools (no build isolation, so
 # nothing unlocked is fetched); `pip check` fails when pyproject.toml asks for what the lock lacks.
 $(VENV)/.installed: requirements/run.lock pyproject.toml | $(VENV)/bin/python
-	@echo "installing Hotline's locked dependencies into $(VENV) (about a minute the first time)"
+	@echo "[1/3] installing Hotline's locked dependencies into $(VENV) (about a minute the first time)"
 	$(PIP_LOCKED) -r requirements/run.lock
-	$(BIN)/pip install -q --disable-pip-version-check --no-deps --no-build-isolation -e .
+	@echo "[2/3] installing Hotline itself"
+	$(PIP_SELF)
+	@echo "[3/3] checking that the installed packages fit together"
 	$(BIN)/pip check
 	touch $@
 
 $(VENV)/.test-installed: requirements/test.lock pyproject.toml | $(VENV)/bin/python
-	@echo "installing the locked test tools into $(VENV)"
+	@echo "[1/3] installing the locked dependencies and test tools into $(VENV)"
 	$(PIP_LOCKED) -r requirements/test.lock
-	$(BIN)/pip install -q --disable-pip-version-check --no-deps --no-build-isolation -e .
+	@echo "[2/3] installing Hotline itself"
+	$(PIP_SELF)
+	@echo "[3/3] checking that the installed packages fit together"
 	$(BIN)/pip check
 	touch $(VENV)/.installed $@
 

@@ -86,16 +86,16 @@ DEMO_TICKETS = (
 # a callback due a minute after the start.
 BIRTHDAY_TODAY = "Phạm Thị Hoa"
 CALLBACK = ("alice", "Jane Doe", "0901234567", "Promised to confirm the refund of the double charge")
-# A month of resolved tickets for the service reports: (category, channel) taken in turn.
+# A month of resolved tickets for the service reports: (category, channel, subject) taken in turn.
 HISTORY_DAYS = 30
 HISTORY_KINDS = (
-    ("billing", Channel.PHONE),
-    ("technical", Channel.PHONE),
-    ("account", Channel.PORTAL),
-    ("technical", Channel.IVR),
-    ("delivery", Channel.EMAIL),
-    ("billing", Channel.PORTAL),
-    ("other", Channel.API),
+    ("billing", Channel.PHONE, "Charged twice for the monthly plan"),
+    ("technical", Channel.PHONE, "No internet since the storm"),
+    ("account", Channel.PORTAL, "Cannot sign in to the customer portal"),
+    ("technical", Channel.IVR, "Internet slow in the evenings"),
+    ("delivery", Channel.EMAIL, "The new router has not arrived"),
+    ("billing", Channel.PORTAL, "The invoice shows the old address"),
+    ("other", Channel.API, "Question about the winter upgrade offer"),
 )
 # (title, answer, category, language, visibility, other ways people ask, IVR sound file)
 DEMO_ARTICLES = (
@@ -407,11 +407,11 @@ async def _seed_history(
         # One to four tickets a day, more early in the week, at staggered hours.
         for slot in range(1 + (day * 7) % 4):
             count += 1
-            category, channel = HISTORY_KINDS[count % len(HISTORY_KINDS)]
+            category, channel, subject = HISTORY_KINDS[count % len(HISTORY_KINDS)]
             clock.now = now - timedelta(days=day) + timedelta(hours=slot * 2, minutes=(count * 17) % 60)
             ticket = await service.open(
                 NewTicket.create(
-                    subject=f"{category.title()} request #{count}",
+                    subject=subject,
                     description="From the demo's history",
                     category=category,
                     channel=channel,

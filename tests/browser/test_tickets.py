@@ -56,10 +56,17 @@ class Mailbox:
         self.messages.append(parsed)
         return "250 OK"
 
-    async def next_message(self, count: int) -> EmailMessage:
-        """Wait for the `count`-th message and return it."""
-        await eventually(lambda: len(self.messages) >= count, timeout_s=10)
-        return self.messages[count - 1]
+    async def message(self, to: str, subject: str) -> EmailMessage:
+        """Wait for the message to `to` whose subject holds `subject` (others, such as alerts,
+        may arrive first) and return it."""
+
+        def found() -> EmailMessage | None:
+            return next((m for m in self.messages if m["To"] == to and subject in str(m["Subject"])), None)
+
+        await eventually(lambda: found() is not None, timeout_s=10)
+        message = found()
+        assert message is not None
+        return message
 
 
 @pytest.fixture
@@ -281,7 +288,7 @@ async def test_pop_to_ticket_assign_respond_resolve_and_the_customer_confirms(
     await expect(alice.locator("#drawer-title")).to_have_text(f"Ticket #{number}")
 
     async with asyncio.timeout(15):
-        email = await mailbox.next_message(1)
+        email = await mailbox.message("jane@example.com", f"Ticket #{number} resolved")
     content = str(email.get_body(("plain",)).get_content())  # type: ignore[union-attr]
     assert email["To"] == "jane@example.com"
     assert f"#{number}" in str(email["Subject"])
@@ -366,7 +373,7 @@ async def test_the_customer_reopens_and_the_ticket_returns_to_the_handler_with_t
     await expect(rows.first.locator("[data-testid=top-tier-badge]")).to_be_visible()
 
     async with asyncio.timeout(15):
-        link = await link_in(await mailbox.next_message(1))
+        link = await link_in(await mailbox.message("jane@example.com", "resolved: Router keeps rebooting"))
     customer = await (await browser.new_context()).new_page()
     customer_errors = Errors(customer)
     await customer.goto(link)

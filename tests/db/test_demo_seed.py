@@ -9,7 +9,7 @@ from zoneinfo import ZoneInfo
 import asyncpg
 import pytest
 
-from hotline.demo import BIRTHDAY_TODAY, DEMO_ARTICLES, DEMO_TICKETS, seed
+from hotline.demo import BIRTHDAY_TODAY, DEMO_AGENTS, DEMO_ARTICLES, DEMO_TICKETS, seed
 from hotline.settings import load_settings
 
 pytestmark = pytest.mark.db
@@ -61,6 +61,8 @@ async def test_seed_fills_the_work_lists_once(pool: asyncpg.Pool) -> None:
         assert history["closed"] >= 30
         assert 0 < history["reopened"] < history["closed"]
         assert history["days"] >= 28
+        # Subjects read like requests, never like another ticket's number ("Account request #72" was #77).
+        assert await pool.fetchval("SELECT count(*) FROM tickets WHERE subject ~ '#[0-9]'") == 0
         # Nobody in the history was mailed now.
         assert await pool.fetchval("SELECT count(*) FROM ticket_notices") == 0
         birthday = await pool.fetchval("SELECT birthday FROM customers WHERE name = $1", BIRTHDAY_TODAY)
@@ -72,3 +74,13 @@ async def test_seed_fills_the_work_lists_once(pool: asyncpg.Pool) -> None:
         total = await pool.fetchval("SELECT count(*) FROM tickets")
         assert await seed(pool, settings) is False
         assert await pool.fetchval("SELECT count(*) FROM tickets") == total
+
+
+def test_the_demo_cast_is_one_cast() -> None:
+    # Issue 20: carol was "Carol Le" on her pages and "team lead Carol Nguyen" in her alerts.
+    policy = load_settings(None, {}).alarms.policy
+    accounts = {agent.username: agent.display_name for agent in DEMO_AGENTS}
+    holders = [holder for ranks in policy.holders.values() for holder in ranks.values() if holder.username]
+    assert holders
+    for holder in holders:
+        assert accounts.get(holder.username) == holder.name, holder

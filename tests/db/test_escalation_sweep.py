@@ -323,7 +323,7 @@ async def test_a_watched_customer_calling_again_and_again_alerts_the_owner_once(
 
 
 async def test_an_escalation_is_addressed_to_the_account_the_policy_names(pool: asyncpg.Pool) -> None:
-    # The default department's team lead is "Carol Nguyen", username carol (config/escalation.toml).
+    # The default department's team lead is "Carol Le", username carol (config/escalation.toml).
     carol = await pool.fetchval(
         "INSERT INTO agents (username, display_name, password_hash, role) VALUES ('carol', 'Carol', 'x', 'supervisor') RETURNING id"
     )
@@ -333,7 +333,7 @@ async def test_an_escalation_is_addressed_to_the_account_the_policy_names(pool: 
         assert await sweeper(pool, clock, sink).run_once() == 1
         carols = await alarm_service(pool, Calls(0), clock, sink).feed(agent_id=carol)
     (escalation,) = [a.alert for a in carols if a.alert.kind == "escalation"]
-    assert (escalation.level, escalation.recipient_name) == (1, "Carol Nguyen")
+    assert (escalation.level, escalation.recipient_name) == (1, "Carol Le")
     # The director has no account: told by email, addressed to nobody's live feed.
     clock.now += timedelta(hours=1)
     async with asyncio.timeout(TIMEOUT_S):

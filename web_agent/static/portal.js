@@ -159,7 +159,11 @@
     try {
       const meta = await call("GET", "/api/portal/meta");
       const select = $("r-category");
-      select.replaceChildren();
+      // No default: a wrong one files the request with the wrong team ("Cannot log in" under billing).
+      const choose = document.createElement("option");
+      choose.value = "";
+      choose.textContent = "Choose what it is about…";
+      select.replaceChildren(choose);
       meta.categories.forEach(function (category) {
         const option = document.createElement("option");
         option.value = text(category);
