@@ -153,6 +153,9 @@ class AgentStateService:
         now = self._clock()
         return self._board.figures(self._tracker.statuses(), now)
 
+    # The AMI events `on_ami_event` reads; the rest need not be fed to it.
+    EVENT_NAMES = AgentStateTracker.EVENT_NAMES | QueueBoard.EVENT_NAMES
+
     def on_ami_event(self, msg: AmiMessage) -> None:
         """Feed one AMI event (from the AMI client's reader; never blocks)."""
         now = self._clock()

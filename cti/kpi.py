@@ -184,6 +184,18 @@ class QueueBoard:
     `day_start(now)` gives the epoch at which "today" began (local midnight in production).
     """
 
+    # The AMI events `feed` reads; the rest need not be fed to it.
+    EVENT_NAMES = frozenset(
+        {
+            "QueueCallerJoin",
+            "QueueCallerLeave",
+            "QueueCallerAbandon",
+            "AgentConnect",
+            "AgentComplete",
+            "Shutdown",
+        }
+    )
+
     def __init__(self, settings: KpiSettings, day_start: Callable[[float], float]) -> None:
         self._settings = settings
         self._day_start = day_start
