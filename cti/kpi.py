@@ -15,12 +15,16 @@ Definitions (per queue, over a window that ends now):
 
 from __future__ import annotations
 
+import bisect
 import math
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
+from typing import TypeVar
 
-from cti.agent_states import AgentStatus, Presence, StatePeriod
+from cti.agent_states import AgentStatus, Membership, Presence, StatePeriod
 from cti.ami_protocol import AmiMessage
+
+_T = TypeVar("_T", "_Outcome", "_Completion")
 
 WINDOWS: tuple[tuple[str, float | None], ...] = (("15m", 900.0), ("60m", 3600.0), ("today", None))
 # Occupancy keeps busy and ready seconds per queue in one-minute buckets: bounded memory for a
@@ -237,21 +241,21 @@ class QueueBoard:
 
     def caller_joined(self, queue: str, caller_uid: str, now: float) -> None:
         """A caller entered `queue` (counts as an arrival; waits until answered or gone)."""
-        self._queue(queue).arrivals.append(now)
+        bisect.insort_right(self._queue(queue).arrivals, now)
         self._waiting[caller_uid] = (queue, now)
         self._prune(now)
 
     def caller_abandoned(self, queue: str, wait_s: int, now: float) -> None:
         """A caller left `queue` unanswered after `wait_s` (hung up, or the queue timed out)."""
-        self._queue(queue).outcomes.append(_Outcome(now, False, wait_s))
+        _keep_in_order(self._queue(queue).outcomes, _Outcome(now, False, wait_s))
 
     def call_answered(self, queue: str, wait_s: int, now: float) -> None:
         """An agent answered a call of `queue` that waited `wait_s`."""
-        self._queue(queue).outcomes.append(_Outcome(now, True, wait_s))
+        _keep_in_order(self._queue(queue).outcomes, _Outcome(now, True, wait_s))
 
     def call_completed(self, queue: str, talk_s: int, now: float) -> None:
         """An answered call of `queue` ended after `talk_s` of talk."""
-        self._queue(queue).completions.append(_Completion(now, talk_s))
+        _keep_in_order(self._queue(queue).completions, _Completion(now, talk_s))
 
     def resync(self, queue_status: Sequence[AmiMessage], now: float) -> None:
         """Rebuild the waiting callers from QueueStatus (QueueParams, QueueEntry) after a (re)connect."""
@@ -277,11 +281,20 @@ class QueueBoard:
 
     def figures(self, agents: Iterable[AgentStatus], now: float) -> list[QueueFigures]:
         """The figures of every queue at `now`, given the agents' current states."""
-        statuses = list(agents)
-        for status in statuses:
+        # One pass over the agents and the waiting callers for all queues: with hundreds of agents
+        # this is most of the work, and the wallboard asks for it a few times a second.
+        members: dict[str, list[tuple[AgentStatus, Membership]]] = {}
+        for status in agents:
             for membership in status.queues:
+                members.setdefault(membership.queue, []).append((status, membership))
                 self._queue(membership.queue)
-        return [self._figures(name, q, statuses, now) for name, q in sorted(self._queues.items())]
+        waits: dict[str, list[float]] = {}
+        for queue, joined in self._waiting.values():
+            waits.setdefault(queue, []).append(now - joined)
+        return [
+            self._figures(name, q, members.get(name, []), waits.get(name, []), now)
+            for name, q in sorted(self._queues.items())
+        ]
 
     def staffed_agents(self, queue: str, agents: Iterable[AgentStatus], *, without: str | None = None) -> int:
         """Agents who take calls in `queue` now (ready, on a call or in wrap-up), minus `without`."""
@@ -298,7 +311,7 @@ class QueueBoard:
         """Erlang C projection for `queue` with `staffed` agents."""
         q = self._queues.get(queue) or _Queue()
         since = now - ARRIVAL_WINDOW_S
-        arrivals = sum(1 for t in q.arrivals if t > since)
+        arrivals = len(q.arrivals) - bisect.bisect_right(q.arrivals, since)
         handle = self._handle_s(q, now - 3600.0) or self._settings.default_handle_s
         return forecast(arrivals / ARRIVAL_WINDOW_S, handle, staffed, self._settings)
 
@@ -306,64 +319,69 @@ class QueueBoard:
         self,
         name: str,
         q: _Queue,
-        statuses: list[AgentStatus],
+        members: list[tuple[AgentStatus, Membership]],
+        waits: list[float],
         now: float,
     ) -> QueueFigures:
-        waits = [now - joined for queue, joined in self._waiting.values() if queue == name]
-        counts = dict.fromkeys(("ready", "on_call", "wrap_up", "paused"), 0)
-        members = []
-        for status in statuses:
-            membership = status.in_queue(name)
-            if membership is None:
-                continue
-            members.append(status)
+        ready = on_call = wrap_up = paused = 0
+        for status, membership in members:
             if status.presence is Presence.ON_CALL:
-                counts["on_call"] += 1
+                on_call += 1
             elif status.presence is Presence.WRAP_UP:
-                counts["wrap_up"] += 1
+                wrap_up += 1
             elif membership.paused:
-                counts["paused"] += 1
+                paused += 1
             else:
-                counts["ready"] += 1
+                ready += 1
+        statuses = [status for status, _ in members]
         day_start = self._day_start(now)
         windows = []
         for label, length_s in WINDOWS:
             start = day_start if length_s is None else max(now - length_s, day_start)
-            windows.append((label, self._window(q, members, start, now)))
-        staffed = self.staffed_agents(name, statuses)
+            windows.append((label, self._window(q, statuses, start, now)))
+        # Staffed: ready, on a call or in wrap-up (a paused agent on a call still counts).
+        staffed = ready + on_call + wrap_up
         return QueueFigures(
             name,
             len(waits),
             max(waits, default=0.0),
-            counts["ready"],
-            counts["on_call"],
-            counts["wrap_up"],
-            counts["paused"],
+            ready,
+            on_call,
+            wrap_up,
+            paused,
             tuple(windows),
             self.forecast_for(name, staffed, now),
         )
 
     def _window(self, q: _Queue, members: list[AgentStatus], start: float, now: float) -> WindowFigures:
-        outcomes = [o for o in q.outcomes if o.at > start]
-        answered = [o for o in outcomes if o.answered]
-        abandoned = len(outcomes) - len(answered)
-        within = sum(1 for o in answered if o.wait_s <= self._settings.service_level_s)
-        total = len(outcomes)
+        # Outcomes are kept in time order: the window is a tail of the list.
+        first = bisect.bisect_right(q.outcomes, start, key=_at)
+        answered = within = waited_s = 0
+        threshold_s = self._settings.service_level_s
+        for outcome in q.outcomes[first:]:
+            if outcome.answered:
+                answered += 1
+                waited_s += outcome.wait_s
+                if outcome.wait_s <= threshold_s:
+                    within += 1
+        total = len(q.outcomes) - first
+        abandoned = total - answered
         return WindowFigures(
-            answered=len(answered),
+            answered=answered,
             abandoned=abandoned,
             service_level=within / total if total else None,
-            asa_s=sum(o.wait_s for o in answered) / len(answered) if answered else None,
+            asa_s=waited_s / answered if answered else None,
             abandon_rate=abandoned / total if total else None,
             aht_s=self._handle_s(q, start),
             occupancy=occupancy(q.time, members, start, now),
         )
 
     def _handle_s(self, q: _Queue, since: float) -> float | None:
-        talks = [c.talk_s for c in q.completions if c.at > since]
-        if not talks:
+        first = bisect.bisect_right(q.completions, since, key=_at)
+        count = len(q.completions) - first
+        if not count:
             return None
-        return sum(talks) / len(talks) + self._settings.wrap_up_s
+        return sum(c.talk_s for c in q.completions[first:]) / count + self._settings.wrap_up_s
 
     def _queue(self, name: str) -> _Queue:
         queue = self._queues.get(name)
@@ -388,6 +406,18 @@ class QueueBoard:
 
 
 _BUSY = (Presence.ON_CALL, Presence.WRAP_UP)
+
+
+def _at(item: _Outcome | _Completion) -> float:
+    return item.at
+
+
+def _keep_in_order(items: list[_T], item: _T) -> None:
+    """Append `item`, or insert it in its place when the clock stepped back: the windows bisect by time."""
+    if items and item.at < items[-1].at:
+        bisect.insort_right(items, item, key=_at)
+    else:
+        items.append(item)
 
 
 def _add_time(time: dict[int, list[float]], busy: bool, start: float, end: float) -> None:
