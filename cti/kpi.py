@@ -19,12 +19,9 @@ import bisect
 import math
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
-from typing import TypeVar
 
 from cti.agent_states import AgentStatus, Membership, Presence, StatePeriod
 from cti.ami_protocol import AmiMessage
-
-_T = TypeVar("_T", "_Outcome", "_Completion")
 
 WINDOWS: tuple[tuple[str, float | None], ...] = (("15m", 900.0), ("60m", 3600.0), ("today", None))
 # Occupancy keeps busy and ready seconds per queue in one-minute buckets: bounded memory for a
@@ -151,17 +148,44 @@ def forecast(arrivals_per_s: float, handle_s: float, agents: int, settings: KpiS
 # -- the board ---------------------------------------------------------------------------------
 
 
-@dataclass(frozen=True, slots=True)
-class _Outcome:
-    at: float
-    answered: bool
-    wait_s: int
+class _Tally:
+    """Timed events with running totals of their figures, kept in time order, so the sums over
+    any window that ends now are two bisects and a subtraction, however many events it holds."""
 
+    __slots__ = ("at", "totals")
 
-@dataclass(frozen=True, slots=True)
-class _Completion:
-    at: float
-    talk_s: int
+    def __init__(self, width: int) -> None:
+        self.at: list[float] = []
+        # totals[i]: the figures summed over the events before index i (totals[0] is all zeros).
+        self.totals: list[tuple[float, ...]] = [(0.0,) * width]
+
+    def add(self, at: float, figures: tuple[float, ...]) -> None:
+        """Count one event at `at`; a clock that stepped back puts it in its place."""
+        index = len(self.at)
+        if index and at < self.at[-1]:
+            index = bisect.bisect_right(self.at, at)
+        # The events it goes before are added again on top of it (only when the clock stepped back).
+        later = [
+            tuple(b - a for a, b in zip(self.totals[i], self.totals[i + 1], strict=True))
+            for i in range(index, len(self.at))
+        ]
+        self.at.insert(index, at)
+        del self.totals[index + 1 :]
+        for each in (figures, *later):
+            self.totals.append(tuple(t + f for t, f in zip(self.totals[-1], each, strict=True)))
+
+    def since(self, start: float) -> tuple[int, tuple[float, ...]]:
+        """How many events came after `start`, and their figures summed."""
+        first = bisect.bisect_right(self.at, start)
+        before, now = self.totals[first], self.totals[-1]
+        return len(self.at) - first, tuple(n - b for n, b in zip(now, before, strict=True))
+
+    def drop_before(self, keep_from: float) -> None:
+        """Forget the events before `keep_from` (the totals stay differences of the same sums)."""
+        if self.at and self.at[0] < keep_from:
+            first = bisect.bisect_left(self.at, keep_from)
+            del self.at[:first]
+            del self.totals[:first]
 
 
 class _Queue:
@@ -169,8 +193,10 @@ class _Queue:
 
     def __init__(self) -> None:
         self.arrivals: list[float] = []
-        self.outcomes: list[_Outcome] = []
-        self.completions: list[_Completion] = []
+        # Answered or abandoned calls: (answered, answered within the service level, seconds waited if answered).
+        self.outcomes = _Tally(3)
+        # Completed calls: (seconds talked,).
+        self.completions = _Tally(1)
         # Minute bucket -> [busy seconds, ready seconds] of the queue's members.
         self.time: dict[int, list[float]] = {}
 
@@ -247,15 +273,16 @@ class QueueBoard:
 
     def caller_abandoned(self, queue: str, wait_s: int, now: float) -> None:
         """A caller left `queue` unanswered after `wait_s` (hung up, or the queue timed out)."""
-        _keep_in_order(self._queue(queue).outcomes, _Outcome(now, False, wait_s))
+        self._queue(queue).outcomes.add(now, (0, 0, 0))
 
     def call_answered(self, queue: str, wait_s: int, now: float) -> None:
         """An agent answered a call of `queue` that waited `wait_s`."""
-        _keep_in_order(self._queue(queue).outcomes, _Outcome(now, True, wait_s))
+        within = 1 if wait_s <= self._settings.service_level_s else 0
+        self._queue(queue).outcomes.add(now, (1, within, wait_s))
 
     def call_completed(self, queue: str, talk_s: int, now: float) -> None:
         """An answered call of `queue` ended after `talk_s` of talk."""
-        _keep_in_order(self._queue(queue).completions, _Completion(now, talk_s))
+        self._queue(queue).completions.add(now, (talk_s,))
 
     def resync(self, queue_status: Sequence[AmiMessage], now: float) -> None:
         """Rebuild the waiting callers from QueueStatus (QueueParams, QueueEntry) after a (re)connect."""
@@ -354,17 +381,8 @@ class QueueBoard:
         )
 
     def _window(self, q: _Queue, members: list[AgentStatus], start: float, now: float) -> WindowFigures:
-        # Outcomes are kept in time order: the window is a tail of the list.
-        first = bisect.bisect_right(q.outcomes, start, key=_at)
-        answered = within = waited_s = 0
-        threshold_s = self._settings.service_level_s
-        for outcome in q.outcomes[first:]:
-            if outcome.answered:
-                answered += 1
-                waited_s += outcome.wait_s
-                if outcome.wait_s <= threshold_s:
-                    within += 1
-        total = len(q.outcomes) - first
+        total, (answered_f, within, waited_s) = q.outcomes.since(start)
+        answered = int(answered_f)
         abandoned = total - answered
         return WindowFigures(
             answered=answered,
@@ -377,11 +395,10 @@ class QueueBoard:
         )
 
     def _handle_s(self, q: _Queue, since: float) -> float | None:
-        first = bisect.bisect_right(q.completions, since, key=_at)
-        count = len(q.completions) - first
+        count, (talked_s,) = q.completions.since(since)
         if not count:
             return None
-        return sum(c.talk_s for c in q.completions[first:]) / count + self._settings.wrap_up_s
+        return talked_s / count + self._settings.wrap_up_s
 
     def _queue(self, name: str) -> _Queue:
         queue = self._queues.get(name)
@@ -396,28 +413,14 @@ class QueueBoard:
         for q in self._queues.values():
             if q.arrivals and q.arrivals[0] < keep_from:
                 q.arrivals = [t for t in q.arrivals if t >= keep_from]
-            if q.outcomes and q.outcomes[0].at < keep_from:
-                q.outcomes = [o for o in q.outcomes if o.at >= keep_from]
-            if q.completions and q.completions[0].at < keep_from:
-                q.completions = [c for c in q.completions if c.at >= keep_from]
+            q.outcomes.drop_before(keep_from)
+            q.completions.drop_before(keep_from)
             oldest = int(keep_from // BUCKET_S)
             for bucket in [b for b in q.time if b < oldest]:
                 del q.time[bucket]
 
 
 _BUSY = (Presence.ON_CALL, Presence.WRAP_UP)
-
-
-def _at(item: _Outcome | _Completion) -> float:
-    return item.at
-
-
-def _keep_in_order(items: list[_T], item: _T) -> None:
-    """Append `item`, or insert it in its place when the clock stepped back: the windows bisect by time."""
-    if items and item.at < items[-1].at:
-        bisect.insort_right(items, item, key=_at)
-    else:
-        items.append(item)
 
 
 def _add_time(time: dict[int, list[float]], busy: bool, start: float, end: float) -> None:

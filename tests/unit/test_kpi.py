@@ -87,6 +87,23 @@ def test_window_figures(
         assert actual == (pytest.approx(value) if isinstance(value, float) else value), key
 
 
+def test_the_windows_stay_right_once_calls_before_yesterdays_last_hour_are_forgotten() -> None:
+    b = board(service_level_s=10)
+    b.call_answered("support", 5, DAY_START - 4000)  # forgotten at the next arrival
+    b.call_completed("support", 500, DAY_START - 4000)
+    b.call_answered("support", 30, DAY_START + 60)
+    b.call_completed("support", 100, DAY_START + 60)
+    b.caller_abandoned("support", 8, T0 - 60)
+    b.caller_joined("support", "c1", T0 - 1)
+    b.call_answered("support", 4, T0 - 30)  # the clock stepped back after the arrival
+    b.call_completed("support", 200, T0 - 20)
+    windows = dict(b.figures([], T0)[0].windows)
+    today, last_15m = windows["today"], windows["15m"]
+    assert (today.answered, today.abandoned, today.service_level, today.asa_s) == (2, 1, 1 / 3, 17.0)
+    assert today.aht_s == 150.0
+    assert (last_15m.answered, last_15m.abandoned, last_15m.asa_s, last_15m.aht_s) == (1, 1, 4.0, 200.0)
+
+
 def test_aht_adds_the_configured_wrap_up() -> None:
     b = board(wrap_up_s=15)
     b.call_completed("support", 100, T0 - 10)
