@@ -16,6 +16,7 @@ Definitions (per queue, over a window that ends now):
 from __future__ import annotations
 
 import bisect
+import itertools
 import math
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
@@ -360,12 +361,13 @@ class QueueBoard:
                 paused += 1
             else:
                 ready += 1
-        statuses = [status for status, _ in members]
+        busy_now = _Stretches(now - s.since for s, _ in members if s.presence in _BUSY)
+        ready_now = _Stretches(now - s.since for s, _ in members if s.presence is Presence.READY)
         day_start = self._day_start(now)
         windows = []
         for label, length_s in WINDOWS:
             start = day_start if length_s is None else max(now - length_s, day_start)
-            windows.append((label, self._window(q, statuses, start, now)))
+            windows.append((label, self._window(q, busy_now, ready_now, start, now)))
         # Staffed: ready, on a call or in wrap-up (a paused agent on a call still counts).
         staffed = ready + on_call + wrap_up
         return QueueFigures(
@@ -380,7 +382,9 @@ class QueueBoard:
             self.forecast_for(name, staffed, now),
         )
 
-    def _window(self, q: _Queue, members: list[AgentStatus], start: float, now: float) -> WindowFigures:
+    def _window(
+        self, q: _Queue, busy_now: _Stretches, ready_now: _Stretches, start: float, now: float
+    ) -> WindowFigures:
         total, (answered_f, within, waited_s) = q.outcomes.since(start)
         answered = int(answered_f)
         abandoned = total - answered
@@ -391,7 +395,7 @@ class QueueBoard:
             asa_s=waited_s / answered if answered else None,
             abandon_rate=abandoned / total if total else None,
             aht_s=self._handle_s(q, start),
-            occupancy=occupancy(q.time, members, start, now),
+            occupancy=occupancy(q.time, busy_now, ready_now, start, now),
         )
 
     def _handle_s(self, q: _Queue, since: float) -> float | None:
@@ -437,8 +441,25 @@ def _add_time(time: dict[int, list[float]], busy: bool, start: float, end: float
         at = until
 
 
+class _Stretches:
+    """How long each member has been in its current state, sorted with running totals, so the
+    part of any window they account for is two bisects, however many members there are."""
+
+    __slots__ = ("_ages", "_totals")
+
+    def __init__(self, ages: Iterable[float]) -> None:
+        self._ages = sorted(ages)
+        self._totals = list(itertools.accumulate(self._ages, initial=0.0))
+
+    def within(self, length_s: float) -> float:
+        """Seconds of the last `length_s` spent in the current states, summed over the members."""
+        started = bisect.bisect_right(self._ages, 0.0)  # a state that begins now (or later) counts nothing
+        inside = max(bisect.bisect_left(self._ages, length_s), started)
+        return self._totals[inside] - self._totals[started] + (len(self._ages) - inside) * length_s
+
+
 def occupancy(
-    time: dict[int, list[float]], members: Iterable[AgentStatus], start: float, now: float
+    time: dict[int, list[float]], busy_now: _Stretches, ready_now: _Stretches, start: float, now: float
 ) -> float | None:
     """Busy time (on calls, wrap-up) / (busy + ready time) from `start` to `now`.
 
@@ -451,14 +472,8 @@ def occupancy(
         if bucket >= first:
             busy += b
             ready += r
-    for status in members:
-        length = now - max(status.since, start)
-        if length <= 0:
-            continue
-        if status.presence in _BUSY:
-            busy += length
-        elif status.presence is Presence.READY:
-            ready += length
+    busy += busy_now.within(now - start)
+    ready += ready_now.within(now - start)
     if busy + ready <= 0:
         return None
     return busy / (busy + ready)
