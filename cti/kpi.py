@@ -315,7 +315,8 @@ class QueueBoard:
         for status in agents:
             for membership in status.queues:
                 members.setdefault(membership.queue, []).append((status, membership))
-                self._queue(membership.queue)
+        for name in members:
+            self._queue(name)
         waits: dict[str, list[float]] = {}
         for queue, joined in self._waiting.values():
             waits.setdefault(queue, []).append(now - joined)
