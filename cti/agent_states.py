@@ -122,6 +122,20 @@ _Change = Callable[[_Agent], object]
 class AgentStateTracker:
     """Derives agent states from the AMI event stream; every change says which period it closed."""
 
+    # The AMI events `feed` reads; the rest need not be fed to it.
+    EVENT_NAMES = frozenset(
+        {
+            "QueueMemberAdded",
+            "QueueMemberPause",
+            "QueueMemberStatus",
+            "QueueMemberPenalty",
+            "QueueMemberRemoved",
+            "AgentConnect",
+            "AgentComplete",
+            "Shutdown",
+        }
+    )
+
     def __init__(self, *, wrap_up_reason: str = DEFAULT_WRAP_UP_REASON) -> None:
         self._wrap_up_reason = wrap_up_reason
         self._agents: dict[str, _Agent] = {}

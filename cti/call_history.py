@@ -6,13 +6,18 @@ the repeated-call alarm are the reactions of customers and tickets to `CallLogge
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import time
+from collections.abc import Callable, Sequence
 from datetime import datetime
 from typing import Protocol
 
 from cti.events import CallEnded, CallLogged, CallOutcome, EventSink
 from cti.screen_pop import CallerCardLike
 from cti.store import CallCustomer, CallLogStore, IvrVisitRecord, IvrVisitStore, LoggedCall, VisitLike
+
+# Who sits behind a phone changes rarely; the timeline names them without a round trip per call,
+# and a renamed agent or a phone moved to another desk shows within this long.
+AGENT_NAME_TTL_S = 60.0
 
 
 class AgentNames(Protocol):
@@ -27,12 +32,21 @@ class CallHistory:
     """The call log and the IVR visits, for the desk, the next pop and the alarms."""
 
     def __init__(
-        self, calls: CallLogStore, visits: IvrVisitStore, agents: AgentNames, events: EventSink
+        self,
+        calls: CallLogStore,
+        visits: IvrVisitStore,
+        agents: AgentNames,
+        events: EventSink,
+        *,
+        clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self._calls = calls
         self._visits = visits
         self._agents = agents
         self._events = events
+        self._clock = clock
+        # Interface -> (when looked up, the display name of whoever's phone it was).
+        self._names: dict[str, tuple[float, str | None]] = {}
 
     async def record_call(self, ended: CallEnded, card: CallerCardLike | None) -> None:
         """Store a finished call (once: a retry keeps the first row), then tell the others it is logged."""
@@ -42,7 +56,7 @@ class CallHistory:
         await self._calls.record(ended, customer)
         answered_by = None
         if customer is not None and ended.outcome is CallOutcome.ANSWERED and ended.interface is not None:
-            answered_by = await self._agents.display_name_for_interface(ended.interface)
+            answered_by = await self._agent_name(ended.interface)
         self._events.publish(
             CallLogged(
                 ended,
@@ -52,6 +66,15 @@ class CallHistory:
                 answered_by,
             )
         )
+
+    async def _agent_name(self, interface: str) -> str | None:
+        now = self._clock()
+        known = self._names.get(interface)
+        if known is not None and now - known[0] < AGENT_NAME_TTL_S:
+            return known[1]
+        name = await self._agents.display_name_for_interface(interface)
+        self._names[interface] = (now, name)
+        return name
 
     async def calls_for_interfaces(
         self, interfaces: Sequence[str], since: datetime, limit: int = 200

@@ -184,6 +184,11 @@ class CallTracker:
         }
 
     @property
+    def event_names(self) -> frozenset[str]:
+        """The AMI events it reads; the rest need not be fed to it."""
+        return frozenset(self._handlers)
+
+    @property
     def live_calls(self) -> int:
         """How many calls (tracked or not) have a channel up; bounded by the PBX's live channels."""
         return len(self._calls)

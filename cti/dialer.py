@@ -143,6 +143,9 @@ def _channel_id() -> str:
 class Dialer:
     """Dials the running campaigns of this node and follows every call to its disposition."""
 
+    # The AMI events `on_ami_event` reads: the results of its originates.
+    EVENT_NAMES = frozenset({"OriginateResponse"})
+
     def __init__(
         self,
         store: DialerStore,
@@ -203,7 +206,7 @@ class Dialer:
     # -- what the PBX says -----------------------------------------------------------------
 
     def on_ami_event(self, message: AmiMessage) -> None:
-        """Take every AMI event; OriginateResponses of this node's dials are followed up."""
+        """Take an AMI event; OriginateResponses of this node's dials are followed up."""
         result = originate_result(message)
         if result is None or result.channel_id not in self._attempts:
             return

@@ -15,11 +15,13 @@ Definitions (per queue, over a window that ends now):
 
 from __future__ import annotations
 
+import bisect
+import itertools
 import math
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 
-from cti.agent_states import AgentStatus, Presence, StatePeriod
+from cti.agent_states import AgentStatus, Membership, Presence, StatePeriod
 from cti.ami_protocol import AmiMessage
 
 WINDOWS: tuple[tuple[str, float | None], ...] = (("15m", 900.0), ("60m", 3600.0), ("today", None))
@@ -147,17 +149,44 @@ def forecast(arrivals_per_s: float, handle_s: float, agents: int, settings: KpiS
 # -- the board ---------------------------------------------------------------------------------
 
 
-@dataclass(frozen=True, slots=True)
-class _Outcome:
-    at: float
-    answered: bool
-    wait_s: int
+class _Tally:
+    """Timed events with running totals of their figures, kept in time order, so the sums over
+    any window that ends now are two bisects and a subtraction, however many events it holds."""
 
+    __slots__ = ("at", "totals")
 
-@dataclass(frozen=True, slots=True)
-class _Completion:
-    at: float
-    talk_s: int
+    def __init__(self, width: int) -> None:
+        self.at: list[float] = []
+        # totals[i]: the figures summed over the events before index i (totals[0] is all zeros).
+        self.totals: list[tuple[float, ...]] = [(0.0,) * width]
+
+    def add(self, at: float, figures: tuple[float, ...]) -> None:
+        """Count one event at `at`; a clock that stepped back puts it in its place."""
+        index = len(self.at)
+        if index and at < self.at[-1]:
+            index = bisect.bisect_right(self.at, at)
+        # The events it goes before are added again on top of it (only when the clock stepped back).
+        later = [
+            tuple(b - a for a, b in zip(self.totals[i], self.totals[i + 1], strict=True))
+            for i in range(index, len(self.at))
+        ]
+        self.at.insert(index, at)
+        del self.totals[index + 1 :]
+        for each in (figures, *later):
+            self.totals.append(tuple(t + f for t, f in zip(self.totals[-1], each, strict=True)))
+
+    def since(self, start: float) -> tuple[int, tuple[float, ...]]:
+        """How many events came after `start`, and their figures summed."""
+        first = bisect.bisect_right(self.at, start)
+        before, now = self.totals[first], self.totals[-1]
+        return len(self.at) - first, tuple(n - b for n, b in zip(now, before, strict=True))
+
+    def drop_before(self, keep_from: float) -> None:
+        """Forget the events before `keep_from` (the totals stay differences of the same sums)."""
+        if self.at and self.at[0] < keep_from:
+            first = bisect.bisect_left(self.at, keep_from)
+            del self.at[:first]
+            del self.totals[:first]
 
 
 class _Queue:
@@ -165,8 +194,10 @@ class _Queue:
 
     def __init__(self) -> None:
         self.arrivals: list[float] = []
-        self.outcomes: list[_Outcome] = []
-        self.completions: list[_Completion] = []
+        # Answered or abandoned calls: (answered, answered within the service level, seconds waited if answered).
+        self.outcomes = _Tally(3)
+        # Completed calls: (seconds talked,).
+        self.completions = _Tally(1)
         # Minute bucket -> [busy seconds, ready seconds] of the queue's members.
         self.time: dict[int, list[float]] = {}
 
@@ -183,6 +214,18 @@ class QueueBoard:
 
     `day_start(now)` gives the epoch at which "today" began (local midnight in production).
     """
+
+    # The AMI events `feed` reads; the rest need not be fed to it.
+    EVENT_NAMES = frozenset(
+        {
+            "QueueCallerJoin",
+            "QueueCallerLeave",
+            "QueueCallerAbandon",
+            "AgentConnect",
+            "AgentComplete",
+            "Shutdown",
+        }
+    )
 
     def __init__(self, settings: KpiSettings, day_start: Callable[[float], float]) -> None:
         self._settings = settings
@@ -225,21 +268,22 @@ class QueueBoard:
 
     def caller_joined(self, queue: str, caller_uid: str, now: float) -> None:
         """A caller entered `queue` (counts as an arrival; waits until answered or gone)."""
-        self._queue(queue).arrivals.append(now)
+        bisect.insort_right(self._queue(queue).arrivals, now)
         self._waiting[caller_uid] = (queue, now)
         self._prune(now)
 
     def caller_abandoned(self, queue: str, wait_s: int, now: float) -> None:
         """A caller left `queue` unanswered after `wait_s` (hung up, or the queue timed out)."""
-        self._queue(queue).outcomes.append(_Outcome(now, False, wait_s))
+        self._queue(queue).outcomes.add(now, (0, 0, 0))
 
     def call_answered(self, queue: str, wait_s: int, now: float) -> None:
         """An agent answered a call of `queue` that waited `wait_s`."""
-        self._queue(queue).outcomes.append(_Outcome(now, True, wait_s))
+        within = 1 if wait_s <= self._settings.service_level_s else 0
+        self._queue(queue).outcomes.add(now, (1, within, wait_s))
 
     def call_completed(self, queue: str, talk_s: int, now: float) -> None:
         """An answered call of `queue` ended after `talk_s` of talk."""
-        self._queue(queue).completions.append(_Completion(now, talk_s))
+        self._queue(queue).completions.add(now, (talk_s,))
 
     def resync(self, queue_status: Sequence[AmiMessage], now: float) -> None:
         """Rebuild the waiting callers from QueueStatus (QueueParams, QueueEntry) after a (re)connect."""
@@ -265,11 +309,21 @@ class QueueBoard:
 
     def figures(self, agents: Iterable[AgentStatus], now: float) -> list[QueueFigures]:
         """The figures of every queue at `now`, given the agents' current states."""
-        statuses = list(agents)
-        for status in statuses:
+        # One pass over the agents and the waiting callers for all queues: with hundreds of agents
+        # this is most of the work, and the wallboard asks for it a few times a second.
+        members: dict[str, list[tuple[AgentStatus, Membership]]] = {}
+        for status in agents:
             for membership in status.queues:
-                self._queue(membership.queue)
-        return [self._figures(name, q, statuses, now) for name, q in sorted(self._queues.items())]
+                members.setdefault(membership.queue, []).append((status, membership))
+        for name in members:
+            self._queue(name)
+        waits: dict[str, list[float]] = {}
+        for queue, joined in self._waiting.values():
+            waits.setdefault(queue, []).append(now - joined)
+        return [
+            self._figures(name, q, members.get(name, []), waits.get(name, []), now)
+            for name, q in sorted(self._queues.items())
+        ]
 
     def staffed_agents(self, queue: str, agents: Iterable[AgentStatus], *, without: str | None = None) -> int:
         """Agents who take calls in `queue` now (ready, on a call or in wrap-up), minus `without`."""
@@ -286,7 +340,7 @@ class QueueBoard:
         """Erlang C projection for `queue` with `staffed` agents."""
         q = self._queues.get(queue) or _Queue()
         since = now - ARRIVAL_WINDOW_S
-        arrivals = sum(1 for t in q.arrivals if t > since)
+        arrivals = len(q.arrivals) - bisect.bisect_right(q.arrivals, since)
         handle = self._handle_s(q, now - 3600.0) or self._settings.default_handle_s
         return forecast(arrivals / ARRIVAL_WINDOW_S, handle, staffed, self._settings)
 
@@ -294,64 +348,62 @@ class QueueBoard:
         self,
         name: str,
         q: _Queue,
-        statuses: list[AgentStatus],
+        members: list[tuple[AgentStatus, Membership]],
+        waits: list[float],
         now: float,
     ) -> QueueFigures:
-        waits = [now - joined for queue, joined in self._waiting.values() if queue == name]
-        counts = dict.fromkeys(("ready", "on_call", "wrap_up", "paused"), 0)
-        members = []
-        for status in statuses:
-            membership = status.in_queue(name)
-            if membership is None:
-                continue
-            members.append(status)
+        ready = on_call = wrap_up = paused = 0
+        for status, membership in members:
             if status.presence is Presence.ON_CALL:
-                counts["on_call"] += 1
+                on_call += 1
             elif status.presence is Presence.WRAP_UP:
-                counts["wrap_up"] += 1
+                wrap_up += 1
             elif membership.paused:
-                counts["paused"] += 1
+                paused += 1
             else:
-                counts["ready"] += 1
+                ready += 1
+        busy_now = _Stretches(now - s.since for s, _ in members if s.presence in _BUSY)
+        ready_now = _Stretches(now - s.since for s, _ in members if s.presence is Presence.READY)
         day_start = self._day_start(now)
         windows = []
         for label, length_s in WINDOWS:
             start = day_start if length_s is None else max(now - length_s, day_start)
-            windows.append((label, self._window(q, members, start, now)))
-        staffed = self.staffed_agents(name, statuses)
+            windows.append((label, self._window(q, busy_now, ready_now, start, now)))
+        # Staffed: ready, on a call or in wrap-up (a paused agent on a call still counts).
+        staffed = ready + on_call + wrap_up
         return QueueFigures(
             name,
             len(waits),
             max(waits, default=0.0),
-            counts["ready"],
-            counts["on_call"],
-            counts["wrap_up"],
-            counts["paused"],
+            ready,
+            on_call,
+            wrap_up,
+            paused,
             tuple(windows),
             self.forecast_for(name, staffed, now),
         )
 
-    def _window(self, q: _Queue, members: list[AgentStatus], start: float, now: float) -> WindowFigures:
-        outcomes = [o for o in q.outcomes if o.at > start]
-        answered = [o for o in outcomes if o.answered]
-        abandoned = len(outcomes) - len(answered)
-        within = sum(1 for o in answered if o.wait_s <= self._settings.service_level_s)
-        total = len(outcomes)
+    def _window(
+        self, q: _Queue, busy_now: _Stretches, ready_now: _Stretches, start: float, now: float
+    ) -> WindowFigures:
+        total, (answered_f, within, waited_s) = q.outcomes.since(start)
+        answered = int(answered_f)
+        abandoned = total - answered
         return WindowFigures(
-            answered=len(answered),
+            answered=answered,
             abandoned=abandoned,
             service_level=within / total if total else None,
-            asa_s=sum(o.wait_s for o in answered) / len(answered) if answered else None,
+            asa_s=waited_s / answered if answered else None,
             abandon_rate=abandoned / total if total else None,
             aht_s=self._handle_s(q, start),
-            occupancy=occupancy(q.time, members, start, now),
+            occupancy=occupancy(q.time, busy_now, ready_now, start, now),
         )
 
     def _handle_s(self, q: _Queue, since: float) -> float | None:
-        talks = [c.talk_s for c in q.completions if c.at > since]
-        if not talks:
+        count, (talked_s,) = q.completions.since(since)
+        if not count:
             return None
-        return sum(talks) / len(talks) + self._settings.wrap_up_s
+        return talked_s / count + self._settings.wrap_up_s
 
     def _queue(self, name: str) -> _Queue:
         queue = self._queues.get(name)
@@ -366,10 +418,8 @@ class QueueBoard:
         for q in self._queues.values():
             if q.arrivals and q.arrivals[0] < keep_from:
                 q.arrivals = [t for t in q.arrivals if t >= keep_from]
-            if q.outcomes and q.outcomes[0].at < keep_from:
-                q.outcomes = [o for o in q.outcomes if o.at >= keep_from]
-            if q.completions and q.completions[0].at < keep_from:
-                q.completions = [c for c in q.completions if c.at >= keep_from]
+            q.outcomes.drop_before(keep_from)
+            q.completions.drop_before(keep_from)
             oldest = int(keep_from // BUCKET_S)
             for bucket in [b for b in q.time if b < oldest]:
                 del q.time[bucket]
@@ -392,8 +442,25 @@ def _add_time(time: dict[int, list[float]], busy: bool, start: float, end: float
         at = until
 
 
+class _Stretches:
+    """How long each member has been in its current state, sorted with running totals, so the
+    part of any window they account for is two bisects, however many members there are."""
+
+    __slots__ = ("_ages", "_totals")
+
+    def __init__(self, ages: Iterable[float]) -> None:
+        self._ages = sorted(ages)
+        self._totals = list(itertools.accumulate(self._ages, initial=0.0))
+
+    def within(self, length_s: float) -> float:
+        """Seconds of the last `length_s` spent in the current states, summed over the members."""
+        started = bisect.bisect_right(self._ages, 0.0)  # a state that begins now (or later) counts nothing
+        inside = max(bisect.bisect_left(self._ages, length_s), started)
+        return self._totals[inside] - self._totals[started] + (len(self._ages) - inside) * length_s
+
+
 def occupancy(
-    time: dict[int, list[float]], members: Iterable[AgentStatus], start: float, now: float
+    time: dict[int, list[float]], busy_now: _Stretches, ready_now: _Stretches, start: float, now: float
 ) -> float | None:
     """Busy time (on calls, wrap-up) / (busy + ready time) from `start` to `now`.
 
@@ -406,14 +473,8 @@ def occupancy(
         if bucket >= first:
             busy += b
             ready += r
-    for status in members:
-        length = now - max(status.since, start)
-        if length <= 0:
-            continue
-        if status.presence in _BUSY:
-            busy += length
-        elif status.presence is Presence.READY:
-            ready += length
+    busy += busy_now.within(now - start)
+    ready += ready_now.within(now - start)
     if busy + ready <= 0:
         return None
     return busy / (busy + ready)

@@ -2,8 +2,9 @@
 
 The pop is cti's own reaction, called at once; the bus carries the same call events to every
 other reaction (the dialer). Raw AMI events also go to the agent states and to listeners (the
-dialer follows its own originates). After every (re)connect the pipeline asks the PBX what is
-really going on and reconciles. `run_ami` runs the client and says once, in words an operator
+dialer follows its own originates); each reader is handed only the event types it reads, so
+the many events nobody reads cost one dictionary lookup. After every (re)connect the pipeline
+asks the PBX what is really going on and reconciles. `run_ami` runs the client and says once, in words an operator
 can act on, why it stopped.
 """
 
@@ -11,7 +12,7 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from typing import Protocol
 
 from cti.agent_service import AgentStateService
@@ -49,24 +50,33 @@ class CallPipeline:
         self._clock = clock
         self._tracker = CallTracker()
         self._client: AmiClient | None = None
-        self._listeners: list[Callable[[AmiMessage], None]] = []
+        # Per AMI event name, its readers in order: the tracker, the agent states, the listeners.
+        self._readers: dict[str, list[Callable[[AmiMessage], None]]] = {}
+        self._route(self._track, self._tracker.event_names)
+        if agent_states is not None:
+            self._route(agent_states.on_ami_event, agent_states.EVENT_NAMES)
 
     def attach(self, client: AmiClient) -> None:
         """The client whose every (re)connect `resync` answers (it is built with the pipeline's callbacks)."""
         self._client = client
 
-    def add_listener(self, listener: Callable[[AmiMessage], None]) -> None:
-        """Also hand every raw AMI event to `listener` (the dialer follows its own originates)."""
-        self._listeners.append(listener)
+    def add_listener(self, listener: Callable[[AmiMessage], None], names: Collection[str]) -> None:
+        """Also hand the raw AMI events called `names` to `listener` (the dialer follows its own originates)."""
+        self._route(listener, names)
 
     def on_ami_event(self, message: AmiMessage) -> None:
-        """Feed one AMI event to the tracker; what it derives goes to the pop, then to the bus."""
+        """Hand one AMI event to its readers: the tracker (what it derives goes to the pop, then
+        to the bus), the agent states, the listeners."""
+        for reader in self._readers.get(message.name, ()):
+            reader(message)
+
+    def _route(self, reader: Callable[[AmiMessage], None], names: Collection[str]) -> None:
+        for name in names:
+            self._readers.setdefault(name, []).append(reader)
+
+    def _track(self, message: AmiMessage) -> None:
         for event in self._tracker.feed(message, self._clock()):
             self._pass_on(event)
-        if self._agent_states is not None:
-            self._agent_states.on_ami_event(message)
-        for listener in self._listeners:
-            listener(message)
 
     async def resync(self) -> None:
         """After a (re)connect, ask the PBX what is really going on and reconcile."""

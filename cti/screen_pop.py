@@ -4,6 +4,8 @@ The caller is looked up once per call (one round trip to Postgres through the `C
 port) and the result is reused for every agent the call rings (ring-all, retries). Messages for
 one call always leave in the order the PBX produced the events, even though the lookup is
 asynchronous: an answer that arrives while the lookup is still running waits for the pop.
+The pop waits for nothing else: the IVR path and the suggested answers follow it to the open
+card as `PopDetails` when they are known, so they never hold the ringing agent's screen.
 """
 
 from __future__ import annotations
@@ -112,7 +114,7 @@ class Answers(Protocol):
 
 @dataclass(frozen=True, slots=True)
 class ScreenPop:
-    """What a ringing agent sees: the caller, the customer and their history, and the IVR path."""
+    """What a ringing agent sees first: the caller, the customer and their history."""
 
     call_id: str
     queue: str | None
@@ -120,11 +122,18 @@ class ScreenPop:
     caller_name: str
     offered_at: float
     card: CallerCardLike | None
+
+
+@dataclass(frozen=True, slots=True)
+class PopDetails:
+    """What follows a pop to its open card: the caller's IVR path and the answers they may need."""
+
+    call_id: str
     suggestions: tuple[SuggestionLike, ...] = ()
     ivr: IvrVisitRecord | None = None
 
 
-PopMessage = ScreenPop | OfferRetracted | CallAnswered | CallEnded
+PopMessage = ScreenPop | PopDetails | OfferRetracted | CallAnswered | CallEnded
 
 
 class PopSink(Protocol):
@@ -141,6 +150,7 @@ class OpenPop:
 
     pop: ScreenPop
     answered: bool = False
+    details: PopDetails | None = None
 
 
 class CallRecorder(Protocol):
@@ -154,11 +164,9 @@ class CallRecorder(Protocol):
 @dataclass
 class _CallState:
     card: asyncio.Task[CallerCardLike | None] | None = None
-    suggestions: asyncio.Task[tuple[SuggestionLike, ...]] | None = None
+    details: asyncio.Task[PopDetails | None] | None = None
     offered: set[str] | None = None
     tail: asyncio.Task[None] | None = None
-    ivr: asyncio.Task[IvrVisitRecord | None] | None = None
-    ivr_visit: IvrVisitRecord | None = None
 
 
 class ScreenPopService:
@@ -199,23 +207,30 @@ class ScreenPopService:
         # The first offer looks the caller up; a call that ends unoffered still needs it for the log.
         if isinstance(event, CallOffered | CallEnded) and state.card is None:
             state.card = self._spawn(self._lookup_caller(event.caller_number))
-        if isinstance(event, CallOffered) and state.ivr is None and self._ivr_visits is not None:
-            state.ivr = self._spawn(self._lookup_ivr(self._ivr_visits, event.call_id, event.caller_number))
         if (
             isinstance(event, CallOffered)
             and state.card is not None
-            and state.suggestions is None
-            and self._answers is not None
+            and state.details is None
+            and (self._ivr_visits is not None or self._answers is not None)
         ):
-            state.suggestions = self._spawn(self._suggest(state.card, state.ivr, event.call_id))
+            state.details = self._spawn(self._details(state, state.card, event))
         if state.tail is None and not isinstance(event, CallOffered | CallEnded):
-            self._dispatch(state, event, None, ())
+            self._dispatch(state, event, None)
             return
         state.tail = self._spawn(self._after(state.tail, state, event))
 
     def show(self, interfaces: Collection[str], message: PopMessage) -> None:
         """Send a pop message to the agents on `interfaces`, keeping track of the pops left open."""
         call_id = message.call_id
+        if isinstance(message, PopDetails):
+            # Only to the cards still open: a retracted or ended pop has nothing to show them on.
+            interfaces = [i for i in interfaces if call_id in self._open.get(i, {})]
+            for interface in interfaces:
+                cards = self._open[interface]
+                cards[call_id] = replace(cards[call_id], details=message)
+            if interfaces:
+                self._sink.send(interfaces, message)
+            return
         for interface in interfaces:
             if isinstance(message, ScreenPop):
                 self._open.setdefault(interface, {})[call_id] = OpenPop(message)
@@ -263,11 +278,11 @@ class ScreenPopService:
             log.exception("customer lookup for caller %r failed; popping as unknown caller", number)
             return None
 
-    async def _lookup_ivr(
-        self, visits: IvrVisitLookup, call_id: str, caller_number: str
-    ) -> IvrVisitRecord | None:
+    async def _lookup_ivr(self, call_id: str, caller_number: str) -> IvrVisitRecord | None:
+        if self._ivr_visits is None:
+            return None
         try:
-            return await visits.latest_for_call(call_id, caller_number)
+            return await self._ivr_visits.latest_for_call(call_id, caller_number)
         except asyncio.CancelledError:
             raise
         except Exception:
@@ -279,67 +294,69 @@ class ScreenPopService:
     ) -> tuple[SuggestionLike, ...]:
         """The answers an agent may need on a call: for the IVR choice first (what the caller said
         they call about), then for the categories of the caller's open tickets."""
+        if self._answers is None:
+            return ()
         categories = [ivr_category] if ivr_category else []
         if customer_id is not None and self._topics is not None:
             categories += await self._topics.open_categories(customer_id)
-        if not categories or self._answers is None:
+        if not categories:
             return ()
         return tuple(await self._answers.suggestions(categories, limit=SUGGESTIONS))
 
     async def _suggest(
-        self,
-        card_task: asyncio.Task[CallerCardLike | None],
-        ivr_task: asyncio.Task[IvrVisitRecord | None] | None,
-        call_id: str,
+        self, card: CallerCardLike | None, visit: IvrVisitRecord | None, call_id: str
     ) -> tuple[SuggestionLike, ...]:
         try:
-            # The category the caller chose in the IVR, from the visit the pop shows anyway.
-            visit = await asyncio.shield(ivr_task) if ivr_task is not None else None
-            ivr_category = visit.category if visit is not None else None
-            card = await asyncio.shield(card_task)
-            return await self.suggestions(card.customer.id if card else None, ivr_category)
+            # The category the caller chose in the IVR leads.
+            return await self.suggestions(
+                card.customer.id if card else None, visit.category if visit else None
+            )
         except asyncio.CancelledError:
             raise
         except Exception:
-            # Suggestions are a help, never a reason to hold or lose the pop.
-            log.exception("suggestions for call %s failed; popping without them", call_id)
+            # Suggestions are a help, never a reason to lose the pop or its IVR path.
+            log.exception("suggestions for call %s failed; the pop goes without them", call_id)
             return ()
+
+    async def _details(
+        self, state: _CallState, card_task: asyncio.Task[CallerCardLike | None], offer: CallOffered
+    ) -> PopDetails | None:
+        """The call's IVR path and answers, sent to the cards already open; None when there are neither."""
+        visit = await self._lookup_ivr(offer.call_id, offer.caller_number)
+        card = await asyncio.shield(card_task)
+        suggestions = await self._suggest(card, visit, offer.call_id)
+        if visit is None and not suggestions:
+            return None
+        details = PopDetails(offer.call_id, suggestions, visit)
+        # Later offers of the call get them right after their pop (`_dispatch`).
+        if state.offered:
+            self.show(sorted(state.offered), details)
+        return details
 
     async def _after(self, previous: asyncio.Task[None] | None, state: _CallState, event: CallEvent) -> None:
         if previous is not None and not previous.done():
             await asyncio.wait([previous])
         card = await state.card if state.card is not None else None
-        if state.ivr is not None:
-            state.ivr_visit = await state.ivr
-        suggestions = await state.suggestions if state.suggestions is not None else ()
-        self._dispatch(state, event, card, suggestions)
+        self._dispatch(state, event, card)
         if isinstance(event, CallEnded):
             await self._record(event, card)
         if state.tail is asyncio.current_task():
             state.tail = None
 
-    def _dispatch(
-        self,
-        state: _CallState,
-        event: CallEvent,
-        card: CallerCardLike | None,
-        suggestions: tuple[SuggestionLike, ...],
-    ) -> None:
+    def _dispatch(self, state: _CallState, event: CallEvent, card: CallerCardLike | None) -> None:
         if isinstance(event, CallOffered):
             if state.offered is None:
                 state.offered = set()
             state.offered.add(event.interface)
             pop = ScreenPop(
-                event.call_id,
-                event.queue,
-                event.caller_number,
-                event.caller_name,
-                event.offered_at,
-                card,
-                suggestions,
-                state.ivr_visit,
+                event.call_id, event.queue, event.caller_number, event.caller_name, event.offered_at, card
             )
             self.show((event.interface,), pop)
+            details = state.details
+            if details is not None and details.done() and not details.cancelled() and not details.exception():
+                found = details.result()
+                if found is not None:
+                    self.show((event.interface,), found)
         elif isinstance(event, OfferRetracted):
             if state.offered is not None:
                 state.offered.discard(event.interface)

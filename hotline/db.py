@@ -126,6 +126,9 @@ async def create_pool(dsn: str, *, min_size: int = 2, max_size: int = 10) -> asy
         # default RESET ALL round trip on every release is pure latency on the screen-pop path.
         # asyncpg still rolls back a transaction left open.
         reset=_keep_session,
+        # Idle connections stay open (at most max_size of them): closing them after a quiet spell
+        # would cost a timer set on every release and cancelled on every acquire, per query.
+        max_inactive_connection_lifetime=0,
         server_settings={"application_name": "hotline", "statement_timeout": "10000"},
     )
     if pool is None:

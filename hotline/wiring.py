@@ -244,7 +244,7 @@ def wire_cti(
         settings=settings.dialer,
         available=agent_states.takes_calls,
     )
-    pipeline.add_listener(dialer.on_ami_event)
+    pipeline.add_listener(dialer.on_ami_event, dialer.EVENT_NAMES)
     for kind in CALL_EVENT_TYPES:
         bus.subscribe(kind, dialer.on_call_event)
     click_to_dial = ClickToDial(pbx, settings.click_to_dial)

@@ -236,9 +236,9 @@ class BoardPublisher:
 
     def agent_state(self, status: AgentStatus) -> None:
         """To the agent owning the interface, and to the supervisors."""
-        data = _plain(AgentStatusView.of(status))
-        self._hub.publish((status.interface,), "agent_state", data)
-        self._hub.publish_to_roles(SUPERVISORS, "agent_state", data)
+        self._hub.publish(
+            (status.interface,), "agent_state", _plain(AgentStatusView.of(status)), roles=SUPERVISORS
+        )
 
     def queue_figures(self, figures: Sequence[QueueFigures], at: float) -> None:
         """To the supervisors; kept for the snapshot of the next one to connect."""
@@ -247,9 +247,9 @@ class BoardPublisher:
 
     def staffing_warning(self, warning: StaffingWarning) -> None:
         """To the supervisors and to the agent who asked to pause."""
-        data = _plain(WarningView.of(warning))
-        self._hub.publish_to_roles(SUPERVISORS, "staffing_warning", data)
-        self._hub.publish((warning.interface,), "staffing_warning", data)
+        self._hub.publish(
+            (warning.interface,), "staffing_warning", _plain(WarningView.of(warning)), roles=SUPERVISORS
+        )
 
     def agent_payload(self, agent: Agent) -> AgentState:
         """The agent's own states and the pause reasons they may choose from."""

@@ -4,7 +4,7 @@ Each feed satisfies a feature's port as it is (cti's `PopSink`, `CallbackDesk` a
 the tickets' live `AlertChannel`) or is a bus subscriber (ticket changes and notices, alert
 changes). Frame types and their fields are the pages' contract:
 
-    screen_pop, pop_retracted, call_answered, call_ended   to the agents whose phones ring (PopFeed)
+    screen_pop, pop_details, pop_retracted, call_answered, call_ended   to the agents whose phones ring (PopFeed)
     ticket_changed, ticket_notice                          to the agents concerned and the supervisors
     alert_raised                                           to the addressed agent and the supervisors
     alert_changed                                          to the supervisors
@@ -27,6 +27,7 @@ from cti import (
     OfferRetracted,
     OpenPop,
     OutboundPop,
+    PopDetails,
     PopMessage,
     ScreenPop,
     ScreenPopService,
@@ -81,12 +82,9 @@ def message_json(message: PopMessage) -> tuple[str, dict[str, Any]]:
             "caller": {"number": message.caller_number, "name": message.caller_name},
             "customer": customer,
             "interactions": interactions,
-            "ivr": ivr_json(message.ivr),
-            "suggestions": [
-                {"article_id": s.article_id, "title": s.title, "body": s.body, "category": s.category}
-                for s in message.suggestions
-            ],
         }
+    if isinstance(message, PopDetails):
+        return "pop_details", {"call_id": message.call_id, **details_json(message)}
     if isinstance(message, OfferRetracted):
         return "pop_retracted", {"call_id": message.call_id, "reason": message.reason.value}
     if isinstance(message, CallAnswered):
@@ -105,9 +103,24 @@ def message_json(message: PopMessage) -> tuple[str, dict[str, Any]]:
     raise TypeError(f"not a pop message: {message!r}")
 
 
+def details_json(details: PopDetails | None) -> dict[str, Any]:
+    """The part of a card that follows the pop: the IVR path and the suggested answers."""
+    if details is None:
+        return {"ivr": None, "suggestions": []}
+    return {
+        "ivr": ivr_json(details.ivr),
+        "suggestions": [
+            {"article_id": s.article_id, "title": s.title, "body": s.body, "category": s.category}
+            for s in details.suggestions
+        ],
+    }
+
+
 def open_pop_json(open_pop: OpenPop) -> dict[str, Any]:
-    """A pop still on the agent's screen, as a snapshot shows it (`answered` once they took the call)."""
+    """A pop still on the agent's screen, as a snapshot shows it: with its details so far, and
+    `answered` once they took the call."""
     _, data = message_json(open_pop.pop)
+    data.update(details_json(open_pop.details))
     return {**data, "answered": True} if open_pop.answered else data
 
 

@@ -183,10 +183,20 @@ class AgentHub(Generic[M]):
             ensure_ascii=False,
         )
 
-    def publish(self, interfaces: Collection[str], type_: str, data: dict[str, Any]) -> None:
-        """Send one event to the streams of the agents owning `interfaces`."""
+    def publish(
+        self,
+        interfaces: Collection[str],
+        type_: str,
+        data: dict[str, Any],
+        *,
+        roles: Collection[Hashable] = (),
+    ) -> None:
+        """Send one event to the streams of the agents owning `interfaces`, and of every agent with
+        one of `roles`: encoded once, and once per stream however many ways it is addressed."""
         self._expire()
         targets = self._owners(interfaces)
+        for role in roles:
+            targets.update(self._by_role.get(role, ()))
         if targets:
             data_json = json.dumps(data, ensure_ascii=False)
             for connection in targets:

@@ -50,8 +50,10 @@ async def test_calls_are_logged_once_and_listed_per_agent_newest_first(db: async
 @dataclass
 class Names:
     by_interface: dict[str, str]
+    asked: list[str] = field(default_factory=list)
 
     async def display_name_for_interface(self, interface: str) -> str | None:
+        self.asked.append(interface)
         return self.by_interface.get(interface)
 
 
@@ -84,3 +86,24 @@ async def test_a_finished_call_is_logged_then_published_with_who_answered(db: as
     assert await history.calls_since(customer_id, datetime.fromtimestamp(T0, UTC)) == 2
     mine = await history.calls_for_interfaces(["Local/1001@agents"], datetime.fromtimestamp(T0, UTC))
     assert [c.call_id for c in mine] == ["1.3", "1.1"]
+
+
+async def test_who_answered_is_looked_up_once_a_minute_per_phone(db: asyncpg.Connection) -> None:
+    customer_id = await db.fetchval(
+        "INSERT INTO customers (name, tier) VALUES ('Jane Doe', 'gold') RETURNING id"
+    )
+    card = CallerCard(Customer(customer_id, None, "Jane Doe", None, Tier.GOLD, None, ("+84901234567",)), ())
+    sink, names, now = Sink(), Names({"Local/1001@agents": "Alice"}), [0.0]
+    history = CallHistory(CallLogStore(db), IvrVisitStore(db), names, sink, clock=lambda: now[0])
+    await history.record_call(call("1.1", "Local/1001@agents", CallOutcome.ANSWERED, T0 + 60), card)
+    names.by_interface["Local/1001@agents"] = "Alice Nguyen"  # renamed
+    now[0] = 59.0
+    await history.record_call(call("1.2", "Local/1001@agents", CallOutcome.ANSWERED, T0 + 120), card)
+    now[0] = 60.0
+    await history.record_call(call("1.3", "Local/1001@agents", CallOutcome.ANSWERED, T0 + 180), card)
+    assert [e.answered_by for e in sink.events if isinstance(e, CallLogged)] == [
+        "Alice",
+        "Alice",
+        "Alice Nguyen",
+    ]
+    assert names.asked == ["Local/1001@agents", "Local/1001@agents"]

@@ -232,3 +232,21 @@ async def test_state_periods_that_fail_to_store_are_kept_and_stored_once_the_dat
         assert await stored_periods(flaky) == expected
     assert expected
     assert flaky.attempts == 3  # two refused writes of the same batch, then the one that worked
+
+
+async def test_state_periods_closing_close_together_are_stored_in_one_write() -> None:
+    settings = AgentStateSettings(publish_delay_s=0.01, tick_s=60, store_batch_s=0.2)
+    ticks = itertools.count(1_800_000_000)
+    recorder = FlakyRecorder(failures=0)
+    service = AgentStateService(settings, Sink(), recorder, clock=lambda: float(next(ticks)))
+    async with asyncio.timeout(10), asyncio.TaskGroup() as group:
+        background = group.create_task(service.run())
+        for message in AmiParser().feed(server_stream("ami_f_queue_member_admin.txt")):
+            if message.kind is MessageKind.EVENT:
+                service.on_ami_event(message)
+                await asyncio.sleep(0)  # the writer gets its turn between the events
+        await eventually(lambda: recorder.attempts > 0)
+        background.cancel()
+    await service.close()
+    assert len(recorder.periods) > 1
+    assert recorder.attempts == 1

@@ -64,12 +64,14 @@ CASES = [
 ]
 
 
+@pytest.mark.parametrize("clock", ["forward", "stepping-back"])
 @pytest.mark.parametrize(("events", "window", "expected"), CASES)
 def test_window_figures(
-    events: list[tuple[str, float, int]], window: str, expected: dict[str, float]
+    events: list[tuple[str, float, int]], window: str, expected: dict[str, float], clock: str
 ) -> None:
     b = board()
-    for kind, ago_s, seconds in sorted(events, key=lambda e: -e[1]):
+    # The same figures when the system clock steps back between events (NTP).
+    for kind, ago_s, seconds in sorted(events, key=lambda e: -e[1] if clock == "forward" else e[1]):
         at = T0 - ago_s
         if kind == "answer":
             b.call_answered("support", seconds, at)
@@ -83,6 +85,23 @@ def test_window_figures(
     for key, value in expected.items():
         actual = getattr(got, key)
         assert actual == (pytest.approx(value) if isinstance(value, float) else value), key
+
+
+def test_the_windows_stay_right_once_calls_before_yesterdays_last_hour_are_forgotten() -> None:
+    b = board(service_level_s=10)
+    b.call_answered("support", 5, DAY_START - 4000)  # forgotten at the next arrival
+    b.call_completed("support", 500, DAY_START - 4000)
+    b.call_answered("support", 30, DAY_START + 60)
+    b.call_completed("support", 100, DAY_START + 60)
+    b.caller_abandoned("support", 8, T0 - 60)
+    b.caller_joined("support", "c1", T0 - 1)
+    b.call_answered("support", 4, T0 - 30)  # the clock stepped back after the arrival
+    b.call_completed("support", 200, T0 - 20)
+    windows = dict(b.figures([], T0)[0].windows)
+    today, last_15m = windows["today"], windows["15m"]
+    assert (today.answered, today.abandoned, today.service_level, today.asa_s) == (2, 1, 1 / 3, 17.0)
+    assert today.aht_s == 150.0
+    assert (last_15m.answered, last_15m.abandoned, last_15m.asa_s, last_15m.aht_s) == (1, 1, 4.0, 200.0)
 
 
 def test_aht_adds_the_configured_wrap_up() -> None:

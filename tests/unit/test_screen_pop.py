@@ -18,7 +18,7 @@ from cti.events import (
     QueueCallerAbandoned,
     RetractReason,
 )
-from cti.screen_pop import PopMessage, ScreenPop, ScreenPopService
+from cti.screen_pop import PopDetails, PopMessage, ScreenPop, ScreenPopService
 from cti.store import IvrPathStep, IvrVisitRecord
 from tests.conftest import eventually
 
@@ -218,6 +218,15 @@ class Topics:
 
 
 @dataclass
+class GatedTopics(Topics):
+    gate: asyncio.Event = field(default_factory=asyncio.Event)
+
+    async def open_categories(self, customer_id: int) -> list[str]:
+        await self.gate.wait()
+        return await super().open_categories(customer_id)
+
+
+@dataclass
 class Answers:
     asked: list[tuple[list[str], int]] = field(default_factory=list)
     fail: bool = False
@@ -257,7 +266,7 @@ class IvrVisits:
         )
 
 
-async def test_the_pop_carries_suggestions_for_the_caller_and_their_ivr_choice() -> None:
+async def test_suggestions_for_the_caller_and_their_ivr_choice_follow_the_pop_to_its_cards() -> None:
     lookup, sink, topics, answers = Lookup(), Sink(), Topics(), Answers()
     service = ScreenPopService(
         lookup, sink, Recorder(), topics=topics, answers=answers, ivr_visits=IvrVisits({"1.0": "security"})
@@ -267,17 +276,49 @@ async def test_the_pop_carries_suggestions_for_the_caller_and_their_ivr_choice()
     service.handle(offered("Local/1002@agents"))
     service.handle(offered("Local/1001@agents", call="2.0", number="0999"))
     async with asyncio.timeout(5):
-        await eventually(lambda: len(sink.sent) == 3)
-    pops = [m for _, m in sink.sent]
-    assert all(isinstance(p, ScreenPop) for p in pops)
-    assert [[s.title for s in p.suggestions] for p in pops if isinstance(p, ScreenPop)] == [
-        ["security then technical then billing"],
-        ["security then technical then billing"],
-        [],
-    ]
+        await eventually(lambda: len(sink.sent) == 5)
+    # Each card gets its pop first, then the details (none for the unknown caller who skipped the IVR).
+    for interface in ("Local/1001@agents", "Local/1002@agents"):
+        mine = [m for to, m in sink.sent if interface in to and m.call_id == "1.0"]
+        assert [type(m).__name__ for m in mine] == ["ScreenPop", "PopDetails"]
+        details = mine[1]
+        assert isinstance(details, PopDetails)
+        assert [s.title for s in details.suggestions] == ["security then technical then billing"]
+        assert details.ivr is not None
+        assert details.ivr.category == "security"
+    assert [type(m).__name__ for _, m in sink.sent if m.call_id == "2.0"] == ["ScreenPop"]
     # One question per call, however many agents it rings; an unknown caller with no IVR choice: none.
     assert topics.asked == [7]
     assert answers.asked == [(["security", "technical", "billing"], 3)]
+    await service.close()
+
+
+async def test_the_pop_never_waits_for_its_details_and_a_later_offer_gets_them_at_once() -> None:
+    lookup, sink, answers, topics = Lookup(), Sink(), Answers(), GatedTopics()
+    service = ScreenPopService(lookup, sink, Recorder(), topics=topics, answers=answers)
+    lookup.gate.set()
+    alice, bob = "Local/1001@agents", "Local/1002@agents"
+    service.handle(offered(alice))
+    async with asyncio.timeout(5):
+        await eventually(lambda: len(sink.sent) == 1)
+    assert isinstance(sink.sent[0][1], ScreenPop)
+    topics.gate.set()
+    async with asyncio.timeout(5):
+        await eventually(lambda: len(sink.sent) == 2)
+    assert sink.sent[1] == (frozenset({alice}), service.open_pops([alice])[0].details)
+    service.handle(offered(bob))
+    async with asyncio.timeout(5):
+        await eventually(lambda: len(sink.sent) == 4)
+    assert [(to, type(m).__name__) for to, m in sink.sent[2:]] == [
+        (frozenset({bob}), "ScreenPop"),
+        (frozenset({bob}), "PopDetails"),
+    ]
+    # The details of a card that was retracted meanwhile go nowhere.
+    service.handle(OfferRetracted("1.0", bob, RetractReason.ANSWERED_ELSEWHERE))
+    async with asyncio.timeout(5):
+        await eventually(lambda: len(sink.sent) == 5)
+    service.show([alice, bob], sink.sent[1][1])
+    assert sink.sent[-1][0] == frozenset({alice})
     await service.close()
 
 
@@ -301,17 +342,26 @@ async def test_suggestions_ask_for_the_ivr_choice_first_then_the_open_tickets(
     assert [s.title for s in found] == ([" then ".join(categories)] if categories else [])
 
 
-async def test_failing_suggestions_never_hold_or_lose_the_pop() -> None:
+async def test_failing_suggestions_never_hold_or_lose_the_pop_or_its_ivr_path() -> None:
     lookup, sink = Lookup(), Sink()
-    service = ScreenPopService(lookup, sink, Recorder(), topics=Topics(), answers=Answers(fail=True))
+    service = ScreenPopService(
+        lookup,
+        sink,
+        Recorder(),
+        topics=Topics(),
+        answers=Answers(fail=True),
+        ivr_visits=IvrVisits({"1.0": "security"}),
+    )
     lookup.gate.set()
     service.handle(offered("Local/1001@agents"))
     async with asyncio.timeout(5):
-        await eventually(lambda: len(sink.sent) == 1)
-    ((_, pop),) = sink.sent
+        await eventually(lambda: len(sink.sent) == 2)
+    (_, pop), (_, details) = sink.sent
     assert isinstance(pop, ScreenPop)
     assert pop.card is not None
-    assert pop.suggestions == ()
+    assert isinstance(details, PopDetails)
+    assert details.suggestions == ()
+    assert details.ivr is not None
     await service.close()
 
 

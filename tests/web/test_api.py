@@ -191,8 +191,6 @@ async def test_pops_reach_only_the_agent_whose_interface_rings(web: Web) -> None
             "caller": {"number": "0901234567", "name": "Jane"},
             "customer": None,
             "interactions": [],
-            "suggestions": [],
-            "ivr": None,
         }
         assert frames[1]["data"]["by_me"] is True
         assert frames[2]["data"] == {"call_id": "9.1", "outcome": "answered", "wait_s": 3, "talk_s": 40}

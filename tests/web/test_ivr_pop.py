@@ -1,12 +1,14 @@
-"""A caller who went through the IVR reaches an agent: the IVR path rides in the screen pop."""
+"""A caller who went through the IVR reaches an agent: the IVR path follows the screen pop to its card."""
 
 from __future__ import annotations
 
 import asyncio
 import logging
+from typing import Any
 
 import asyncpg
 import pytest
+from aiohttp import ClientWebSocketResponse
 
 from hotline.app import IVR_SERVER
 from knowledge_base.model import ArticleDraft
@@ -14,10 +16,26 @@ from knowledge_base.service import Editor
 from tests.app_fixtures import ALICE, running_desk
 from tests.conftest import eventually, free_port
 from tests.protocol.fake_agi import ScriptedAsterisk
-from tests.web.test_call_to_pop import frames_until
 from web_agent.kb_api import KNOWLEDGE_BASE
 
 pytestmark = pytest.mark.db
+
+
+async def pop_and_details(ws: ClientWebSocketResponse) -> tuple[dict[str, Any], dict[str, Any] | None]:
+    """The call's screen_pop and the pop_details that followed it (None if none did), up to call_ended."""
+    pop: dict[str, Any] | None = None
+    details = None
+    while True:
+        frame = await ws.receive_json()
+        if frame["type"] == "screen_pop":
+            pop = frame["data"]
+        elif frame["type"] == "pop_details":
+            assert pop is not None
+            assert frame["data"]["call_id"] == pop["call_id"]
+            details = frame["data"]
+        elif frame["type"] == "call_ended":
+            assert pop is not None
+            return pop, details
 
 
 async def test_the_ivr_path_and_the_queue_priority_ride_in_the_pop(pool: asyncpg.Pool) -> None:
@@ -33,10 +51,11 @@ async def test_the_ivr_path_and_the_queue_priority_ride_in_the_pop(pool: asyncpg
         call_id = await desk.simulator.place_call(
             number="+84901234567", name="Jane Doe", scenario="answered", agents=[ALICE]
         )
-        frames = await frames_until(alice, "call_ended")
-        pop = frames[0]["data"]
+        pop, details = await pop_and_details(alice)
         assert pop["call_id"] == call_id
-        assert pop["ivr"] == {
+        assert "ivr" not in pop
+        assert details is not None
+        assert details["ivr"] == {
             "steps": [
                 {"node": "welcome", "input": "", "result": "known_number"},
                 {"node": "main", "input": "0", "result": "chosen"},
@@ -61,8 +80,8 @@ async def test_a_call_that_skipped_the_ivr_pops_without_it(pool: asyncpg.Pool) -
         await desk.simulator.place_call(
             number="+84901234567", name="Jane Doe", scenario="answered", agents=[ALICE]
         )
-        frames = await frames_until(alice, "call_ended")
-        assert frames[0]["data"]["ivr"] is None
+        _, details = await pop_and_details(alice)
+        assert details is None
 
 
 async def test_the_article_heard_in_the_ivr_and_answers_for_the_chosen_category_ride_in_the_pop(
@@ -89,10 +108,11 @@ async def test_the_article_heard_in_the_ivr_and_answers_for_the_chosen_category_
         await desk.simulator.place_call(
             number="+84901234567", name="Jane Doe", scenario="answered", agents=[ALICE]
         )
-        pop = (await frames_until(alice, "call_ended"))[0]["data"]
-        assert pop["ivr"]["article"] == {"id": article.id, "title": "Paying an invoice twice"}
-        assert pop["ivr"]["category"] == "billing"
-        assert [s["title"] for s in pop["suggestions"]] == ["Paying an invoice twice"]
+        _, details = await pop_and_details(alice)
+        assert details is not None
+        assert details["ivr"]["article"] == {"id": article.id, "title": "Paying an invoice twice"}
+        assert details["ivr"]["category"] == "billing"
+        assert [s["title"] for s in details["suggestions"]] == ["Paying an invoice twice"]
 
 
 async def test_the_simulator_walks_callers_through_the_ivr_before_the_queue(pool: asyncpg.Pool) -> None:
@@ -104,10 +124,11 @@ async def test_the_simulator_walks_callers_through_the_ivr_before_the_queue(pool
         call_id = await desk.simulator.place_call(
             number="+84901234567", name="Jane Doe", scenario="answered", agents=[ALICE]
         )
-        pop = (await frames_until(alice, "call_ended"))[0]["data"]
+        pop, details = await pop_and_details(alice)
         assert pop["call_id"] == call_id
-        assert pop["ivr"]["steps"][0] == {"node": "welcome", "input": "", "result": "known_number"}
-        assert pop["ivr"]["outcome"] == "queued"
+        assert details is not None
+        assert details["ivr"]["steps"][0] == {"node": "welcome", "input": "", "result": "known_number"}
+        assert details["ivr"]["outcome"] == "queued"
         assert await pool.fetchval("SELECT call_id FROM ivr_visits") == call_id
 
 
@@ -122,7 +143,7 @@ async def test_calls_go_straight_to_the_queue_when_the_ivr_is_down(
                 await desk.simulator.place_call(
                     number="+84901234567", name="Jane Doe", scenario="answered", agents=[ALICE]
                 )
-                pop = (await frames_until(alice, "call_ended"))[0]["data"]
-                assert pop["ivr"] is None
+                _, details = await pop_and_details(alice)
+                assert details is None
     told = [r for r in caplog.records if "is not reachable" in r.getMessage()]
     assert len(told) == 1

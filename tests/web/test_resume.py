@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 from collections.abc import AsyncIterator
 from typing import Any, cast
 
@@ -237,3 +238,26 @@ async def test_ticket_events_missed_during_a_blip_arrive_on_resume_for_the_agent
                     await ws.receive_json()
             assert got == expected, name
             await ws.close()
+
+
+def test_a_frame_for_a_phone_and_the_supervisors_is_encoded_once_and_reaches_each_stream_once(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    hub: AgentHub[Agent] = AgentHub(send_queue=8)
+    alice = Agent(1, "alice", "Alice", Role.AGENT, (ALICE,))
+    bob = Agent(2, "bob", "Bob", Role.AGENT, ("Local/1002@agents",))
+    carol = Agent(3, "carol", "Carol", Role.SUPERVISOR, ("Local/1003@agents",))
+    streams = {
+        a.username: hub.connect(a, cast(web.WebSocketResponse, object()))[0].stream
+        for a in (alice, bob, carol)
+    }
+    encoded: list[object] = []
+    dumps = json.dumps
+    monkeypatch.setattr(json, "dumps", lambda data, **kw: encoded.append(data) or dumps(data, **kw))
+    hub.publish([ALICE], "agent_state", {"interface": ALICE}, roles=SUPERVISORS)
+    hub.publish(["Local/1003@agents"], "agent_state", {"interface": "Local/1003@agents"}, roles=SUPERVISORS)
+    assert len(encoded) == 2
+    frames = {
+        name: [json.loads(f)["data"]["interface"] for f in s.since(0) or []] for name, s in streams.items()
+    }
+    assert frames == {"alice": [ALICE], "bob": [], "carol": [ALICE, "Local/1003@agents"]}

@@ -394,6 +394,7 @@
     onSnapshot: applySnapshot,
     events: {
       screen_pop: callEvent(onScreenPop),
+      pop_details: callEvent(onPopDetails),
       pop_retracted: callEvent(onPopRetracted),
       call_answered: callEvent(onCallAnswered),
       call_ended: callEvent(onCallEnded),
@@ -421,6 +422,16 @@
     renderEmptyState();
     updateTitle();
     announce(incomingSentence(pop));
+  }
+
+  /** The IVR path and suggested answers follow the pop; they fill in the card when they come. */
+  function onPopDetails(data) {
+    const pop = state.pops.get(text(data.call_id));
+    if (!pop) return;
+    pop.ivr = data.ivr && typeof data.ivr === "object" ? data.ivr : null;
+    pop.suggestions = Array.isArray(data.suggestions) ? data.suggestions.slice(0, 5) : [];
+    renderIvr(part(pop.el.card, "ivr"), pop.ivr);
+    renderSuggestions(pop, part(pop.el.card, "suggestions"));
   }
 
   function onPopRetracted(data) {
@@ -534,6 +545,7 @@
   function renderIvr(section, ivr) {
     if (!ivr) return;
     const path = part(section, "ivr-path");
+    path.replaceChildren();
     (Array.isArray(ivr.steps) ? ivr.steps : []).forEach(function (step) {
       if (!step || typeof step !== "object") return;
       const li = document.createElement("li");
