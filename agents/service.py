@@ -151,9 +151,9 @@ class AccountService:
             names.update(found)
         return names
 
-    async def display_name_for_interface(self, interface: str) -> str | None:
-        """Who sits behind a PBX interface (None when nobody's phone it is)."""
-        return await self._store.display_name_for_interface(interface)
+    async def names_by_interface(self) -> dict[str, str]:
+        """Who sits behind each PBX interface (a phone nobody has is left out)."""
+        return await self._store.names_by_interface()
 
     async def interfaces_of(self, agent_id: int) -> list[str]:
         """The PBX interfaces that ring on this agent's desk, sorted (none for an unknown id)."""

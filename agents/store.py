@@ -106,14 +106,12 @@ class AccountStore:
         rows = await self._db.fetch(f"SELECT {_AGENT_COLUMNS} FROM agents a ORDER BY a.username")
         return [_agent(row) for row in rows]
 
-    async def display_name_for_interface(self, interface: str) -> str | None:
-        """Who sits behind a PBX interface, for the customer's timeline."""
-        name: str | None = await self._db.fetchval(
-            "SELECT a.display_name FROM agent_interfaces i JOIN agents a ON a.id = i.agent_id"
-            " WHERE i.interface = $1",
-            interface,
+    async def names_by_interface(self) -> dict[str, str]:
+        """Who sits behind each PBX interface, for the customers' timelines."""
+        rows = await self._db.fetch(
+            "SELECT i.interface, a.display_name FROM agent_interfaces i JOIN agents a ON a.id = i.agent_id"
         )
-        return name
+        return {row["interface"]: row["display_name"] for row in rows}
 
     async def interfaces_of(self, agent_id: int) -> list[str]:
         """The PBX interfaces that ring on this agent's desk, sorted (none for an unknown id)."""

@@ -15,16 +15,17 @@ from cti.events import CallEnded, CallLogged, CallOutcome, EventSink
 from cti.screen_pop import CallerCardLike
 from cti.store import CallCustomer, CallLogStore, IvrVisitRecord, IvrVisitStore, LoggedCall, VisitLike
 
-# Who sits behind a phone changes rarely; the timeline names them without a round trip per call,
-# and a renamed agent or a phone moved to another desk shows within this long.
+# Who sits behind a phone changes rarely; the timeline names them from one map of every phone,
+# read again when it is this old, so a renamed agent or a phone moved to another desk shows
+# within this long, and a call costs no round trip for it.
 AGENT_NAME_TTL_S = 60.0
 
 
 class AgentNames(Protocol):
-    """Port: who sits behind a PBX interface (the agents' service)."""
+    """Port: who sits behind each PBX interface (the agents' service)."""
 
-    async def display_name_for_interface(self, interface: str) -> str | None:
-        """The display name of the agent whose phone this is, or None."""
+    async def names_by_interface(self) -> dict[str, str]:
+        """The display name of the agent behind each phone that has one."""
         ...
 
 
@@ -45,8 +46,9 @@ class CallHistory:
         self._agents = agents
         self._events = events
         self._clock = clock
-        # Interface -> (when looked up, the display name of whoever's phone it was).
-        self._names: dict[str, tuple[float, str | None]] = {}
+        # Every phone's agent's display name, and when that was read (never, at first).
+        self._names: dict[str, str] = {}
+        self._names_read_at: float | None = None
 
     async def record_call(self, ended: CallEnded, card: CallerCardLike | None) -> None:
         """Store a finished call (once: a retry keeps the first row), then tell the others it is logged."""
@@ -69,12 +71,10 @@ class CallHistory:
 
     async def _agent_name(self, interface: str) -> str | None:
         now = self._clock()
-        known = self._names.get(interface)
-        if known is not None and now - known[0] < AGENT_NAME_TTL_S:
-            return known[1]
-        name = await self._agents.display_name_for_interface(interface)
-        self._names[interface] = (now, name)
-        return name
+        if self._names_read_at is None or not 0 <= now - self._names_read_at < AGENT_NAME_TTL_S:
+            self._names = await self._agents.names_by_interface()
+            self._names_read_at = now
+        return self._names.get(interface)
 
     async def calls_for_interfaces(
         self, interfaces: Sequence[str], since: datetime, limit: int = 200

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from collections import deque
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
@@ -51,6 +52,9 @@ from tickets.store import Notice
 from tickets.webhook import WebhookSettings
 
 log = logging.getLogger(__name__)
+
+# A watch made or dropped on another node reaches this node's repeated-call check within this long.
+WATCHES_TTL_S = 30.0
 
 LIVE, EMAIL, WEBHOOK = "live", "email", "webhook"
 LIVE_AUDIENCE = "supervisors"
@@ -340,9 +344,15 @@ class AlarmService:
         agents: AgentDirectory,
         customers: CustomersById,
         raised: Callable[[], None] = lambda: None,
+        monotonic: Callable[[], float] = time.monotonic,
     ) -> None:
         self._store = store
         self._policy = policy
+        self._monotonic = monotonic
+        # The watches by customer, for the check on every known caller's call: read again when
+        # WATCHES_TTL_S old, and at once after a watch changes here.
+        self._watches: dict[int, Watch] = {}
+        self._watches_read_at: float | None = None
         self._plan = plan
         self._agents = agents
         self._customers = customers
@@ -396,6 +406,7 @@ class AlarmService:
     ) -> WatchedCustomer:
         """Alert `owner_agent_id` at once about the customer's new tickets and repeated calls."""
         watch = await self._store.watch(customer_id, owner_agent_id, owner_email, note, by, self._clock())
+        self._watches_read_at = None
         (watched,) = await self._described([watch])
         return watched
 
@@ -420,6 +431,7 @@ class AlarmService:
 
     async def unwatch(self, customer_id: int) -> None:
         """Stop watching; CustomerNotWatchableError when the customer was not watched."""
+        self._watches_read_at = None
         if not await self._store.unwatch(customer_id):
             raise CustomerNotWatchableError(customer_id, "they are not watched")
 
@@ -430,15 +442,21 @@ class AlarmService:
         top_tier = event.customer_tier is not None and self._policy.sla.is_top_tier(event.customer_tier)
         await self.customer_called(event.customer_id, event.customer_name, top_tier)
 
+    async def _current_watches(self) -> dict[int, Watch]:
+        now = self._monotonic()
+        if self._watches_read_at is None or not 0 <= now - self._watches_read_at < WATCHES_TTL_S:
+            self._watches = {w.customer_id: w for w in await self._store.watched()}
+            self._watches_read_at = now
+        return self._watches
+
     async def customer_called(self, customer_id: int, customer_name: str, top_tier: bool) -> Alert | None:
         """A known customer called: alert the owner once when a watched or top-tier customer keeps calling."""
         now = self._clock()
-        watches = await self._store.watched(customer_id=customer_id)
-        if not watches and not top_tier:
+        watch = (await self._current_watches()).get(customer_id)
+        if watch is None and not top_tier:
             return None
         owner = None
-        if watches:
-            (watch,) = watches
+        if watch is not None:
             names = await self._agents.display_names([watch.owner_agent_id])
             owner = WatchOwner(watch.owner_agent_id, names.get(watch.owner_agent_id, ""), watch.owner_email)
         since = now - timedelta(seconds=self._policy.repeat_window_s)

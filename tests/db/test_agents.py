@@ -133,7 +133,7 @@ async def test_duplicate_username_and_shared_interface_are_refused(db: asyncpg.C
             interfaces=["PJSIP/2000"],
         )
     assert await db.fetchval("SELECT count(*) FROM agents WHERE username = 'frank'") == 0
-    assert await AccountStore(db).display_name_for_interface("PJSIP/2000") == "Erin"
+    assert (await AccountStore(db).names_by_interface())["PJSIP/2000"] == "Erin"
 
 
 async def test_other_features_learn_who_is_who_from_the_agents(db: asyncpg.Connection) -> None:
@@ -161,8 +161,11 @@ async def test_other_features_learn_who_is_who_from_the_agents(db: asyncpg.Conne
     assert await accounts.display_names([]) == {}
     assert await accounts.ids_for_usernames(["carol", "nobody"]) == {"carol": carol.id}
     assert await accounts.ids_for_usernames([]) == {}
-    assert await accounts.display_name_for_interface("Local/1001@agents") == "Alice Nguyen"
-    assert await accounts.display_name_for_interface("PJSIP/4242") is None
+    assert await accounts.names_by_interface() == {
+        "Local/1001@agents": "Alice Nguyen",
+        "PJSIP/1001": "Alice Nguyen",
+        "PJSIP/1009": "Carol Le",
+    }
     assert await accounts.interfaces_of(alice.id) == ["Local/1001@agents", "PJSIP/1001"]
     assert await accounts.interfaces_of(999) == []
     assert await accounts.agent_named("carol") == carol

@@ -50,11 +50,11 @@ async def test_calls_are_logged_once_and_listed_per_agent_newest_first(db: async
 @dataclass
 class Names:
     by_interface: dict[str, str]
-    asked: list[str] = field(default_factory=list)
+    asked: int = 0
 
-    async def display_name_for_interface(self, interface: str) -> str | None:
-        self.asked.append(interface)
-        return self.by_interface.get(interface)
+    async def names_by_interface(self) -> dict[str, str]:
+        self.asked += 1
+        return dict(self.by_interface)
 
 
 @dataclass
@@ -88,7 +88,9 @@ async def test_a_finished_call_is_logged_then_published_with_who_answered(db: as
     assert [c.call_id for c in mine] == ["1.3", "1.1"]
 
 
-async def test_who_answered_is_looked_up_once_a_minute_per_phone(db: asyncpg.Connection) -> None:
+async def test_who_answered_is_read_from_a_map_of_every_phone_renewed_once_a_minute(
+    db: asyncpg.Connection,
+) -> None:
     customer_id = await db.fetchval(
         "INSERT INTO customers (name, tier) VALUES ('Jane Doe', 'gold') RETURNING id"
     )
@@ -99,11 +101,16 @@ async def test_who_answered_is_looked_up_once_a_minute_per_phone(db: asyncpg.Con
     names.by_interface["Local/1001@agents"] = "Alice Nguyen"  # renamed
     now[0] = 59.0
     await history.record_call(call("1.2", "Local/1001@agents", CallOutcome.ANSWERED, T0 + 120), card)
+    names.by_interface["Local/1002@agents"] = "Bob Tran"  # a new desk
+    await history.record_call(call("1.3", "Local/1002@agents", CallOutcome.ANSWERED, T0 + 150), card)
     now[0] = 60.0
-    await history.record_call(call("1.3", "Local/1001@agents", CallOutcome.ANSWERED, T0 + 180), card)
+    await history.record_call(call("1.4", "Local/1001@agents", CallOutcome.ANSWERED, T0 + 180), card)
+    await history.record_call(call("1.5", "Local/1002@agents", CallOutcome.ANSWERED, T0 + 190), card)
     assert [e.answered_by for e in sink.events if isinstance(e, CallLogged)] == [
         "Alice",
         "Alice",
+        None,
         "Alice Nguyen",
+        "Bob Tran",
     ]
-    assert names.asked == ["Local/1001@agents", "Local/1001@agents"]
+    assert names.asked == 2
