@@ -70,6 +70,19 @@ def app_database_url() -> str:
 
 
 @pytest.fixture
+async def empty_database_url() -> AsyncIterator[str]:
+    """A database with nothing in it: the demo migrates and seeds it as on a first `make run`."""
+    name = f"hotline_demo_{uuid.uuid4().hex[:12]}"
+    admin = await asyncpg.connect(TEST_PG_URL)
+    try:
+        await admin.execute(f'CREATE DATABASE "{name}"')
+        yield TEST_PG_URL.rsplit("/", 1)[0] + "/" + name
+        await admin.execute(f'DROP DATABASE "{name}" WITH (FORCE)')
+    finally:
+        await admin.close()
+
+
+@pytest.fixture
 async def db(migrated_database_url: str) -> AsyncIterator[asyncpg.Connection]:
     """A connection inside a transaction that is rolled back after the test."""
     conn = await asyncpg.connect(migrated_database_url)

@@ -182,6 +182,8 @@ class Call:
     t_connect: float | None = None
     hold_s: int = -1
     progress: int = -1
+    # Dialled to its agent directly (an Originate's HOTLINE_AGENT), not through the queue.
+    direct: bool = False
 
 
 @dataclass(eq=False, slots=True)
@@ -225,6 +227,7 @@ class Pbx:
         agents: tuple[AgentInterface, ...] | None = None,
         uids: tuple[str, str] | None = None,
         originate_action_id: str | None = None,
+        direct: bool = False,
     ) -> Call:
         """A call entering the PBX, with fresh channels and ids; its frames start at `now`."""
         values = dict.fromkeys(plan.scenario.holes, "")
@@ -241,7 +244,7 @@ class Pbx:
             f"hotline-sim-{self._call_seq}" if originate_action_id is None else originate_action_id
         )
         values["login_time"] = str(int(self.booted_at))
-        call = Call(values["c1_uid"], plan, values, agents, now)
+        call = Call(values["c1_uid"], plan, values, agents, now, direct=direct)
         self.calls[call.linkedid] = call
         return call
 
@@ -275,11 +278,14 @@ class Pbx:
         return call.requested or self._order
 
     def take_free(
-        self, candidates: Sequence[AgentInterface], count: int, *, rotate: bool
+        self, candidates: Sequence[AgentInterface], count: int, *, rotate: bool, queued: bool = True
     ) -> list[AgentInterface]:
-        """Ring up to `count` free agents; rrmemory (`rotate`) starts after the last one offered."""
+        """Ring up to `count` free agents; rrmemory (`rotate`) starts after the last one offered.
+
+        A `queued` call rings nobody while callers wait before it; a direct dial skips the queue.
+        """
         taken: list[AgentInterface] = []
-        if self._waiters:
+        if self._waiters and queued:
             return taken  # callers already waiting come first
         start = self._rr_next if rotate else 0
         for k in range(len(candidates)):

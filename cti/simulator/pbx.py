@@ -133,6 +133,8 @@ class PbxSimulator:
         agents: tuple[AgentInterface, ...] | None,
         uids: tuple[str, str] | None = None,
         originate_action_id: str | None = None,
+        *,
+        direct: bool = False,
     ) -> str:
         # An originated call (a campaign call) that reaches an agent rings them as on auto-answer;
         # one that finds nobody waits (and gives up) like any caller.
@@ -146,6 +148,7 @@ class PbxSimulator:
             agents=agents,
             uids=uids,
             originate_action_id=originate_action_id,
+            direct=direct,
         )
         via_ivr = not outbound and self._traffic.takes_ivr()
         self._spawn(self._run_call(call, via_ivr), f"sim-call-{call.linkedid}")
@@ -190,7 +193,7 @@ class PbxSimulator:
         pbx = self._pbx
         groups = call.plan.scenario.groups
         candidates = pbx.candidates(call)
-        seated = pbx.take_free(candidates, len(groups), rotate=call.requested is None)
+        seated = pbx.take_free(candidates, len(groups), rotate=call.requested is None, queued=not call.direct)
         if not seated and call.plan.scenario.wait_for_agent:
             seated = [await self._wait_for_agent(candidates)]
             others = [c for c in candidates if c is not seated[0]]
@@ -322,7 +325,9 @@ class PbxSimulator:
 
         Busy and unanswered dials get the recorded failure OriginateResponse (ami_d5, ami_d3).
         Answered dials run the answered queue call (or, with no agent free, the abandon call),
-        with the caller's channels carrying the requested ChannelId and OtherChannelId.
+        with the caller's channels carrying the requested ChannelId and OtherChannelId. A dial for
+        one agent (`HOTLINE_AGENT`) rings that agent straight away, as the shipped dialplan's
+        `Dial(${HOTLINE_AGENT})` does, whoever waits in the queue.
         """
         p = self._frames
         reply = {"action_id_line": action.action_id_line}
@@ -350,18 +355,21 @@ class PbxSimulator:
             "cid_num": caller_num,
             "cid_name": caller_name,
         }
+        agent = self._pbx.members.get(action.variable("HOTLINE_AGENT"))
         outcome = self._traffic.dial_outcome()
         if outcome == "answered":
             await asyncio.sleep(s.originate_ring_s)
+            free = agent.available if agent is not None else self._pbx.anyone_free
             # The recorded queue calls were themselves originated by the lab: their own
             # OriginateResponse (Reason 4, Uniqueid = the first channel's id) answers this one.
             self._start_call(
                 number if _CALLER_RE.match(number) else "unknown",
                 "",
-                "answered" if self._pbx.anyone_free else "abandon",
-                None,
+                "answered" if free else "abandon",
+                None if agent is None else (agent.agent,),
                 (channel_id, other_id),
                 action.fields.get("actionid", ""),
+                direct=agent is not None,
             )
         elif outcome == "busy":
             await asyncio.sleep(s.originate_ring_s)

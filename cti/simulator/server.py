@@ -71,15 +71,18 @@ class Session:
 class Action:
     """An action from a client: header lookups are case-insensitive, as in Asterisk."""
 
-    __slots__ = ("fields",)
+    __slots__ = ("fields", "variables")
 
-    def __init__(self, fields: dict[str, str]) -> None:
+    def __init__(self, fields: dict[str, str], variables: tuple[str, ...] = ()) -> None:
         self.fields = fields
+        # Every `Variable: name=value` line: an Originate may carry several.
+        self.variables = variables
 
     @classmethod
     def parse(cls, block: bytes) -> Action | None:
         """Parse one block ending in an empty line; None for a block of blank lines only."""
         fields: dict[str, str] = {}
+        variables: list[str] = []
         count = 0
         for raw in block.split(b"\r\n"):
             if not raw:
@@ -93,9 +96,19 @@ class Action:
                 raise ValueError(f"malformed action line {line[:80]!r}")
             count += 1
             fields.setdefault(key.lower(), value.strip())
+            if key.lower() == "variable":
+                variables.append(value.strip())
         if count > MAX_ACTION_HEADERS:
             raise ValueError(f"an action has more than {MAX_ACTION_HEADERS} headers")
-        return cls(fields) if fields else None
+        return cls(fields, tuple(variables)) if fields else None
+
+    def variable(self, name: str) -> str:
+        """The value a `Variable: name=value` line gives `name`, or "" when none does."""
+        for line in self.variables:
+            key, sep, value = line.partition("=")
+            if sep and key.strip() == name:
+                return value.strip()
+        return ""
 
     def get(self, key: str) -> str:
         """The value of a header (lower-case name), or "" when it is missing."""

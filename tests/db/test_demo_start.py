@@ -8,16 +8,13 @@ import asyncio
 import logging
 import re
 import sys
-import uuid
-from collections.abc import AsyncIterator
 
-import asyncpg
 import pytest
 
 from hotline.demo import run_demo
 from hotline.logs import configure_logging
 from hotline.settings import load_settings
-from tests.conftest import TEST_PG_URL, eventually, free_port
+from tests.conftest import eventually, free_port
 
 pytestmark = pytest.mark.db
 
@@ -37,19 +34,6 @@ class Terminal:
 
     def flush(self) -> None:
         """Nothing is buffered."""
-
-
-@pytest.fixture
-async def empty_database_url() -> AsyncIterator[str]:
-    """A database with nothing in it: the demo migrates and seeds it as on a first `make run`."""
-    name = f"hotline_demo_{uuid.uuid4().hex[:12]}"
-    admin = await asyncpg.connect(TEST_PG_URL)
-    try:
-        await admin.execute(f'CREATE DATABASE "{name}"')
-        yield TEST_PG_URL.rsplit("/", 1)[0] + "/" + name
-        await admin.execute(f'DROP DATABASE "{name}" WITH (FORCE)')
-    finally:
-        await admin.close()
 
 
 @pytest.fixture

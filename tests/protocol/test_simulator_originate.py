@@ -7,12 +7,13 @@ from collections.abc import Awaitable, Callable
 
 import pytest
 
-from cti.ami_protocol import AmiMessage, AmiParser, MessageKind
+from cti.ami_protocol import AmiMessage, AmiParser, MessageKind, encode_action
 from tests.protocol.test_simulator import Factory, RawAmi, open_client, start_simulator
 from tests.recordings import server_stream
 
 __all__ = ["open_client", "start_simulator"]  # fixtures shared with test_simulator.py
 Opener = Callable[[int], Awaitable[RawAmi]]
+FAST_AGENTS = ("Local/1001@agents", "Local/1002@agents")  # test_simulator's FAST agent_interfaces
 
 
 def recorded(transcript: str, check: Callable[[AmiMessage], bool]) -> AmiMessage:
@@ -91,6 +92,50 @@ async def test_the_agent_of_an_answered_dial_picks_up_as_on_auto_answer(
         called_at = loop.time()
         await client.until(lambda m: m.name == "AgentConnect" and m.get("Linkedid") == "cti-0002")
         assert loop.time() - called_at < 1.0
+
+
+async def test_a_dial_for_one_agent_rings_that_agent_though_callers_wait_in_the_queue(
+    start_simulator: Factory, open_client: Opener
+) -> None:
+    async with asyncio.timeout(15):
+        # A progressive dial names its agent (the dialplan's Dial(${HOTLINE_AGENT})): the queue's
+        # waiting callers are not in its way, and no other agent takes it.
+        simulator = await start_simulator(
+            originate_answer_share=1.0,
+            originate_busy_share=0.0,
+            originate_ring_s=0.05,
+            outbound_agent_ring_s=0.05,
+            talk_s=30.0,
+        )
+        client = await open_client(simulator.port)
+        await client.login()
+        alice, bob = FAST_AGENTS
+        await simulator.place_call(number="0901000001", name="First", scenario="answered", agents=[bob])
+        await client.until(lambda m: m.name == "AgentConnect")
+        await simulator.place_call(number="0901000002", name="Waiting", scenario="answered", agents=[bob])
+        await client.until(lambda m: m.name == "QueueCallerJoin" and m.get("CallerIDNum") == "0901000002")
+        client.writer.write(
+            encode_action(
+                "Originate",
+                [
+                    ("Channel", "Local/0555000111@customers"),
+                    ("Context", "hotline-dialer"),
+                    ("Exten", "s"),
+                    ("Priority", "1"),
+                    ("ChannelId", "cti-0003"),
+                    ("OtherChannelId", "cti-0003-b"),
+                    ("Async", "true"),
+                    ("ActionID", "dial-3"),
+                    ("Variable", "HOTLINE_CAMPAIGN=1"),
+                    ("Variable", "CAMPAIGN_QUEUE=sales"),
+                    ("Variable", f"HOTLINE_AGENT={alice}"),
+                ],
+            )
+        )
+        connected = (
+            await client.until(lambda m: m.name == "AgentConnect" and m.get("Linkedid") == "cti-0003")
+        )[-1]
+        assert connected.get("Interface") == f"{alice}/n"
 
 
 @pytest.mark.parametrize(
