@@ -87,6 +87,10 @@ class BoardSink(Protocol):
         """The figures of every queue at `at`."""
         ...
 
+    def watching_figures(self) -> bool:
+        """Whether anyone would see queue figures pushed now (a supervisor's stream is open)."""
+        ...
+
     def staffing_warning(self, warning: StaffingWarning) -> None:
         """A pause would push a queue under its service-level target."""
         ...
@@ -153,10 +157,10 @@ class AgentStateService:
         """Every agent interface Asterisk reported."""
         return self._tracker.statuses()
 
-    def figures(self) -> list[QueueFigures]:
-        """Every queue's figures now."""
+    def figures(self) -> tuple[list[QueueFigures], float]:
+        """Every queue's figures now, and the time (epoch seconds) they are for."""
         now = self._clock()
-        return self._board.figures(self._tracker.statuses(), now)
+        return self._board.figures(self._tracker.statuses(), now), now
 
     # The AMI events `on_ami_event` reads; the rest need not be fed to it.
     EVENT_NAMES = AgentStateTracker.EVENT_NAMES | QueueBoard.EVENT_NAMES
@@ -357,7 +361,9 @@ class AgentStateService:
     def _publish(self) -> None:
         self._publish_handle = None
         try:
-            self._sink.queue_figures(self.figures(), self._clock())
+            # Nobody watching: nothing to work out (a supervisor who connects gets them fresh).
+            if self._sink.watching_figures():
+                self._sink.queue_figures(*self.figures())
         except Exception:
             log.exception("publishing the queue figures failed; the next change retries")
 

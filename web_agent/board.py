@@ -226,7 +226,6 @@ class BoardPublisher:
     def __init__(self, hub: AgentHub[Agent], service: AgentStateService | None = None) -> None:
         self._hub = hub
         self._service = service
-        self._figures = Figures(at=None, queues=[])
         hub.add_snapshot_part("agent_state", self._agent_part)
         hub.add_snapshot_part("wallboard", self._wallboard_part)
 
@@ -241,9 +240,12 @@ class BoardPublisher:
         )
 
     def queue_figures(self, figures: Sequence[QueueFigures], at: float) -> None:
-        """To the supervisors; kept for the snapshot of the next one to connect."""
-        self._figures = Figures(at=_iso(at), queues=[QueueFiguresView.of(f) for f in figures])
-        self._hub.publish_to_roles(SUPERVISORS, "queue_figures", _plain(self._figures))
+        """To the supervisors."""
+        self._hub.publish_to_roles(SUPERVISORS, "queue_figures", _plain(_figures_view(figures, at)))
+
+    def watching_figures(self) -> bool:
+        """Whether a supervisor's stream is open (or waiting for its socket to come back)."""
+        return self._hub.has_streams_for(SUPERVISORS)
 
     def staffing_warning(self, warning: StaffingWarning) -> None:
         """To the supervisors and to the agent who asked to pause."""
@@ -263,16 +265,23 @@ class BoardPublisher:
         )
 
     def wallboard_payload(self) -> Wallboard:
-        """The last figures pushed, and every agent's state."""
+        """The figures now, and every agent's state."""
         service = self._service
-        agents = [] if service is None else [AgentStatusView.of(s) for s in service.statuses()]
-        return Wallboard(at=self._figures.at, queues=self._figures.queues, agents=agents)
+        if service is None:
+            return Wallboard(at=None, queues=[], agents=[])
+        figures = _figures_view(*service.figures())
+        agents = [AgentStatusView.of(s) for s in service.statuses()]
+        return Wallboard(at=figures.at, queues=figures.queues, agents=agents)
 
     def _agent_part(self, agent: Agent) -> dict[str, Any]:
         return _plain(self.agent_payload(agent))
 
     def _wallboard_part(self, agent: Agent) -> dict[str, Any] | None:
         return _plain(self.wallboard_payload()) if agent.role in SUPERVISORS else None
+
+
+def _figures_view(figures: Sequence[QueueFigures], at: float) -> Figures:
+    return Figures(at=_iso(at), queues=[QueueFiguresView.of(f) for f in figures])
 
 
 def _plain(view: Reply) -> dict[str, Any]:

@@ -230,6 +230,10 @@ class AgentHub(Generic[M]):
             for connection in targets:
                 self._push(connection, type_, data_json)
 
+    def has_streams_for(self, roles: Collection[Hashable]) -> bool:
+        """Whether any agent with one of `roles` has a stream (open, or kept for their socket's return)."""
+        return any(self._by_role.get(role) for role in roles)
+
     @property
     def connection_count(self) -> int:
         """Open agent sockets (not counting one being closed for reading too slowly)."""

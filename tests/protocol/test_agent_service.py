@@ -43,9 +43,13 @@ class Sink:
     figures: list[Sequence[QueueFigures]] = field(default_factory=list)
     warnings: list[StaffingWarning] = field(default_factory=list)
     periods: list[StatePeriod] = field(default_factory=list)
+    watching: bool = True  # a supervisor's stream is open
 
     def agent_state(self, status: AgentStatus) -> None:
         self.states.append(status)
+
+    def watching_figures(self) -> bool:
+        return self.watching
 
     def queue_figures(self, figures: Sequence[QueueFigures], at: float) -> None:
         self.figures.append(figures)
@@ -82,6 +86,22 @@ async def service_on_fake(
 def presence(service: AgentStateService) -> tuple[Presence, str] | None:
     status = service.status(AGENT)
     return None if status is None else (status.presence, status.reason)
+
+
+async def test_queue_figures_are_worked_out_only_while_a_supervisor_watches() -> None:
+    async with asyncio.timeout(10), service_on_fake(ADMIN) as (_fake, service, sink):
+        sink.watching = False
+        await service.log_in(AGENT, "noanswer", member_name="Agent 1002", penalty=1)
+        await eventually(lambda: presence(service) == (Presence.READY, ""))
+        await eventually(lambda: len(sink.states) > 0)
+        await asyncio.sleep(0.05)  # several publish delays: nothing was pushed
+        assert sink.figures == []
+        # Asked for (a supervisor's snapshot, the wallboard API), they are there, and current.
+        figures, _ = service.figures()
+        assert {f.queue: f.ready for f in figures}["noanswer"] == 1
+        sink.watching = True
+        await service.pause(AGENT, "Lunch")
+        await eventually(lambda: sink.last_figure("noanswer", "paused") == 1)
 
 
 async def test_log_in_pause_unpause_and_log_out_go_through_asterisk() -> None:
