@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import asyncio
 import hmac
-from collections.abc import AsyncIterator
+import time
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -112,7 +113,13 @@ def accounts(pool: asyncpg.Pool) -> AccountService:
     return AccountService(AccountStore(pool), token_ttl_s=3600, hasher=FAST_HASHER)
 
 
-def alarm_service(pool: asyncpg.Pool, calls: Calls, clock: Clock, sink: Sink) -> AlarmService:
+def alarm_service(
+    pool: asyncpg.Pool,
+    calls: Calls,
+    clock: Clock,
+    sink: Sink,
+    monotonic: Callable[[], float] = time.monotonic,
+) -> AlarmService:
     return AlarmService(
         EscalationStore(pool),
         POLICY,
@@ -122,6 +129,7 @@ def alarm_service(pool: asyncpg.Pool, calls: Calls, clock: Clock, sink: Sink) ->
         sink,
         agents=accounts(pool),
         customers=CustomerService(CustomerStore(pool)),
+        monotonic=monotonic,
     )
 
 
@@ -331,17 +339,7 @@ async def test_a_watch_made_on_another_node_counts_here_within_the_watches_ttl(p
         "INSERT INTO agents (username, display_name, password_hash, role) VALUES ('olivia', 'Olivia', 'x', 'agent') RETURNING id"
     )
     clock, sink, calls, seconds = Clock(), Sink(), Calls(3), [0.0]
-    here = AlarmService(
-        EscalationStore(pool),
-        POLICY,
-        DeliveryPlan(),
-        calls,
-        clock,
-        sink,
-        agents=accounts(pool),
-        customers=CustomerService(CustomerStore(pool)),
-        monotonic=lambda: seconds[0],
-    )
+    here = alarm_service(pool, calls, clock, sink, monotonic=lambda: seconds[0])
     elsewhere = alarm_service(pool, calls, clock, sink)
     async with asyncio.timeout(TIMEOUT_S):
         assert await here.customer_called(jane, "Jane Doe", top_tier=False) is None  # nobody watches
