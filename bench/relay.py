@@ -14,6 +14,7 @@ import asyncio
 import contextlib
 import os
 import signal
+from abc import ABC, abstractmethod
 
 from aiohttp import WSMsgType, web
 
@@ -23,7 +24,7 @@ from cti.ami_protocol import AmiMessage
 AMI_URL_ENV = "POP_RELAY_AMI_URL"
 
 
-class Relay:
+class Relay(ABC):
     """Sockets by interface and the AMI client; a floor says in `on_ami_event` what it forwards."""
 
     def __init__(self) -> None:
@@ -32,9 +33,9 @@ class Relay:
         # aiohttp's send_str is a coroutine; the tasks are kept so none is collected mid-send.
         self._sends: set[asyncio.Task[None]] = set()
 
+    @abstractmethod
     def on_ami_event(self, message: AmiMessage) -> None:
         """One AMI message in; the floors forward the events they are the baseline for."""
-        raise NotImplementedError
 
     def send(self, ws: web.WebSocketResponse, frame: str) -> None:
         """Send one frame without waiting for it."""

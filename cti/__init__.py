@@ -91,6 +91,7 @@ from cti.pipeline import (
 from cti.screen_pop import (
     CallerCardLike,
     CustomerLike,
+    InteractionLike,
     OpenPop,
     PopDetails,
     PopMessage,
@@ -148,6 +149,7 @@ __all__ = [
     "DialerSettings",
     "DropAction",
     "Forecast",
+    "InteractionLike",
     "InvalidCallbackError",
     "InvalidCampaignError",
     "IvrVisitRecord",

@@ -20,9 +20,12 @@ from cti.ami_client import AmiSettings
 from cti.simulator import PbxSimulator, SimulatorSettings
 from hotline.app import build_web_app
 from hotline.settings import load_settings
+from knowledge_base.model import Article, ArticleDraft
+from knowledge_base.service import Editor
 from tests.api_contract import CheckedClient
 from tests.conftest import eventually
 from web_agent.app import SERVICES
+from web_agent.kb_api import KNOWLEDGE_BASE
 
 ALICE, BOB = "Local/1001@agents", "Local/1002@agents"
 
@@ -101,6 +104,22 @@ class Desk:
         assert (await ws.receive_json())["op"] == "hello"
         assert (await ws.receive_json())["op"] == "snapshot"
         return ws
+
+
+async def publish_billing_answer(desk: Desk) -> Article:
+    """The billing answer the IVR plays (its sound file) and the desk suggests, published."""
+    assert desk.app is not None
+    kb = desk.app[KNOWLEDGE_BASE]
+    reviewer = Editor(None, reviewer=True)
+    draft = ArticleDraft.create(
+        title="Paying an invoice twice",
+        body="We refund within 3 days.",
+        category="billing",
+        sound_file="hotline/faq/twice",
+    )
+    article = await kb.create(draft, reviewer)
+    await kb.publish(article.id, reviewer)
+    return article
 
 
 @asynccontextmanager

@@ -34,9 +34,9 @@ from cti import (
 )
 from web_agent.api import ANY_ROLE, SUPERVISORS
 from web_agent.app import STATIC_DIR
-from web_agent.customer_json import card_json
 from web_agent.errors import ValidationFailedError
 from web_agent.routes import JsonBody, PathId, PathParams, Reply, Routes
+from web_agent.shapes import card_json
 
 log = logging.getLogger(__name__)
 

@@ -45,9 +45,9 @@ from tickets import (
 )
 from web_agent.api import SUPERVISORS
 from web_agent.campaigns import outbound_pop_json
-from web_agent.customer_json import card_json
 from web_agent.hub import AgentHub
 from web_agent.proactive_api import callback_json
+from web_agent.shapes import card_json
 from web_agent.ticket_json import event_json
 
 

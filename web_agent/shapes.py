@@ -2,8 +2,13 @@
 
 from __future__ import annotations
 
+from typing import Any
+
+import msgspec
+
 from agents import Agent, Role
-from customers import Customer, Interaction, Tier
+from cti import CallerCardLike, CustomerLike, InteractionLike
+from customers import Tier
 from web_agent.routes import Day, Instant, Reply, iso
 
 
@@ -46,13 +51,13 @@ class CustomerView(Reply):
     birthday: Day | None
 
     @classmethod
-    def of(cls, customer: Customer) -> CustomerView:
-        """The view of a customer."""
+    def of(cls, customer: CustomerLike) -> CustomerView:
+        """The view of a customer (the customers' own, or a caller's on a pop)."""
         return cls(
             id=customer.id,
             customer_no=customer.customer_no,
             name=customer.name,
-            tier=customer.tier,
+            tier=Tier(customer.tier),
             email=customer.email,
             phones=list(customer.phones),
             birthday=iso(customer.birthday),
@@ -67,6 +72,17 @@ class InteractionView(Reply):
     summary: str
 
     @classmethod
-    def of(cls, interaction: Interaction) -> InteractionView:
+    def of(cls, interaction: InteractionLike) -> InteractionView:
         """The view of a timeline line."""
         return cls(interaction.occurred_at.isoformat(), interaction.channel, interaction.summary)
+
+
+def card_json(card: CallerCardLike | None) -> tuple[dict[str, Any] | None, list[dict[str, Any]]]:
+    """The customer and interactions parts of a pop, as the socket frames carry them."""
+    if card is None:
+        return None, []
+    customer: dict[str, Any] = msgspec.to_builtins(CustomerView.of(card.customer))
+    interactions: list[dict[str, Any]] = msgspec.to_builtins(
+        [InteractionView.of(i) for i in card.interactions]
+    )
+    return customer, interactions

@@ -7,13 +7,10 @@ import pytest
 from playwright.async_api import Browser, expect
 
 from hotline.app import IVR_SERVER
-from knowledge_base.model import ArticleDraft
-from knowledge_base.service import Editor
-from tests.app_fixtures import ALICE, running_desk
+from tests.app_fixtures import ALICE, publish_billing_answer, running_desk
 from tests.browser.test_desktop import SLOW_CALLS, signed_in
 from tests.conftest import eventually
 from tests.protocol.fake_agi import ScriptedAsterisk
-from web_agent.kb_api import KNOWLEDGE_BASE
 
 pytestmark = [pytest.mark.browser, pytest.mark.db]
 
@@ -49,16 +46,7 @@ async def test_the_ivr_path_and_answers_follow_the_pop_onto_its_card_and_stay_af
     environ = {"HOTLINE_IVR_ENABLED": "true", "HOTLINE_IVR_PORT": "0"}
     async with running_desk(pool, {"ring_s": 8.0, "talk_s": 8.0}, environ) as desk:
         assert desk.app is not None
-        kb = desk.app[KNOWLEDGE_BASE]
-        reviewer = Editor(None, reviewer=True)
-        draft = ArticleDraft.create(
-            title="Paying an invoice twice",
-            body="We refund within 3 days.",
-            category="billing",
-            sound_file="hotline/faq/twice",
-        )
-        article = await kb.create(draft, reviewer)
-        await kb.publish(article.id, reviewer)
+        article = await publish_billing_answer(desk)
         alice = await signed_in(browser, desk, "alice")
         # Jane hears the billing answer in the IVR, then asks for an agent.
         await ScriptedAsterisk(

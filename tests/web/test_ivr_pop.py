@@ -11,12 +11,9 @@ import pytest
 from aiohttp import ClientWebSocketResponse
 
 from hotline.app import IVR_SERVER
-from knowledge_base.model import ArticleDraft
-from knowledge_base.service import Editor
-from tests.app_fixtures import ALICE, running_desk
+from tests.app_fixtures import ALICE, publish_billing_answer, running_desk
 from tests.conftest import eventually, free_port
 from tests.protocol.fake_agi import ScriptedAsterisk
-from web_agent.kb_api import KNOWLEDGE_BASE
 
 pytestmark = pytest.mark.db
 
@@ -90,16 +87,7 @@ async def test_the_article_heard_in_the_ivr_and_answers_for_the_chosen_category_
     environ = {"HOTLINE_IVR_ENABLED": "true", "HOTLINE_IVR_PORT": "0"}
     async with running_desk(pool, environ=environ) as desk, asyncio.timeout(20):
         assert desk.app is not None
-        kb = desk.app[KNOWLEDGE_BASE]
-        reviewer = Editor(None, reviewer=True)
-        draft = ArticleDraft.create(
-            title="Paying an invoice twice",
-            body="We refund within 3 days.",
-            category="billing",
-            sound_file="hotline/faq/twice",
-        )
-        article = await kb.create(draft, reviewer)
-        await kb.publish(article.id, reviewer)
+        article = await publish_billing_answer(desk)
         alice = await desk.socket("alice")
         await ScriptedAsterisk(keys=["2", "0"], caller_number="+84901234567", linked_id="ivr-2").call(
             desk.app[IVR_SERVER].port
